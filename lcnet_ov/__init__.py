@@ -1,0 +1,41 @@
+"""lcnet-ov: PP-LCNet on Intel CPUs through OpenVINO.
+
+The top level stays light (no OpenVINO, Paddle or NNCF import) so ``lcnet-ov --help`` is instant;
+heavy names are resolved on first attribute access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "ModelSpec": "lcnet_ov.zoo",
+    "Preprocess": "lcnet_ov.zoo",
+    "get_spec": "lcnet_ov.zoo",
+    "list_models": "lcnet_ov.zoo",
+    "complexity": "lcnet_ov.arch",
+    "download_model": "lcnet_ov.download",
+    "convert": "lcnet_ov.convert",
+    "ConvertOptions": "lcnet_ov.convert",
+    "ConvertResult": "lcnet_ov.convert",
+    "read_metadata": "lcnet_ov.metadata",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lcnet_ov' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,36 @@
+"""Lazy imports of optional heavy dependencies, with errors that name the pip command."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+from .errors import MissingDependencyError
+
+# import name -> (pip distribution, extra that brings it)
+_EXTRAS = {
+    "paddle": ("paddlepaddle", "convert"),
+    "paddle2onnx": ("paddle2onnx", "convert"),
+    "onnx": ("onnx", "convert"),
+    "nncf": ("nncf", "quantize"),
+    "onnxruntime": ("onnxruntime", "bench"),
+    "matplotlib": ("matplotlib", "bench"),
+}
+
+
+def require(module: str, extra: str | None = None) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependencyError` saying how to install it."""
+    if module == "paddle":
+        # Paddle 3 saves PIR ``inference.json`` by default, which OpenVINO cannot read and
+        # paddle2onnx handles differently; the legacy program format works with every route.
+        os.environ.setdefault("FLAGS_enable_pir_api", "0")
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        dist, default_extra = _EXTRAS.get(module.split(".")[0], (module, None))
+        extra = extra or default_extra
+        how = f'pip install "lcnet-ov[{extra}]"' if extra else f"pip install {dist}"
+        raise MissingDependencyError(
+            f"{module} is needed for this and is not installed ({exc}). Install it with: {how}"
+        ) from exc

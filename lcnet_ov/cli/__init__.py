@@ -1,0 +1,72 @@
+"""The ``lcnet-ov`` command. Each sub-command lives in its own module and is imported lazily,
+so ``lcnet-ov --help`` never pays for OpenVINO, Paddle or NNCF."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .. import __version__
+
+# command name -> "module:attribute"
+_COMMANDS = {
+    "models": "lcnet_ov.cli.models:models",
+    "convert": "lcnet_ov.cli.convert:convert",
+}
+_HELP = {
+    "models": "List the model zoo and download official models.",
+    "convert": "Convert a Paddle/ONNX PP-LCNet to OpenVINO IR, verified numerically.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = _COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Describe commands from _HELP so listing them does not import their modules.
+        rows = [(name, _HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lcnet-ov")
+def cli() -> None:
+    """PP-LCNet on Intel CPUs through OpenVINO: convert, quantize, run and benchmark."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: domain errors become one clean line on stderr and a non-zero exit."""
+    from ..errors import LcnetOVError
+
+    try:
+        cli.main(args=argv, prog_name="lcnet-ov", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except LcnetOVError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

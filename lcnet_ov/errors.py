@@ -1,0 +1,54 @@
+"""Domain exceptions.
+
+Every failure a user can cause (a bad path, a missing extra, a corrupt download) is raised as a
+subclass of :class:`LcnetOVError`, so the CLI can print one clean line and exit non-zero, and
+applications can catch one base class.
+"""
+
+from __future__ import annotations
+
+
+class LcnetOVError(Exception):
+    """Base class of every error lcnet-ov raises on purpose."""
+
+    #: process exit code the CLI uses for this error class
+    exit_code: int = 1
+
+
+class UnknownModelError(LcnetOVError, KeyError):
+    """A model name that is not in the zoo."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "unknown model"
+
+
+class MissingDependencyError(LcnetOVError, ImportError):
+    """An optional extra (paddle, nncf, ...) is needed but not installed."""
+
+
+class DownloadError(LcnetOVError):
+    """A model file could not be fetched, or what arrived failed its checks."""
+
+
+class OfflineError(DownloadError):
+    """Fetching was needed while offline mode is on."""
+
+
+class UnsafeArchiveError(DownloadError):
+    """A tar archive holds entries that would escape or pollute the target folder."""
+
+
+class InvalidModelFileError(LcnetOVError):
+    """A model file exists but cannot be used (wrong format, corrupt, unexpected content)."""
+
+
+class UnsafeCheckpointError(InvalidModelFileError):
+    """A ``.pdparams`` pickle references objects other than arrays and containers."""
+
+
+class ConversionError(LcnetOVError):
+    """A conversion step (paddle2onnx, OpenVINO frontends) failed."""
+
+
+class VerificationError(ConversionError):
+    """A converted model does not reproduce its source numerically."""
