@@ -19,9 +19,10 @@ _LAZY = {
     "list_models": "lcnet_ov.zoo",
     "complexity": "lcnet_ov.arch",
     "download_model": "lcnet_ov.download",
-    "convert": "lcnet_ov.convert",
-    "ConvertOptions": "lcnet_ov.convert",
-    "ConvertResult": "lcnet_ov.convert",
+    "convert": "lcnet_ov.conversion",
+    "ConvertOptions": "lcnet_ov.conversion",
+    "ConvertResult": "lcnet_ov.conversion",
+    "ModelMetadata": "lcnet_ov.metadata",
     "read_metadata": "lcnet_ov.metadata",
 }
 

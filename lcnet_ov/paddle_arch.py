@@ -109,8 +109,11 @@ class InferenceModel(nn.Layer):
 def build(scale: float, class_num: int = 1000, seed: int | None = None) -> PPLCNet:
     """A PP-LCNet in eval mode; with ``seed``, weights and BN statistics are random but fixed.
 
-    Random BN statistics matter for verification: fresh layers have mean 0 / var 1, which would
-    hide a converter that drops or misorders BatchNorm.
+    Fresh layers are useless for verification: BN's running mean 0 / variance 1 does not match
+    the conv outputs, activations vanish after a few blocks and every class scores 1/C, which
+    would hide any conversion bug. So a seeded build randomises BN's affine parameters and then
+    sets the running statistics from one forward pass over synthetic images (momentum 0), giving
+    healthy activations and peaked, input-dependent probabilities.
     """
     if seed is not None:
         paddle.seed(seed)
@@ -118,11 +121,25 @@ def build(scale: float, class_num: int = 1000, seed: int | None = None) -> PPLCN
     if seed is not None:
         import numpy as np
 
+        from .verify import normalize, sample_images
+        from .zoo import Preprocess
+
         rng = np.random.default_rng(seed)
-        for name, buf in net.named_buffers():
-            if name.endswith("_mean"):
-                buf.set_value(rng.normal(0, 0.1, buf.shape).astype("float32"))
-            elif name.endswith("_variance"):
-                buf.set_value(rng.uniform(0.5, 1.5, buf.shape).astype("float32"))
+        bns = [m for m in net.sublayers() if isinstance(m, nn.BatchNorm2D)]
+        for bn in bns:
+            c = bn.weight.shape[0]
+            bn.weight.set_value(rng.uniform(0.5, 1.5, c).astype("float32"))
+            bn.bias.set_value(rng.normal(0.0, 0.25, c).astype("float32"))
+            bn._momentum = 0.0
+        # a wider classifier than Xavier's so probabilities are peaked, not ~1/C everywhere
+        fan_in = net.fc.weight.shape[0]
+        w = rng.normal(0.0, 4.0 / np.sqrt(fan_in), net.fc.weight.shape).astype("float32")
+        net.fc.weight.set_value(w)
+        x = normalize(sample_images(8, 224, seed=seed + 1), Preprocess())
+        net.train()
+        with paddle.no_grad():
+            net(paddle.to_tensor(x))
+        for bn in bns:
+            bn._momentum = 0.9
     net.eval()
     return net

@@ -1,0 +1,82 @@
+"""``lcnet-ov convert``: Paddle / ONNX / zoo name → verified OpenVINO IR."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _batch(value: str) -> int | None:
+    if value.lower() in ("dynamic", "-1", "?"):
+        return None
+    try:
+        batch = int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an integer or 'dynamic', got {value!r}") from None
+    if batch < 1:
+        raise click.BadParameter("batch size must be ≥ 1 (or 'dynamic')")
+    return batch
+
+
+@click.command()
+@click.argument("source")
+@click.option("-o", "--output", type=click.Path(dir_okay=True), help="IR path (.xml) or folder. "
+              "Default: the zoo cache, where `infer`/`bench` find it.")
+@click.option("-m", "--model", help="Zoo name whose labels/preprocessing apply (a .pdparams "
+              "checkpoint's scale is detected from its shapes otherwise).")
+@click.option("--num-classes", type=int, help="Classifier width of a .pdparams checkpoint "
+              "(default: read from fc.bias).")
+@click.option("--route", type=click.Choice(["onnx", "paddle"]), default="onnx", show_default=True,
+              help="paddle2onnx + ONNX frontend, or OpenVINO's Paddle frontend (.pdmodel only).")
+@click.option("--opset", type=int, default=14, show_default=True, help="ONNX opset (≥ 14).")
+@click.option("--batch", "batch", default="dynamic", show_default=True,
+              help="Static batch size, or 'dynamic'.")
+@click.option("--input-size", type=int, help="Square input side (default: the model's crop).")
+@click.option("--fp16/--fp32", "fp16", default=False, show_default=True,
+              help="Store weights as fp16 (half the file; CPU still computes in f32/bf16).")
+@click.option("--embed-preprocessing", is_flag=True,
+              help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).")
+@click.option("--no-verify", is_flag=True, help="Skip the numerical check against the source.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def convert(
+    source: str,
+    output: str | None,
+    model: str | None,
+    num_classes: int | None,
+    route: str,
+    opset: int,
+    batch: str,
+    input_size: int | None,
+    fp16: bool,
+    embed_preprocessing: bool,
+    no_verify: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Convert SOURCE to OpenVINO IR and verify it numerically.
+
+    SOURCE is a zoo name (e.g. PPLCNet_x1_0, text_image_orientation), a Paddle inference folder
+    (inference.pdmodel or inference.json + inference.pdiparams), a PaddleClas training
+    checkpoint (.pdparams), or an .onnx file.
+    """
+    from ..conversion import ConvertOptions
+    from ..conversion import convert as run_convert
+
+    options = ConvertOptions(
+        route=route,
+        opset=opset,
+        batch_size=_batch(batch),
+        input_size=input_size,
+        compress_to_fp16=fp16,
+        embed_preprocessing=embed_preprocessing,
+        verify=not no_verify,
+        num_classes=num_classes,
+    )
+    show = None if (quiet or as_json) else (lambda msg: click.echo(f"• {msg}", err=True))
+    result = run_convert(source, output, model=model, options=options, on_step=show)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(str(result.xml))

@@ -1,0 +1,458 @@
+"""PP-LCNet → OpenVINO IR, from any form PaddleClas ships or trains.
+
+Sources: a zoo name, a Paddle inference-model folder (legacy ``inference.pdmodel`` or Paddle 3
+``inference.json``), a PaddleClas training checkpoint (``.pdparams``), or an ONNX file.
+
+Routes: Paddle models go through paddle2onnx (opset ≥ 14, so HardSwish/HardSigmoid stay single
+ops that NNCF and OpenVINO fuse) and then OpenVINO's ONNX frontend; ``route="paddle"`` uses
+OpenVINO's own Paddle frontend instead (legacy ``.pdmodel`` only). Every IR is verified against
+the source framework before it is moved into place (see :mod:`lcnet_ov.verify`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import cache, zoo
+from ._deps import require
+from ._util import captured_native_output, package_versions
+from .errors import ConversionError, InvalidModelFileError, LcnetOVError
+from .metadata import ModelMetadata, write_metadata
+from .verify import Verification, verify_ir
+
+MIN_OPSET = 14
+ROUTES = ("onnx", "paddle")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """How to build the IR. Defaults suit a CPU server: dynamic batch, fp32 weights."""
+
+    #: ``"onnx"`` (paddle2onnx → ONNX frontend) or ``"paddle"`` (OpenVINO's Paddle frontend)
+    route: str = "onnx"
+    opset: int = 14
+    #: ``None`` → dynamic batch dimension; an int fixes it
+    batch_size: int | None = None
+    input_size: int | None = None
+    #: store weights as fp16 (halves the .bin; the CPU still computes in f32/bf16)
+    compress_to_fp16: bool = False
+    #: fold u8 NHWC BGR → normalized NCHW into the IR (the caller still resizes and crops)
+    embed_preprocessing: bool = False
+    verify: bool = True
+    #: for ``.pdparams``: classifier width; inferred from the checkpoint when ``None``
+    num_classes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.route not in ROUTES:
+            raise ConversionError(f"unknown route {self.route!r}; choose one of {ROUTES}")
+        if self.opset < MIN_OPSET:
+            raise ConversionError(
+                f"opset {self.opset} splits HardSwish into primitive ops, after which NNCF INT8 "
+                f"outputs all zeros; use --opset {MIN_OPSET} or newer"
+            )
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConversionError(f"batch size must be ≥ 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    xml: Path
+    metadata: ModelMetadata
+    source_kind: str
+    route: str
+    verification: Verification | None
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def bin(self) -> Path:
+        return self.xml.with_suffix(".bin")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "xml": str(self.xml),
+            "bin": str(self.bin),
+            "name": self.metadata.name,
+            "num_classes": self.metadata.num_classes,
+            "precision": self.metadata.precision,
+            "embedded_preprocessing": self.metadata.embedded_preprocessing,
+            "source_kind": self.source_kind,
+            "route": self.route,
+            "verification": self.verification.to_dict() if self.verification else None,
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved conversion input."""
+
+    kind: str  # "paddle" | "pdparams" | "onnx"
+    path: Path
+    spec: zoo.ModelSpec | None
+    #: for "paddle": the program file (inference.pdmodel or inference.json) and weights
+    program: Path | None = None
+    params: Path | None = None
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+
+def _paddle_files(folder: Path) -> tuple[Path, Path]:
+    for program in ("inference.pdmodel", "inference.json"):
+        if (folder / program).is_file():
+            params = folder / "inference.pdiparams"
+            if not params.is_file():
+                raise InvalidModelFileError(
+                    f"{folder}: has {program} but no inference.pdiparams next to it"
+                )
+            return folder / program, params
+    pdmodels = sorted(folder.glob("*.pdmodel")) + sorted(folder.glob("*.json"))
+    for program in pdmodels:
+        params = program.with_suffix(".pdiparams")
+        if params.is_file():
+            return program, params
+    raise InvalidModelFileError(
+        f"{folder}: not a Paddle inference model (expected inference.pdmodel or inference.json "
+        "with inference.pdiparams)"
+    )
+
+
+def resolve_source(source: str | Path, model: str | None = None) -> Source:
+    """Work out what ``source`` is. Zoo names are fetched (or found offline) here."""
+    spec = zoo.get_spec(model) if model else None
+    path = Path(source).expanduser()
+    if not path.exists() and isinstance(source, str) and zoo.is_known(source):
+        return _zoo_source(zoo.get_spec(source))
+    if not path.exists():
+        hint = "" if zoo.is_known(str(source)) else " (and it is not a zoo model name)"
+        raise InvalidModelFileError(f"{source}: no such file or folder{hint}")
+    if path.is_dir():
+        program, params = _paddle_files(path)
+        return Source("paddle", path, spec, program, params)
+    suffix = path.suffix.lower()
+    if suffix in (".pdmodel", ".json"):
+        params = path.with_suffix(".pdiparams")
+        if not params.is_file():
+            raise InvalidModelFileError(f"{path}: weights file {params.name} not found beside it")
+        return Source("paddle", path.parent, spec, path, params)
+    if suffix == ".pdparams":
+        return Source("pdparams", path, spec)
+    if suffix == ".onnx":
+        return Source("onnx", path, spec)
+    raise InvalidModelFileError(
+        f"{path}: unsupported input; give a Paddle inference folder, a .pdmodel/.json, "
+        "a .pdparams checkpoint (with --model), an .onnx file, or a zoo name"
+    )
+
+
+def _zoo_source(spec: zoo.ModelSpec) -> Source:
+    from . import download
+
+    extracted: Path | None = cache.models_dir(spec.name) / spec.archive_dir
+    try:
+        _paddle_files(extracted)
+    except InvalidModelFileError:
+        extracted = None
+    if extracted is None and spec.offline_package:
+        onnx_path = download.offline_onnx(spec)
+        if onnx_path is not None:
+            return Source("onnx", onnx_path, spec)
+    folder = extracted or download.download_model(spec)
+    program, params = _paddle_files(folder)
+    return Source("paddle", folder, spec, program, params)
+
+
+def detect_scale(state: dict[str, Any]) -> float:
+    """Recognise a PP-LCNet scale from checkpoint shapes (every scale has distinct widths)."""
+    from .arch import SCALES, blocks
+
+    for scale in SCALES:
+        plan = blocks(scale)
+        ok = True
+        for b in plan:
+            key = f"{b.stage}.{b.index}.pw_conv.conv.weight"
+            if key not in state or tuple(state[key].shape[:2]) != (b.out_channels, b.in_channels):
+                ok = False
+                break
+        if ok:
+            return scale
+    raise InvalidModelFileError(
+        "checkpoint does not match any PP-LCNet scale (x0_25 … x2_5); is it a PP-LCNet?"
+    )
+
+
+def _export_checkpoint(src: Source, workdir: Path, options: ConvertOptions) -> Source:
+    from . import checkpoint
+
+    state = checkpoint.load_pdparams(src.path)
+    scale = src.spec.scale if src.spec else detect_scale(state)
+    if "fc.bias" not in state:
+        raise InvalidModelFileError(f"{src.path}: no fc.bias; not a PP-LCNet classifier checkpoint")
+    num_classes = options.num_classes or int(state["fc.bias"].shape[0])
+    paddle_arch = _import_paddle_arch()
+    net = paddle_arch.build(scale, num_classes)
+    checkpoint.load_into(net, state, str(src.path))
+    size = options.input_size or (src.spec.preprocess.crop_size if src.spec else 224)
+    out = checkpoint.export_inference_model(net, workdir / "paddle_export", input_size=size)
+    spec = src.spec
+    if spec is None:
+        spec = _spec_for_scale(scale, num_classes)
+    program, params = _paddle_files(out)
+    return Source("paddle", out, spec, program, params)
+
+
+def _import_paddle_arch() -> Any:
+    require("paddle", extra="convert")
+    from . import paddle_arch
+
+    return paddle_arch
+
+
+def _spec_for_scale(scale: float, num_classes: int) -> zoo.ModelSpec | None:
+    if num_classes != 1000:
+        return None
+    for name in zoo.list_models():
+        spec = zoo.get_spec(name)
+        if spec.scale == scale and spec.num_classes == 1000 and not spec.ssld:
+            return spec
+    return None
+
+
+def paddle_to_onnx(program: Path, params: Path, out: Path, opset: int = MIN_OPSET) -> Path:
+    """paddle2onnx without its polygraphy step (which pip-installs packages on first use)."""
+    require("paddle", extra="convert")
+    p2o = require("paddle2onnx", extra="convert")
+    with captured_native_output() as log:
+        try:
+            p2o.export(
+                str(program),
+                str(params),
+                str(out),
+                opset_version=opset,
+                auto_upgrade_opset=False,
+                enable_onnx_checker=True,
+                optimize_tool="None",
+                verbose=False,
+            )
+            failed = None
+        except Exception as exc:  # paddle2onnx raises bare Exceptions from C++
+            failed = exc
+    if failed is not None or not out.is_file():
+        raise ConversionError(
+            f"paddle2onnx could not convert {program}: {failed or 'no output written'}\n"
+            + "".join(log)[-1500:]
+        )
+    return out
+
+
+def _to_openvino(src: Source, workdir: Path, options: ConvertOptions, steps: list[str]) -> Any:
+    import openvino as ov
+
+    if src.kind == "onnx":
+        target = src.path
+    elif options.route == "paddle":
+        if src.program is None or src.program.suffix != ".pdmodel":
+            raise ConversionError(
+                f"{src.display}: OpenVINO's Paddle frontend reads legacy .pdmodel programs only; "
+                "use --route onnx for Paddle 3 inference.json models"
+            )
+        target = src.program
+        steps.append(f"OpenVINO Paddle frontend: {target.name}")
+    else:
+        assert src.program is not None and src.params is not None
+        target = paddle_to_onnx(src.program, src.params, workdir / "model.onnx", options.opset)
+        steps.append(f"paddle2onnx (opset {options.opset}): {src.program.name} → ONNX")
+    try:
+        with captured_native_output():
+            model = ov.convert_model(str(target))
+    except Exception as exc:
+        raise ConversionError(f"OpenVINO could not read {target}: {exc}") from exc
+    steps.append("OpenVINO convert_model → ov.Model")
+    return model
+
+
+def _fix_shapes(model: Any, options: ConvertOptions, crop: int) -> None:
+    import openvino as ov
+
+    if len(model.inputs) != 1:
+        raise ConversionError(f"expected one input, the model has {len(model.inputs)}")
+    shape = model.input(0).get_partial_shape()
+    if shape.rank.is_dynamic or shape.rank.get_length() != 4:
+        raise ConversionError(f"expected an NCHW image input, got shape {shape}")
+    size = options.input_size or crop
+    batch = options.batch_size if options.batch_size is not None else -1
+    model.reshape({model.input(0).any_name: ov.PartialShape([batch, 3, size, size])})
+    model.output(0).get_tensor().add_names({"probs"})
+
+
+def _embed_preprocessing(model: Any, pp: zoo.Preprocess) -> Any:
+    """u8 NHWC BGR in; element conversion, channel swap and normalization run inside the IR."""
+    import openvino as ov
+    from openvino.preprocess import ColorFormat, PrePostProcessor
+
+    ppp = PrePostProcessor(model)
+    inp = ppp.input()
+    inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
+        ColorFormat.BGR
+    )
+    inp.model().set_layout(ov.Layout("NCHW"))
+    steps = inp.preprocess().convert_element_type(ov.Type.f32)
+    if pp.channel_order == "RGB":
+        steps.convert_color(ColorFormat.RGB)
+    # (x * scale - mean) / std == (x - mean/scale) / (std/scale)
+    steps.mean([m / pp.scale for m in pp.mean]).scale([s / pp.scale for s in pp.std])
+    return ppp.build()
+
+
+def _labels_for(spec: zoo.ModelSpec | None, num_classes: int, onnx_path: Path | None) -> tuple:
+    from .labels import load_labels
+
+    if spec is not None and spec.num_classes == num_classes:
+        return tuple(load_labels(spec))
+    if onnx_path is not None:
+        from_onnx = _onnx_labels(onnx_path)
+        if from_onnx and len(from_onnx) == num_classes:
+            return from_onnx
+    if num_classes == 1000:
+        return tuple(load_labels("imagenet1k"))
+    return tuple(f"class_{i}" for i in range(num_classes))
+
+
+def _onnx_labels(path: Path) -> tuple[str, ...] | None:
+    """PaddleOCR/rapid exports keep labels in ONNX metadata ``character`` (one per line)."""
+    try:
+        onnx = require("onnx", extra="convert")
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception:
+        return None
+    text = props.get("character") or props.get("labels")
+    return tuple(line for line in text.splitlines() if line) if text else None
+
+
+def _num_classes(model: Any) -> int:
+    shape = model.output(0).get_partial_shape()
+    last = shape[shape.rank.get_length() - 1]
+    if last.is_dynamic:
+        raise ConversionError(f"output has a dynamic class dimension ({shape})")
+    return last.get_length()
+
+
+def default_output(name: str, options: ConvertOptions) -> Path:
+    precision = "fp16" if options.compress_to_fp16 else "fp32"
+    if options.embed_preprocessing:
+        precision += "-u8"
+    return cache.ir_path(name, precision)
+
+
+def convert(
+    source: str | Path,
+    output: str | Path | None = None,
+    *,
+    model: str | None = None,
+    options: ConvertOptions | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> ConvertResult:
+    """Convert ``source`` to an IR at ``output`` (default: the zoo cache) and verify it.
+
+    ``model`` names the zoo entry whose labels and preprocessing apply (needed for a
+    ``.pdparams`` of a non-default size; otherwise inferred). Nothing is left at ``output``
+    unless conversion and verification succeed.
+    """
+    import openvino as ov
+
+    options = options or ConvertOptions()
+    steps: list[str] = []
+
+    def step(msg: str) -> None:
+        steps.append(msg)
+        if on_step:
+            on_step(msg)
+
+    src = resolve_source(source, model)
+    step(f"source: {src.kind} {src.display}")
+    with tempfile.TemporaryDirectory(prefix="lcnet-ov-") as tmp:
+        workdir = Path(tmp)
+        if src.kind == "pdparams":
+            src = _export_checkpoint(src, workdir, options)
+            step(f"exported checkpoint as Paddle inference model ({src.program.name})")
+        before = len(steps)
+        ov_model = _to_openvino(src, workdir, options, steps)
+        for msg in steps[before:]:
+            if on_step:
+                on_step(msg)
+        spec = src.spec
+        pp = spec.preprocess if spec else zoo.Preprocess()
+        _fix_shapes(ov_model, options, pp.crop_size)
+        num_classes = _num_classes(ov_model)
+        onnx_path = src.path if src.kind == "onnx" else None
+        name = spec.name if spec else (src.path.stem if src.kind != "paddle" else src.path.name)
+        meta = ModelMetadata(
+            name=name,
+            labels=_labels_for(spec, num_classes, onnx_path),
+            preprocess=pp,
+            embedded_preprocessing=options.embed_preprocessing,
+            precision="fp16" if options.compress_to_fp16 else "fp32",
+            source={
+                "kind": src.kind,
+                "path": str(src.path),
+                "route": "onnx" if src.kind == "onnx" else options.route,
+                "opset": options.opset,
+                "zoo": spec.name if spec else None,
+                "url": spec.infer_url if spec else None,
+            },
+            versions=package_versions(
+                "lcnet-ov", "openvino", "paddlepaddle", "paddle2onnx", "onnx"
+            ),
+        )
+        if options.embed_preprocessing:
+            ov_model = _embed_preprocessing(ov_model, pp)
+            step("preprocessing folded in: u8 NHWC BGR → normalized NCHW")
+        write_metadata(ov_model, meta)
+
+        out_xml = Path(output) if output else default_output(name, options)
+        if out_xml.suffix.lower() != ".xml":
+            out_xml = out_xml / "model.xml" if out_xml.is_dir() or not out_xml.suffix else out_xml
+        out_xml.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_xml.parent))
+        try:
+            staged = staging / out_xml.name
+            ov.save_model(ov_model, str(staged), compress_to_fp16=options.compress_to_fp16)
+            step(f"saved IR ({'fp16' if options.compress_to_fp16 else 'fp32'} weights)")
+            verification = None
+            if options.verify:
+                verification = verify_ir(staged, src, meta, options)
+                step(verification.summary())
+                verification.raise_if_failed()
+            # .bin first: a reader that finds the .xml always finds matching weights
+            os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
+            os.replace(staged, out_xml)
+        except LcnetOVError:
+            raise
+        except Exception as exc:
+            raise ConversionError(f"could not write {out_xml}: {exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    step(f"wrote {out_xml}")
+    return ConvertResult(
+        xml=out_xml,
+        metadata=meta,
+        source_kind=resolve_kind(source),
+        route=meta.source["route"],
+        verification=verification,
+        steps=steps,
+    )
+
+
+def resolve_kind(source: str | Path) -> str:
+    path = Path(source)
+    if not path.exists() and zoo.is_known(str(source)):
+        return "zoo"
+    if path.is_dir():
+        return "paddle"
+    return {".pdparams": "pdparams", ".onnx": "onnx"}.get(path.suffix.lower(), "paddle")

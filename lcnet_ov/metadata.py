@@ -1,0 +1,134 @@
+"""Self-describing IRs: model metadata stored in the OpenVINO model's ``rt_info``.
+
+Everything a runtime needs to use an IR correctly (labels, preprocessing, whether preprocessing
+is folded in, precision, provenance) is written under ``rt_info["lcnet_ov"]`` at conversion time
+and read back on load, so an ``.xml``/``.bin`` pair needs no side files. A subset is mirrored to
+``rt_info["model_info"]`` in the keys OpenVINO's Model API reads, so its ``ClassificationModel``
+can open our IRs too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidModelFileError
+from .zoo import Preprocess
+
+NAMESPACE = "lcnet_ov"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    name: str
+    labels: tuple[str, ...]
+    preprocess: Preprocess
+    #: True when resize-free preprocessing (u8 NHWC BGR → normalized NCHW) is inside the IR
+    embedded_preprocessing: bool = False
+    #: weights precision of the IR: fp32, fp16 (compressed weights) or int8
+    precision: str = "fp32"
+    outputs_probabilities: bool = True
+    source: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    quantization: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def to_rt_info(self) -> dict[str, str]:
+        """Flat ``str -> str`` map; nested values are JSON so any OpenVINO version keeps them."""
+        return {
+            "schema_version": str(SCHEMA_VERSION),
+            "name": self.name,
+            "labels": json.dumps(list(self.labels), ensure_ascii=False),
+            "preprocess": json.dumps(self.preprocess.to_dict()),
+            "embedded_preprocessing": str(self.embedded_preprocessing).lower(),
+            "precision": self.precision,
+            "outputs_probabilities": str(self.outputs_probabilities).lower(),
+            "source": json.dumps(self.source),
+            "versions": json.dumps(self.versions),
+            "quantization": json.dumps(self.quantization),
+        }
+
+    @classmethod
+    def from_rt_info(cls, info: dict[str, str], where: str = "model") -> ModelMetadata:
+        try:
+            return cls(
+                name=info["name"],
+                labels=tuple(json.loads(info["labels"])),
+                preprocess=Preprocess.from_dict(json.loads(info["preprocess"])),
+                embedded_preprocessing=info.get("embedded_preprocessing", "false") == "true",
+                precision=info.get("precision", "fp32"),
+                outputs_probabilities=info.get("outputs_probabilities", "true") == "true",
+                source=json.loads(info.get("source", "{}")),
+                versions=json.loads(info.get("versions", "{}")),
+                quantization=json.loads(info.get("quantization", "{}")),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidModelFileError(
+                f"{where}: lcnet-ov metadata in rt_info is damaged ({exc}); re-run `lcnet-ov convert`"
+            ) from exc
+
+    def replace(self, **changes: Any) -> ModelMetadata:
+        return dataclasses.replace(self, **changes)
+
+
+def _model_api_info(meta: ModelMetadata) -> dict[str, str]:
+    pp = meta.preprocess
+    return {
+        "model_type": "Classification",
+        # Model API splits labels on spaces
+        "labels": " ".join(label.replace(" ", "_") for label in meta.labels),
+        "mean_values": " ".join(f"{m * 255:g}" for m in pp.mean),
+        "scale_values": " ".join(f"{s * 255:g}" for s in pp.std),
+        "reverse_input_channels": str(pp.channel_order == "RGB"),
+        "output_raw_scores": "True",
+        "topk": "5",
+    }
+
+
+def write_metadata(model: Any, meta: ModelMetadata) -> None:
+    """Stamp ``meta`` into an ``openvino.Model``'s rt_info (in place)."""
+    for key, value in meta.to_rt_info().items():
+        model.set_rt_info(value, [NAMESPACE, key])
+    if not meta.embedded_preprocessing:
+        for key, value in _model_api_info(meta).items():
+            model.set_rt_info(value, ["model_info", key])
+
+
+def has_metadata(model: Any) -> bool:
+    return model.has_rt_info([NAMESPACE, "name"])
+
+
+def read_metadata(model_or_path: Any) -> ModelMetadata:
+    """Metadata of an ``openvino.Model`` or an ``.xml`` path (reads the XML only, not weights)."""
+    where = "model"
+    if isinstance(model_or_path, (str, Path)):
+        where = str(model_or_path)
+        model = _read_model(Path(model_or_path))
+    else:
+        model = model_or_path
+    if not has_metadata(model):
+        raise InvalidModelFileError(
+            f"{where}: no lcnet-ov metadata in rt_info; convert it with `lcnet-ov convert`, "
+            "or pass labels/preprocessing explicitly"
+        )
+    section = model.get_rt_info()[NAMESPACE]
+    info = {key: value.astype(str) for key, value in section.items()}
+    return ModelMetadata.from_rt_info(info, where)
+
+
+def _read_model(path: Path) -> Any:
+    import openvino as ov
+
+    if not path.is_file():
+        raise InvalidModelFileError(f"{path}: no such IR file")
+    try:
+        return ov.Core().read_model(str(path))
+    except RuntimeError as exc:
+        raise InvalidModelFileError(f"{path}: OpenVINO cannot read this IR ({exc})") from exc
