@@ -1,0 +1,595 @@
+"""Fetch and unpack official PaddleClas inference models into the cache, safely.
+
+The tarballs come from a third-party bucket over plain HTTPS, may be fetched through a mirror,
+or may be carried in by hand on air-gapped machines. So every archive is treated as untrusted:
+it is streamed to a temporary file in the cache (never a half-written file under the final
+name), its length and SHA-256 are checked, and extraction accepts only the handful of regular
+files a PaddleClas inference model consists of. Every failure names the URL, the cache path
+and how to place the file by hand, because the usual fix for a failed download is exactly that.
+
+Environment, read at call time so services and tests can change it without re-importing:
+
+``LCNET_OV_MIRROR``   base URL that replaces the official host (the archive name is appended)
+``LCNET_OV_OFFLINE``  ``1``/``true``: never touch the network; raise :class:`OfflineError`
+``LCNET_OV_TIMEOUT``  socket timeout in seconds (default 30)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import importlib.util
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import cache, zoo
+from .errors import DownloadError, OfflineError, UnsafeArchiveError
+
+ENV_MIRROR = "LCNET_OV_MIRROR"
+ENV_OFFLINE = "LCNET_OV_OFFLINE"
+ENV_TIMEOUT = "LCNET_OV_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+
+#: attempts per download; connection errors, timeouts, short bodies and 5xx are retried
+MAX_TRIES = 3
+#: first pause between attempts, doubled each time (module attribute so tests can shrink it)
+RETRY_BACKOFF_S = 1.0
+#: how long a second process waits for another one downloading the same archive
+LOCK_TIMEOUT_S = 900.0
+
+#: the only files a PaddleClas inference archive may contain (legacy or PIR program)
+EXPECTED_FILES = frozenset(
+    {
+        "inference.pdmodel",
+        "inference.json",
+        "inference.pdiparams",
+        "inference.pdiparams.info",
+        "inference.yml",
+    }
+)
+_PROGRAM_FILES = ("inference.pdmodel", "inference.json")
+_PARAMS_FILE = "inference.pdiparams"
+_CHUNK = 1 << 16
+_USER_AGENT = "lcnet-ov (+https://github.com/PaddlePaddle/PaddleClas models)"
+
+
+class _RetryableError(Exception):
+    """A transfer failure worth another attempt (the network, not the content, was at fault)."""
+
+
+# ----------------------------------------------------------------------------- public helpers
+
+
+def model_url(spec: zoo.ModelSpec) -> str:
+    """The URL to fetch ``spec``'s archive from, through ``LCNET_OV_MIRROR`` when it is set."""
+    mirror = os.environ.get(ENV_MIRROR, "").strip()
+    if mirror:
+        return f"{mirror.rstrip('/')}/{spec.archive_name}"
+    return spec.infer_url
+
+
+def archive_path(spec: zoo.ModelSpec) -> Path:
+    """Where the cache keeps (or where a user may drop) ``spec``'s tarball."""
+    return cache.downloads_dir() / spec.archive_name
+
+
+def model_dir(spec: zoo.ModelSpec) -> Path:
+    """Where ``spec``'s extracted inference model lives once downloaded."""
+    return cache.models_dir(spec.name) / spec.archive_dir
+
+
+def is_offline() -> bool:
+    """Whether ``LCNET_OV_OFFLINE`` forbids network access right now."""
+    return os.environ.get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def extracted_model(name_or_spec: str | zoo.ModelSpec) -> Path | None:
+    """The extracted inference-model folder if it is already in the cache and complete."""
+    target = model_dir(_spec(name_or_spec))
+    return target if _is_model_folder(target) else None
+
+
+def offline_onnx(spec: zoo.ModelSpec) -> Path | None:
+    """The ONNX export that an installed package ships for ``spec``, or None.
+
+    Found through the import system's path search only: the package's own code is never
+    executed, so a broken or heavy package cannot break or slow down lcnet-ov.
+    """
+    if not spec.offline_package or not spec.offline_resource:
+        return None
+    top, *rest = spec.offline_package.split(".")
+    try:
+        found = importlib.util.find_spec(top)  # top-level names are located without importing
+    except (ImportError, ValueError):
+        return None
+    if found is None:
+        return None
+    if found.submodule_search_locations:
+        roots = [Path(p) for p in found.submodule_search_locations]
+    elif found.origin:
+        roots = [Path(found.origin).parent]
+    else:
+        return None
+    for root in roots:
+        candidate = root.joinpath(*rest, *PurePosixPath(spec.offline_resource).parts)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def converted_precisions(spec: zoo.ModelSpec) -> list[str]:
+    """Precisions (``fp32``, ``int8``...) for which the cache holds a complete IR of ``spec``."""
+    root = cache.ir_path(spec.name).parent.parent
+    if not root.is_dir():
+        return []
+    return sorted(
+        xml.parent.name for xml in root.glob("*/model.xml") if xml.with_suffix(".bin").is_file()
+    )
+
+
+def zoo_summary() -> list[dict[str, Any]]:
+    """One row per zoo model: paper figures plus what the local cache holds for it."""
+    rows = []
+    for name in zoo.list_models():
+        spec = zoo.get_spec(name)
+        folder = extracted_model(spec)
+        rows.append(
+            {
+                "name": spec.name,
+                "scale": spec.scale,
+                "num_classes": spec.num_classes,
+                "task": spec.task,
+                "ssld": spec.ssld,
+                "params_m": spec.paper.params_m,
+                "flops_m": spec.paper.flops_m,
+                "top1": spec.paper.top1,
+                "top5": spec.paper.top5,
+                "latency_ms": spec.paper.latency_ms,
+                "downloaded": folder is not None,
+                "path": str(folder) if folder else None,
+                "converted": converted_precisions(spec),
+                "url": spec.infer_url,
+                "description": spec.description,
+            }
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------- download
+
+
+def download_model(
+    name_or_spec: str | zoo.ModelSpec,
+    *,
+    from_file: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Make ``name_or_spec``'s Paddle inference model available locally and return its folder.
+
+    ``from_file`` (a tarball the user fetched by hand) is always unpacked, replacing what the
+    cache holds. Otherwise the sources are, in order: the extracted folder (no network), a
+    tarball in the downloads cache (checked against its SHA-256), the network. ``force``
+    skips the first two and downloads again.
+    A per-archive file lock makes concurrent callers, threads or processes, share one download.
+    """
+    spec = _spec(name_or_spec)
+    target = model_dir(spec)
+    if from_file is None and not force and _is_model_folder(target):
+        return target
+    downloads = cache.downloads_dir()
+    _mkdir(downloads, spec)
+    with _archive_lock(spec):
+        if from_file is not None:
+            source = Path(from_file).expanduser()
+            _check_local_archive(spec, source)
+            _extract(spec, source, target)
+            return target
+        # Another process may have finished while this one waited for the lock.
+        if not force and _is_model_folder(target):
+            return target
+        tar = archive_path(spec)
+        fresh = False
+        if force or not tar.is_file():
+            _fetch(spec, tar, progress=progress)
+            fresh = True
+        else:
+            _verify_cached(spec, tar)
+        try:
+            _extract(spec, tar, target)
+        except DownloadError:
+            if fresh:  # do not keep a bad archive around to fail the same way next time
+                _remove_archive(tar)
+            raise
+    return target
+
+
+def _spec(name_or_spec: str | zoo.ModelSpec) -> zoo.ModelSpec:
+    if isinstance(name_or_spec, zoo.ModelSpec):
+        return name_or_spec
+    return zoo.get_spec(name_or_spec)
+
+
+def _manual_hint(spec: zoo.ModelSpec) -> str:
+    """The sentence every failure ends with: how to get the file onto this machine by hand."""
+    url = model_url(spec)
+    return (
+        f"To install it by hand, download {url} elsewhere and run "
+        f"`lcnet-ov models download {spec.name} --from FILE.tar`, "
+        f"or put it at {archive_path(spec)}"
+    )
+
+
+def _fail(
+    spec: zoo.ModelSpec, what: str, cls: type[DownloadError] = DownloadError
+) -> DownloadError:
+    """An error that ends with the URL, the cache path and the by-hand route."""
+    return cls(f"{spec.name}: {what}. {_manual_hint(spec)}.")
+
+
+def _mkdir(path: Path, spec: zoo.ModelSpec) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(spec, f"cannot create cache folder {path} ({exc.strerror})") from exc
+
+
+@contextlib.contextmanager
+def _archive_lock(spec: zoo.ModelSpec):
+    """Serialise work on one archive across threads and processes (flock-based, crash-safe)."""
+    import filelock
+
+    lock_path = cache.downloads_dir() / f"{spec.archive_name}.lock"
+    lock = filelock.FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise _fail(
+            spec,
+            f"another process has been downloading this model for {LOCK_TIMEOUT_S:.0f} s "
+            f"(lock {lock_path}); if none is running, delete the lock file",
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _timeout_s(spec: zoo.ModelSpec) -> float:
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise _fail(spec, f"{ENV_TIMEOUT}={raw!r} is not a positive number of seconds")
+    return value
+
+
+def _fetch(spec: zoo.ModelSpec, dest: Path, *, progress: bool) -> None:
+    """Download the archive to ``dest`` atomically, retrying transient failures."""
+    url = model_url(spec)
+    if is_offline():
+        extra = ""
+        onnx_path = offline_onnx(spec)
+        if onnx_path is not None:
+            extra = f"; an ONNX export of the same weights is installed at {onnx_path}"
+        raise _fail(
+            spec, f"not in the cache and offline mode is on ({ENV_OFFLINE}){extra}", OfflineError
+        )
+    timeout = _timeout_s(spec)
+    last: BaseException | None = None
+    for attempt in range(1, MAX_TRIES + 1):
+        try:
+            digest = _fetch_once(spec, url, dest, timeout=timeout, progress=progress)
+        except _RetryableError as exc:
+            last = exc
+            if attempt < MAX_TRIES:
+                time.sleep(RETRY_BACKOFF_S * 2 ** (attempt - 1))
+            continue
+        _write_record(spec, dest, digest)
+        return
+    raise _fail(spec, f"download failed after {MAX_TRIES} attempts: {last}") from last
+
+
+def _fetch_once(
+    spec: zoo.ModelSpec, url: str, dest: Path, *, timeout: float, progress: bool
+) -> str:
+    """One attempt: stream to a temp file beside ``dest``, check it, then rename; return sha256."""
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digest = _stream(spec, request, out, timeout=timeout, progress=progress)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+        return digest
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _stream(
+    spec: zoo.ModelSpec,
+    request: urllib.request.Request,
+    out: Any,
+    *,
+    timeout: float,
+    progress: bool,
+) -> str:
+    """Copy the response body to ``out`` while hashing it; classify every failure."""
+    from tqdm import tqdm
+
+    url = request.full_url
+    hasher = hashlib.sha256()
+    received = 0
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            length_header = resp.headers.get("Content-Length")
+            expected = int(length_header) if length_header and length_header.isdigit() else None
+            bar = tqdm(
+                total=expected,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=spec.archive_name,
+                file=sys.stderr,
+                leave=False,
+                disable=not progress or not sys.stderr.isatty(),
+            )
+            with bar:
+                while chunk := resp.read(_CHUNK):
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500 or exc.code == 429:
+            raise _RetryableError(f"HTTP {exc.code} {exc.reason} from {url}") from exc
+        raise _fail(spec, f"HTTP {exc.code} {exc.reason} from {url}") from exc
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, OSError):
+            raise _RetryableError(f"cannot reach {url}: {reason}") from exc
+        raise _fail(spec, f"cannot fetch {url}: {reason}") from exc
+    except TimeoutError as exc:
+        raise _RetryableError(f"no data from {url} for {timeout:g} s") from exc
+    except (ConnectionError, http.client.HTTPException) as exc:
+        raise _RetryableError(f"transfer from {url} broke off ({type(exc).__name__})") from exc
+    except ValueError as exc:  # malformed URL (e.g. a mirror without a scheme)
+        raise _fail(spec, f"invalid URL {url!r} ({exc})") from exc
+    except OSError as exc:  # writing the temp file: disk full, permissions
+        raise _fail(spec, f"cannot write into the cache ({exc.strerror or exc})") from exc
+    if expected is not None and received != expected:
+        raise _RetryableError(
+            f"transfer from {url} was cut short: {received} of {expected} bytes arrived"
+        )
+    digest = hasher.hexdigest()
+    if spec.sha256 and digest != spec.sha256.lower():
+        raise _fail(
+            spec,
+            f"downloaded archive has SHA-256 {digest}, expected {spec.sha256} "
+            "(a wrong file or a tampering mirror)",
+        )
+    return digest
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable; a no-op where directories cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ----------------------------------------------------------------------------- checksums
+
+
+def _record_path(tar: Path) -> Path:
+    return tar.with_name(tar.name + ".sha256")
+
+
+def _write_record(spec: zoo.ModelSpec, tar: Path, digest: str) -> None:
+    """Remember the archive's SHA-256 (``sha256sum`` format) to detect later corruption."""
+    record = _record_path(tar)
+    tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(f"{digest}  {tar.name}\n", encoding="ascii")
+        os.replace(tmp, record)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _fail(spec, f"cannot write {record} ({exc.strerror})") from exc
+
+
+def _read_record(tar: Path) -> str | None:
+    try:
+        text = _record_path(tar).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text.split()[0].lower() if text else None
+
+
+def _sha256_file(spec: zoo.ModelSpec, path: Path) -> str:
+    hasher = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                hasher.update(chunk)
+    except OSError as exc:
+        raise _fail(spec, f"cannot read {path} ({exc.strerror})") from exc
+    return hasher.hexdigest()
+
+
+def _verify_cached(spec: zoo.ModelSpec, tar: Path) -> None:
+    """Check a tarball already in the cache against the known or recorded SHA-256."""
+    digest = _sha256_file(spec, tar)
+    expected = spec.sha256.lower() if spec.sha256 else _read_record(tar)
+    if expected is None:  # placed by hand into the cache: trust it from now on
+        _write_record(spec, tar, digest)
+        return
+    if digest != expected:
+        raise DownloadError(
+            f"{spec.name}: the cached archive {tar} is corrupt: SHA-256 {digest}, expected "
+            f"{expected}. Delete {tar} (and {_record_path(tar).name} beside it) or re-run with "
+            f"--force (force=True) to download it again from {model_url(spec)}. "
+            f"{_manual_hint(spec)}."
+        )
+
+
+def _check_local_archive(spec: zoo.ModelSpec, source: Path) -> None:
+    """A hand-carried tarball: it must exist and match the known SHA-256, if there is one."""
+    if not source.is_file():
+        raise _fail(spec, f"{source} is not a file")
+    if spec.sha256:
+        digest = _sha256_file(spec, source)
+        if digest != spec.sha256.lower():
+            raise _fail(spec, f"{source} has SHA-256 {digest}, expected {spec.sha256}")
+
+
+def _remove_archive(tar: Path) -> None:
+    for path in (tar, _record_path(tar)):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+# ----------------------------------------------------------------------------- extraction
+
+
+def _is_model_folder(folder: Path) -> bool:
+    """A usable inference model: a program file and a weights file, both non-empty."""
+    if not folder.is_dir():
+        return False
+    has_program = any(_nonempty(folder / name) for name in _PROGRAM_FILES)
+    return has_program and _nonempty(folder / _PARAMS_FILE)
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _check_members(
+    spec: zoo.ModelSpec, members: list[tarfile.TarInfo]
+) -> list[tuple[tarfile.TarInfo, str]]:
+    """Validate every entry before writing anything; return (regular file, its file name)."""
+    files: list[tuple[tarfile.TarInfo, str]] = []
+    seen: set[str] = set()
+    for member in members:
+        name = member.name
+
+        def refuse(why: str, name: str = name) -> UnsafeArchiveError:
+            return _fail(spec, f"unsafe archive member {name!r}: {why}", UnsafeArchiveError)
+
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            raise refuse("absolute path")
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise refuse("'..' path component")
+        if member.issym() or member.islnk():
+            raise refuse(f"link to {member.linkname!r}")
+        if not (member.isfile() or member.isdir()):
+            raise refuse("device, FIFO or other special file")
+        if not parts or parts[0] != spec.archive_dir:
+            raise refuse(f"outside the expected top folder {spec.archive_dir}/")
+        if member.isdir():
+            if len(parts) != 1:
+                raise refuse("unexpected sub-folder")
+            continue
+        if len(parts) != 2 or parts[1] not in EXPECTED_FILES:
+            raise refuse(f"not one of {', '.join(sorted(EXPECTED_FILES))}")
+        if parts[1] in seen:
+            raise refuse("appears twice")
+        seen.add(parts[1])
+        files.append((member, parts[1]))
+    return files
+
+
+def _extract(spec: zoo.ModelSpec, tar_path: Path, target: Path) -> None:
+    """Unpack into a temp folder beside ``target`` and swap it in; leave nothing on failure."""
+    parent = target.parent
+    parent_existed = parent.exists()
+    _mkdir(parent, spec)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".extract", dir=parent))
+    try:
+        try:
+            with tarfile.open(tar_path, "r:*") as tf:
+                files = _check_members(spec, tf.getmembers())
+                for member, filename in files:
+                    _copy_member(tf, member, staging / filename)
+        except tarfile.TarError as exc:
+            raise _fail(spec, f"{tar_path} is not a readable tar archive ({exc})") from exc
+        except (OSError, EOFError) as exc:
+            raise _fail(spec, f"cannot extract {tar_path} ({exc})") from exc
+        if not _is_model_folder(staging):
+            found = sorted(p.name for p in staging.iterdir())
+            raise _fail(
+                spec,
+                f"{tar_path} holds no complete inference model (found: {found or 'nothing'}; "
+                f"need {' or '.join(_PROGRAM_FILES)} and {_PARAMS_FILE})",
+            )
+        staging.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
+        _swap_in(spec, staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not parent_existed:
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        raise
+
+
+def _copy_member(tf: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
+    src = tf.extractfile(member)
+    if src is None:  # cannot happen for a checked regular file; be explicit anyway
+        raise OSError(f"cannot read {member.name}")
+    with src, open(dest, "xb") as out:
+        shutil.copyfileobj(src, out, _CHUNK)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _swap_in(spec: zoo.ModelSpec, staging: Path, target: Path) -> None:
+    """Replace ``target`` with ``staging`` by renames so readers never see a partial folder."""
+    old: Path | None = None
+    try:
+        if target.exists() or target.is_symlink():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+            os.replace(target, old)
+        os.replace(staging, target)
+    except OSError as exc:
+        if old is not None and not target.exists():
+            with contextlib.suppress(OSError):
+                os.replace(old, target)
+        raise _fail(
+            spec, f"cannot move the extracted model into {target} ({exc.strerror})"
+        ) from exc
+    _fsync_dir(target.parent)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                old.unlink()
