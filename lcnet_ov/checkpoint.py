@@ -120,16 +120,17 @@ def export_inference_model(
 
     Writes ``inference.pdmodel`` (legacy program, default) or ``inference.json`` (``pir=True``,
     Paddle 3's default format) plus ``inference.pdiparams`` under ``out_dir``; returns it.
-    Paddle cannot switch program formats inside one process (its executor crashes), and lcnet-ov
-    runs Paddle in legacy mode, so a PIR export runs in a child process.
+    Paddle cannot switch program formats inside one process (its executor crashes), and the
+    mode is fixed by ``FLAGS_enable_pir_api`` when Paddle is first imported, so an export in the
+    other format runs in a child process.
     """
     from ._deps import require
 
     paddle = require("paddle", extra="convert")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if pir:
-        return _export_in_child(net, out_dir, input_size)
+    if bool(pir) != _process_uses_pir(paddle):
+        return _export_in_child(net, out_dir, input_size, pir)
     from .paddle_arch import InferenceModel
 
     model = InferenceModel(net)
@@ -140,7 +141,11 @@ def export_inference_model(
     return out_dir
 
 
-def _export_in_child(net: Any, out_dir: Path, input_size: int) -> Path:
+def _process_uses_pir(paddle: Any) -> bool:
+    return bool(paddle.get_flags("FLAGS_enable_pir_api")["FLAGS_enable_pir_api"])
+
+
+def _export_in_child(net: Any, out_dir: Path, input_size: int, pir: bool) -> Path:
     import os
     import subprocess
     import sys
@@ -151,22 +156,22 @@ def _export_in_child(net: Any, out_dir: Path, input_size: int) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         params = Path(tmp) / "state.pdparams"
         save_pdparams(state, params)
-        env = dict(os.environ, FLAGS_enable_pir_api="1")
+        env = dict(os.environ, FLAGS_enable_pir_api="1" if pir else "0")
         cmd = [sys.executable, "-m", "lcnet_ov.checkpoint", str(net.scale), str(num_classes)]
         cmd += [str(params), str(out_dir), str(input_size)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         from .errors import ConversionError
 
-        raise ConversionError(f"PIR export failed: {proc.stderr.strip()[-2000:]}")
+        raise ConversionError(f"Paddle export failed: {proc.stderr.strip()[-2000:]}")
     return out_dir
 
 
 def _main(argv: list[str]) -> None:
-    """Child-process entry of :func:`_export_in_child`: scale classes params out size."""
-    import os
+    """Child-process entry of :func:`_export_in_child`: scale classes params out size.
 
-    os.environ["FLAGS_enable_pir_api"] = "1"
+    The parent sets ``FLAGS_enable_pir_api`` in the environment, which picks the format.
+    """
     import paddle
 
     from .paddle_arch import InferenceModel, build

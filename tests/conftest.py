@@ -74,5 +74,11 @@ class PaddleModels:
 
 @pytest.fixture(scope="session")
 def paddle_models(tmp_path_factory) -> PaddleModels:
-    pytest.importorskip("paddle")
+    from lcnet_ov._deps import require
+    from lcnet_ov.errors import MissingDependencyError
+
+    try:
+        require("paddle")  # imports Paddle in legacy-program mode, as the library does
+    except MissingDependencyError as exc:
+        pytest.skip(str(exc))
     return PaddleModels(tmp_path_factory.mktemp("paddle-models"))
