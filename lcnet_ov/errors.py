@@ -52,3 +52,19 @@ class ConversionError(LcnetOVError):
 
 class VerificationError(ConversionError):
     """A converted model does not reproduce its source numerically."""
+
+
+class LabelFileError(InvalidModelFileError):
+    """A label / class-id map file that is missing, malformed or does not fit the model."""
+
+
+class ImageDecodeError(LcnetOVError):
+    """An input image that cannot be read, decoded or used (names the offending file)."""
+
+    def __init__(self, message: str, filename: str | None = None) -> None:
+        super().__init__(message)
+        self.filename = filename
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """An image over the pixel limit, or one whose resize would blow past the size guards."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from .errors import InvalidModelFileError
+from .errors import LabelFileError
 from .zoo import ModelSpec
 
 #: value of ``ModelSpec.labels`` that selects the packaged list
@@ -25,10 +25,6 @@ IMAGENET1K_FILE = "imagenet1k_label_list.txt"
 
 # id, one space or tab, the name (PaddleClas requires the space; a tab is accepted as well)
 _LINE = re.compile(r"^\s*(-?\d+)[ \t](.*)$")
-
-
-class LabelFileError(InvalidModelFileError):
-    """A label / class-id map file that is missing, malformed or does not fit the model."""
 
 
 def _parse_lines(lines: Sequence[str], source: str) -> dict[int, str]:

@@ -36,7 +36,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import LcnetOVError
+from .errors import ImageDecodeError, ImageTooLargeError
 from .zoo import Preprocess
 
 #: PIL's ``Image.MAX_IMAGE_PIXELS``: about 0.5 GB of BGR pixels (1 GiB // 4 // 3 in PIL's terms)
@@ -57,18 +57,6 @@ _INTERPOLATIONS = {
     "bicubic": cv2.INTER_CUBIC,
     "lanczos": cv2.INTER_LANCZOS4,
 }
-
-
-class ImageDecodeError(LcnetOVError):
-    """An input image that cannot be read, decoded or used (names the offending file)."""
-
-    def __init__(self, message: str, filename: str | None = None) -> None:
-        super().__init__(message)
-        self.filename = filename
-
-
-class ImageTooLargeError(ImageDecodeError):
-    """An image over the pixel limit, or one whose resize would blow past the size guards."""
 
 
 # ---- Header sniffing: image size without decoding pixels ------------------------------------

@@ -1,0 +1,68 @@
+"""Turn what a user typed (``--model``) into an IR on disk, converting once if needed.
+
+Accepted: a zoo name (IR cached under ``$LCNET_OV_HOME/ir/<name>/<precision>/``), an ``.xml``
+IR, or any conversion source (Paddle inference folder, ``.pdmodel``/``.json``, ``.pdparams``,
+``.onnx``), which is converted on first use and cached by content so later runs start at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from . import cache, zoo
+from .errors import InvalidModelFileError
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def _fingerprint(path: Path) -> str:
+    """Identity of a conversion source: its absolute path plus size/mtime of every file in it."""
+    h = hashlib.sha256(str(path.resolve()).encode())
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def converted_ir_path(source: Path, precision: str = "fp32") -> Path:
+    return cache.cache_dir() / "ir" / "converted" / _fingerprint(source) / precision / "model.xml"
+
+
+def resolve_ir(
+    model: str | Path,
+    precision: str = "fp32",
+    *,
+    on_step: Callable[[str], None] | None = None,
+) -> Path:
+    """Path of an IR for ``model`` at ``precision``; converts FP32 on first use."""
+    if precision not in PRECISIONS:
+        raise InvalidModelFileError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
+    path = Path(model).expanduser()
+    if path.suffix.lower() == ".xml":
+        if not path.is_file():
+            raise InvalidModelFileError(f"{path}: no such IR file")
+        return path
+    if not path.exists() and zoo.is_known(str(model)):
+        spec = zoo.get_spec(str(model))
+        target = cache.ir_path(spec.name, precision)
+        source: str | Path = spec.name
+    elif path.exists():
+        target = converted_ir_path(path, precision)
+        source = path
+    else:
+        zoo.get_spec(str(model))  # raises UnknownModelError with suggestions
+        raise AssertionError("unreachable")
+    if target.is_file() and target.with_suffix(".bin").is_file():
+        return target
+    if precision == "int8":
+        raise InvalidModelFileError(
+            f"no INT8 model for {model} at {target}; create it with "
+            f"`lcnet-ov quantize --model {model} --data DIR`"
+        )
+    from .conversion import ConvertOptions, convert
+
+    options = ConvertOptions(compress_to_fp16=precision == "fp16")
+    return convert(source, target, options=options, on_step=on_step).xml
