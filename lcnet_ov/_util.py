@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -21,11 +22,13 @@ def captured_native_output() -> Iterator[list[str]]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = [os.dup(1), os.dup(2)]
+    py_sink = io.StringIO()  # Python-level prints, when sys.stdout is not fd 1 (pytest, IDEs)
     with tempfile.TemporaryFile(mode="w+b") as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            yield log
+            with contextlib.redirect_stdout(py_sink), contextlib.redirect_stderr(py_sink):
+                yield log
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -34,7 +37,7 @@ def captured_native_output() -> Iterator[list[str]]:
             for fd in saved:
                 os.close(fd)
             sink.seek(0)
-            log.append(sink.read().decode("utf-8", "replace"))
+            log.append(py_sink.getvalue() + sink.read().decode("utf-8", "replace"))
 
 
 def package_versions(*names: str) -> dict[str, str]:

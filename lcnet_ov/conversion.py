@@ -328,7 +328,9 @@ def _onnx_labels(path: Path) -> tuple[str, ...] | None:
     """PaddleOCR/rapid exports keep labels in ONNX metadata ``character`` (one per line)."""
     try:
         onnx = require("onnx", extra="convert")
-        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        props = {
+            p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props
+        }
     except Exception:
         return None
     text = props.get("character") or props.get("labels")

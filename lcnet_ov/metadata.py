@@ -71,7 +71,8 @@ class ModelMetadata:
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidModelFileError(
-                f"{where}: lcnet-ov metadata in rt_info is damaged ({exc}); re-run `lcnet-ov convert`"
+                f"{where}: lcnet-ov metadata in rt_info is damaged ({exc}); "
+                "re-run `lcnet-ov convert`"
             ) from exc
 
     def replace(self, **changes: Any) -> ModelMetadata:

@@ -19,7 +19,12 @@ class ConvBNLayer(nn.Layer):
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int = 1) -> None:
         super().__init__()
         self.conv = nn.Conv2D(
-            cin, cout, kernel, stride=stride, padding=(kernel - 1) // 2, groups=groups,
+            cin,
+            cout,
+            kernel,
+            stride=stride,
+            padding=(kernel - 1) // 2,
+            groups=groups,
             bias_attr=False,
         )
         self.bn = nn.BatchNorm2D(cout)
@@ -62,7 +67,9 @@ class DepthwiseSeparable(nn.Layer):
 class PPLCNet(nn.Layer):
     """The backbone plus head; ``forward`` returns logits like PaddleClas' training model."""
 
-    def __init__(self, scale: float = 1.0, class_num: int = 1000, dropout_prob: float = DROPOUT_PROB):
+    def __init__(
+        self, scale: float = 1.0, class_num: int = 1000, dropout_prob: float = DROPOUT_PROB
+    ):
         super().__init__()
         self.scale = scale
         self.conv1 = ConvBNLayer(3, make_divisible(STEM_CHANNELS * scale), 3, 2)

@@ -137,9 +137,7 @@ def compare(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, bool, 
     return diff, top1, top5
 
 
-def verify_ir(
-    xml: Path, src: Source, meta: ModelMetadata, options: ConvertOptions
-) -> Verification:
+def verify_ir(xml: Path, src: Source, meta: ModelMetadata, options: ConvertOptions) -> Verification:
     size = options.input_size or meta.preprocess.crop_size
     batch = options.batch_size or 2
     atol = ATOL_FP16 if options.compress_to_fp16 else ATOL_FP32
@@ -153,8 +151,15 @@ def verify_ir(
         try:
             reference = onnxruntime_inference(src.path, x)
         except ImportError as exc:  # MissingDependencyError is an ImportError
-            return Verification("ONNX Runtime", float("nan"), False, False, atol, batch,
-                                skipped=f"onnxruntime is not installed ({exc})")
+            return Verification(
+                "ONNX Runtime",
+                float("nan"),
+                False,
+                False,
+                atol,
+                batch,
+                skipped=f"onnxruntime is not installed ({exc})",
+            )
         ref_name = "ONNX Runtime"
     candidate = openvino_inference(xml, images if meta.embedded_preprocessing else x)
     diff, top1, top5 = compare(reference, candidate)

@@ -41,14 +41,14 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
 def test_arbitrary_class_is_refused(tmp_path):
     path = tmp_path / "obj.pdparams"
     path.write_bytes(pickle.dumps({"x": InvalidModelFileError("boom")}))
-    with pytest.raises(UnsafeCheckpointError, match="lcnet_ov.errors"):
+    with pytest.raises(UnsafeCheckpointError, match=r"lcnet_ov\.errors"):
         load_pdparams(path)
 
 
 def test_not_a_pickle(tmp_path):
     path = tmp_path / "garbage.pdparams"
     path.write_bytes(b"\x00\x01 this is not a checkpoint")
-    with pytest.raises(InvalidModelFileError, match="garbage.pdparams"):
+    with pytest.raises(InvalidModelFileError, match=r"garbage\.pdparams"):
         load_pdparams(path)
 
 

@@ -92,7 +92,7 @@ def test_paddle3_pir_program(paddle_models, tmp_path):
     _, x = _inputs()
     ref = paddle_inference(legacy / "inference.pdmodel", legacy / "inference.pdiparams", x)
     assert np.abs(openvino_inference(result.xml, x) - ref).max() <= 1e-5
-    with pytest.raises(ConversionError, match="legacy .pdmodel"):
+    with pytest.raises(ConversionError, match=r"legacy \.pdmodel"):
         convert(folder, tmp_path / "x.xml", options=ConvertOptions(route="paddle"))
 
 
@@ -113,8 +113,9 @@ def test_embedded_preprocessing_matches_numpy_path(paddle_models, tmp_path):
 def test_static_batch_and_fp16_weights(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(1.0, seed=3)
     fp32 = convert(folder, tmp_path / "fp32.xml")
-    fp16 = convert(folder, tmp_path / "fp16.xml",
-                   options=ConvertOptions(batch_size=1, compress_to_fp16=True))
+    fp16 = convert(
+        folder, tmp_path / "fp16.xml", options=ConvertOptions(batch_size=1, compress_to_fp16=True)
+    )
     model = ov.Core().read_model(fp16.xml)
     assert str(model.input(0).get_partial_shape()) == "[1,3,224,224]"
     assert str(ov.Core().read_model(fp32.xml).input(0).get_partial_shape()) == "[?,3,224,224]"

@@ -35,8 +35,16 @@ def render_page(rng: np.random.Generator) -> np.ndarray:
     lines = int(rng.integers(4, 14))
     for _ in range(lines):
         words = rng.choice(WORDS, size=int(rng.integers(3, 9)))
-        cv2.putText(img, " ".join(words), (int(rng.integers(5, 30)), y), font, scale, ink, thick,
-                    cv2.LINE_AA)
+        cv2.putText(
+            img,
+            " ".join(words),
+            (int(rng.integers(5, 30)), y),
+            font,
+            scale,
+            ink,
+            thick,
+            cv2.LINE_AA,
+        )
         y += int(30 * scale + rng.integers(8, 22))
         if y > h - 10:
             break

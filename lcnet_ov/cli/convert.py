@@ -21,22 +21,51 @@ def _batch(value: str) -> int | None:
 
 @click.command()
 @click.argument("source")
-@click.option("-o", "--output", type=click.Path(dir_okay=True), help="IR path (.xml) or folder. "
-              "Default: the zoo cache, where `infer`/`bench` find it.")
-@click.option("-m", "--model", help="Zoo name whose labels/preprocessing apply (a .pdparams "
-              "checkpoint's scale is detected from its shapes otherwise).")
-@click.option("--num-classes", type=int, help="Classifier width of a .pdparams checkpoint "
-              "(default: read from fc.bias).")
-@click.option("--route", type=click.Choice(["onnx", "paddle"]), default="onnx", show_default=True,
-              help="paddle2onnx + ONNX frontend, or OpenVINO's Paddle frontend (.pdmodel only).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=True),
+    help="IR path (.xml) or folder. Default: the zoo cache, where `infer`/`bench` find it.",
+)
+@click.option(
+    "-m",
+    "--model",
+    help="Zoo name whose labels/preprocessing apply (a .pdparams "
+    "checkpoint's scale is detected from its shapes otherwise).",
+)
+@click.option(
+    "--num-classes",
+    type=int,
+    help="Classifier width of a .pdparams checkpoint (default: read from fc.bias).",
+)
+@click.option(
+    "--route",
+    type=click.Choice(["onnx", "paddle"]),
+    default="onnx",
+    show_default=True,
+    help="paddle2onnx + ONNX frontend, or OpenVINO's Paddle frontend (.pdmodel only).",
+)
 @click.option("--opset", type=int, default=14, show_default=True, help="ONNX opset (≥ 14).")
-@click.option("--batch", "batch", default="dynamic", show_default=True,
-              help="Static batch size, or 'dynamic'.")
+@click.option(
+    "--batch",
+    "batch",
+    default="dynamic",
+    show_default=True,
+    help="Static batch size, or 'dynamic'.",
+)
 @click.option("--input-size", type=int, help="Square input side (default: the model's crop).")
-@click.option("--fp16/--fp32", "fp16", default=False, show_default=True,
-              help="Store weights as fp16 (half the file; CPU still computes in f32/bf16).")
-@click.option("--embed-preprocessing", is_flag=True,
-              help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).")
+@click.option(
+    "--fp16/--fp32",
+    "fp16",
+    default=False,
+    show_default=True,
+    help="Store weights as fp16 (half the file; CPU still computes in f32/bf16).",
+)
+@click.option(
+    "--embed-preprocessing",
+    is_flag=True,
+    help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).",
+)
 @click.option("--no-verify", is_flag=True, help="Skip the numerical check against the source.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")

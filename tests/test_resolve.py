@@ -1,0 +1,43 @@
+"""``--model`` resolution: zoo names, IR paths and conversion sources converted once."""
+
+from __future__ import annotations
+
+import pytest
+
+from lcnet_ov import cache
+from lcnet_ov.errors import InvalidModelFileError, OfflineError, UnknownModelError
+from lcnet_ov.resolve import resolve_ir
+
+
+def test_source_is_converted_once_and_cached(rapid_onnx, tmp_path):
+    first = resolve_ir(rapid_onnx)
+    mtime = first.stat().st_mtime_ns
+    assert first.is_file() and str(first).startswith(str(cache.cache_dir()))
+    assert resolve_ir(rapid_onnx) == first
+    assert first.stat().st_mtime_ns == mtime  # not converted again
+
+
+def test_xml_path_is_used_as_is(rapid_onnx):
+    xml = resolve_ir(rapid_onnx)
+    assert resolve_ir(xml) == xml
+    with pytest.raises(InvalidModelFileError, match="no such IR"):
+        resolve_ir(xml.with_name("missing.xml"))
+
+
+def test_zoo_name_converts_into_the_cache(rapid_onnx):
+    xml = resolve_ir("text_image_orientation")
+    assert xml == cache.ir_path("text_image_orientation", "fp32")
+
+
+def test_int8_must_be_quantized_first(rapid_onnx):
+    with pytest.raises(InvalidModelFileError, match="lcnet-ov quantize"):
+        resolve_ir("text_image_orientation", "int8")
+
+
+def test_unknown_and_offline(monkeypatch):
+    with pytest.raises(UnknownModelError):
+        resolve_ir("PPLCNet_x7")
+    with pytest.raises(OfflineError):
+        resolve_ir("PPLCNet_x0_25")
+    with pytest.raises(InvalidModelFileError, match="precision"):
+        resolve_ir("PPLCNet_x0_25", "int4")
