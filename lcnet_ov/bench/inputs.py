@@ -1,0 +1,111 @@
+"""What the benchmark feeds a model: a fixed synthetic tensor, or real images end to end.
+
+Synthetic input is written into the request once, as ``benchmark_app`` does in its
+inference-only mode, so the loop times inference alone. A folder of images instead puts file
+reading, decoding and PaddleClas preprocessing inside the timed loop: that is the number a
+service sees, and it shows when preprocessing, not the network, is the bottleneck.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..zoo import Preprocess
+from .config import BenchError
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"}
+)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files under ``folder`` (recursively, as ImageNet-style class folders nest them)."""
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not files:
+        raise BenchError(
+            f"--input {folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found"
+        )
+    return files
+
+
+def static_shape(dims: Sequence[int | str | None], batch: int, crop: int) -> tuple[int, ...]:
+    """A runnable shape from a model's declared one: batch set, unknown spatial dims = crop.
+
+    Declared shapes come as ``-1``, ``None`` or a symbolic name for dynamic dimensions
+    depending on the runtime; the channel dimension (3) is always static in our models.
+    """
+    shape = []
+    for i, d in enumerate(dims):
+        if i == 0:
+            shape.append(batch)
+        elif isinstance(d, int) and d > 0:
+            shape.append(d)
+        else:
+            shape.append(crop)
+    return tuple(shape)
+
+
+def synthetic(shape: Sequence[int], dtype: np.dtype | type, seed: int = 0) -> np.ndarray:
+    """Image-like values: N(0, 1) for float inputs (normalized pixels), 0–255 for u8 inputs."""
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype) == np.uint8:
+        return rng.integers(0, 256, tuple(shape), dtype=np.uint8)
+    return rng.standard_normal(tuple(shape)).astype(dtype)
+
+
+def _resize_crop(img: np.ndarray, pp: Preprocess, name: str) -> np.ndarray:
+    """PaddleClas resize-short + centre crop only (u8 BGR), for IRs that normalize inside."""
+    import cv2
+
+    from ..processing import check_resize
+
+    interpolation = {
+        "nearest": cv2.INTER_NEAREST,
+        "bilinear": cv2.INTER_LINEAR,
+        "area": cv2.INTER_AREA,
+        "bicubic": cv2.INTER_CUBIC,
+        "lanczos": cv2.INTER_LANCZOS4,
+    }[pp.interpolation.lower()]
+    new_h, new_w = check_resize(img.shape[0], img.shape[1], pp, name=name)
+    resized = cv2.resize(img, (new_w, new_h), interpolation=interpolation)
+    c = pp.crop_size
+    y0, x0 = (new_h - c) // 2, (new_w - c) // 2
+    return resized[y0 : y0 + c, x0 : x0 + c]
+
+
+class ImageBatches:
+    """Cycles through image files; each call reads, decodes and preprocesses one batch.
+
+    ``embedded=True`` is for IRs with preprocessing folded in: they take resized, cropped u8
+    BGR NHWC and normalize inside the graph, so only resize and crop happen here.
+    """
+
+    def __init__(self, files: Sequence[Path], pp: Preprocess, embedded: bool = False) -> None:
+        if not files:
+            raise BenchError("no images to benchmark with")
+        self.files = list(files)
+        self.pp = pp
+        self.embedded = embedded
+        self._next = 0
+
+    def next_batch(self, batch: int) -> tuple[np.ndarray, float]:
+        """The next ``batch`` images as one tensor, and the milliseconds it took to make."""
+        from ..processing import decode_image, preprocess_batch
+
+        start = time.perf_counter()
+        picked = [self.files[(self._next + i) % len(self.files)] for i in range(batch)]
+        self._next = (self._next + batch) % len(self.files)
+        images = [decode_image(p) for p in picked]
+        names = [str(p) for p in picked]
+        if self.embedded:
+            pairs = zip(images, names, strict=True)
+            out = np.stack([_resize_crop(img, self.pp, name) for img, name in pairs])
+        else:
+            out = preprocess_batch(images, self.pp, names=names)
+        return out, (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,212 @@
+"""``lcnet-ov bench``: latency and throughput, measured the way benchmark_app measures them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+#: options that take several values: ``--precision fp32 int8`` or ``--precision fp32,int8``
+_MULTI = {"--precision", "--backend", "--threads", "--batch-size", "-b", "--streams"}
+
+
+class _BenchCommand(click.Command):
+    """Lets sweep options take space-separated values and keeps every usage error one line.
+
+    click options take one value each; the tokens after a multi-value option, up to the next
+    option, are joined with commas before click parses them. Usage errors become a
+    :class:`BenchError` so ``lcnet-ov`` prints a single ``Error: ...`` line.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from ..bench import BenchError
+
+        joined: list[str] = []
+        i = 0
+        while i < len(args):
+            token = args[i]
+            joined.append(token)
+            i += 1
+            if token in _MULTI:
+                values = []
+                while i < len(args) and not args[i].startswith("-"):
+                    values.append(args[i])
+                    i += 1
+                if values:
+                    joined.append(",".join(values))
+        try:
+            return super().parse_args(ctx, joined)
+        except click.UsageError as exc:
+            raise BenchError(exc.format_message()) from None
+
+
+def _split(value: str | None) -> list[str]:
+    if value is None:
+        return []
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _optional_ints(value: str | None) -> list[Any]:
+    """``"1,2,auto"`` → ``["1", "2", None]``; validation is the library's (one clean error)."""
+    items = _split(value)
+    return [None if v.lower() == "auto" else v for v in items] or [None]
+
+
+class _Bar:
+    """Live progress on stderr: a tqdm bar per configuration and one summary line when done."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._label = ""
+
+    def status(self, message: str) -> None:
+        if self.enabled:
+            click.echo(f"• {message}", err=True)
+
+    def start(self, index: int, total: int, config: Any) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        self._label = f"[{index + 1}/{total}] {config.label}"
+        self._bar = tqdm(
+            total=100, desc=self._label, file=sys.stderr, leave=False, disable=None,
+            bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {elapsed}",
+        )
+
+    def tick(self, fraction: float) -> None:
+        if self._bar is not None:
+            self._bar.n = round(fraction * 100)
+            self._bar.refresh()
+
+    def finish(self, measurement: Any) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if not self.enabled:
+            return
+        if measurement is None:
+            click.echo(f"{self._label}: skipped", err=True)
+        else:
+            click.echo(
+                f"{self._label}: median {measurement.latency.median:.2f} ms, "
+                f"{measurement.throughput_fps:.1f} FPS",
+                err=True,
+            )
+
+
+@click.command(cls=_BenchCommand)
+@click.option("-m", "--model", required=True,
+              help="Zoo name, .xml IR, Paddle inference folder or .onnx file.")
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, fp16, int8; several values sweep (int8 IRs come from "
+                   "`lcnet-ov quantize`).")
+@click.option("--backend", default="openvino", show_default=True,
+              help="openvino, onnxruntime, paddle; several values measure peers in the same run.")
+@click.option("--threads", default=None,
+              help="INFERENCE_NUM_THREADS (peers: intra-op threads); a list sweeps. "
+                   "Default: the runtime's choice.")
+@click.option("-b", "--batch-size", default="1", show_default=True, help="Batch; a list sweeps.")
+@click.option("--streams", default=None,
+              help="NUM_STREAMS; a list sweeps. Implies --hint none unless a hint is given.")
+@click.option("--hint", default=None,
+              help="latency | throughput | none. Default: latency for sync, throughput for async.")
+@click.option("--mode", default=None,
+              help="sync | async. Default: sync with --hint latency, async otherwise.")
+@click.option("--requests", type=str, default=None,
+              help="Async infer requests. Default: OPTIMAL_NUMBER_OF_INFER_REQUESTS.")
+@click.option("-t", "--time", "time_s", type=str, default=None,
+              help="Seconds per configuration (default 5).")
+@click.option("-n", "--iterations", type=str, default=None,
+              help="Inferences per configuration instead of a time.")
+@click.option("--warmup", type=str, default="1", show_default=True,
+              help="Untimed inferences first (the first is reported as first-inference).")
+@click.option("--infer-precision", default="f32", show_default=True,
+              help="f32 | bf16: INFERENCE_PRECISION_HINT (OpenVINO would pick bf16 on CPUs "
+                   "that have it).")
+@click.option("--input", "input_", default="synthetic", show_default=True,
+              help="'synthetic', or a folder of images: read, decode and preprocess are timed "
+                   "too (end to end).")
+@click.option("--json", "json_path", default=None,
+              help="Write the full result as JSON to this file ('-' for stdout).")
+@click.option("--plot", "plot_path", default=None,
+              help="Write a PNG of latency and throughput per configuration.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+def bench(
+    model: str,
+    precision: str,
+    backend: str,
+    threads: str | None,
+    batch_size: str,
+    streams: str | None,
+    hint: str | None,
+    mode: str | None,
+    requests: str | None,
+    time_s: str | None,
+    iterations: str | None,
+    warmup: str,
+    infer_precision: str,
+    input_: str,
+    json_path: str | None,
+    plot_path: str | None,
+    quiet: bool,
+) -> None:
+    """Measure latency (min/median/p90/p99/max) and throughput of a model.
+
+    Sweeps: `--threads 1,2 --batch-size 1 8 --precision fp32 int8` measures every combination.
+    Peers: `--backend openvino onnxruntime paddle` runs ONNX Runtime and Paddle Inference
+    (oneDNN) on the source model with the same threads. The table reports what OpenVINO
+    actually chose (streams, threads, inference precision), which hints can override.
+    """
+    from ..bench import BenchError, BenchSettings, run_settings
+    from ..bench.report import format_report, plot, to_json, write_json
+
+    def number(name: str, value: str | None, kind: type) -> Any:
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            raise BenchError(f"{name} expects a number, got {value!r}") from None
+
+    settings = BenchSettings(
+        model=model,
+        precisions=tuple(_split(precision)),
+        backends=tuple(_split(backend)),
+        threads=tuple(_optional_ints(threads)),
+        batch_sizes=tuple(_split(batch_size)),
+        streams=tuple(_optional_ints(streams)),
+        hint=hint,
+        mode=mode,
+        requests=number("--requests", requests, int),
+        time_s=number("--time", time_s, float),
+        iterations=number("--iterations", iterations, int),
+        warmup=number("--warmup", warmup, int),
+        infer_precision=infer_precision,
+        input=input_,
+    )
+    if plot_path:  # fail before minutes of measuring, not after
+        from .._deps import require
+
+        require("matplotlib", extra="bench")
+    for warning in settings.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    result = run_settings(settings, progress=_Bar(enabled=not quiet))
+    for skip in result.skipped:
+        click.echo(f"Skipped {skip.backend} {skip.precision}: {skip.reason}", err=True)
+    for warning in result.warnings:
+        if warning not in settings.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+    if json_path == "-":
+        click.echo(to_json(result))
+    else:
+        click.echo(format_report(result))
+        if json_path:
+            write_json(result, json_path)
+    if plot_path and result.results:
+        plot(result.results, plot_path, title=f"{Path(result.model).name} on {result.machine.cpu}")
+    if not result.results:
+        raise BenchError("nothing could be measured (see the skipped backends above)")
