@@ -1,0 +1,349 @@
+"""An IR loaded for inference, shared by :mod:`lcnet_ov.runtime` and :mod:`lcnet_ov.async_runtime`.
+
+:class:`LoadedModel` reads everything a prediction needs from the IR itself
+(:func:`~lcnet_ov.metadata.read_metadata`): labels, PaddleClas preprocessing, whether that
+preprocessing is folded into the graph, and whether the graph already ends in Softmax. Both
+runtimes prepare images, pad batches and post-process through it, so the sync and async paths
+cannot drift apart.
+
+:class:`FailedPrediction` stands in a result stream where an input could not be classified, and
+:func:`find_feature_output` locates the features that ``Classifier.embed`` returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, NoReturn
+
+import cv2
+import numpy as np
+
+from .errors import InvalidModelFileError, LabelFileError, LcnetOVError
+from .inputs import InputItem
+from .labels import load_labels
+from .metadata import ModelMetadata, read_metadata
+from .processing import (
+    _INTERPOLATIONS,  # the same cv2 flags preprocess() resizes with
+    ImageSource,
+    Prediction,
+    check_resize,
+    decode_image,
+    preprocess_image,
+    softmax,
+    topk,
+)
+from .resolve import resolve_ir
+from .zoo import DEFAULT_MODEL
+
+DEFAULT_BATCH_SIZE = 8
+#: values of ``INFERENCE_PRECISION_HINT`` we pass on (``None`` leaves the device default)
+INFERENCE_PRECISIONS = ("f32", "bf16", "f16")
+# ops allowed between the classifier MatMul and the model's result
+_HEAD_OPS = frozenset({"Softmax", "LogSoftmax", "Add", "Convert", "Reshape", "Squeeze", "Multiply"})
+
+
+class DeviceError(LcnetOVError):
+    """The model cannot be compiled for the requested device or with the given settings."""
+
+
+class InferenceError(LcnetOVError):
+    """Inference ran but its result is unusable (NaN/inf scores for an input)."""
+
+
+@dataclass(frozen=True)
+class FailedPrediction:
+    """Stands in a result stream where an input could not be classified.
+
+    Shaped like a :class:`Prediction` (empty ``class_ids``/``scores``/``label_names``,
+    ``filename``, ``to_dict``, ``format``) so streams stay uniform; ``ok`` tells the two apart.
+    The top-1 shortcuts re-raise :attr:`error` rather than returning a made-up value.
+    """
+
+    name: str
+    error: BaseException
+    filename: str | None = None
+    class_ids: tuple[int, ...] = ()
+    scores: tuple[float, ...] = ()
+    label_names: tuple[str, ...] = ()
+    ok: ClassVar[bool] = False
+
+    @classmethod
+    def of(cls, item: InputItem, error: BaseException) -> FailedPrediction:
+        return cls(name=item.name, error=error, filename=item.filename)
+
+    @property
+    def reason(self) -> str:
+        """One line naming the input: domain errors already do, others get name and type."""
+        text = str(self.error).strip() or type(self.error).__name__
+        if not isinstance(self.error, LcnetOVError):
+            text = f"{type(self.error).__name__}: {text}"
+        return text if self.name in text else f"{self.name}: {text}"
+
+    def raise_error(self) -> NoReturn:
+        raise self.error
+
+    @property
+    def class_id(self) -> int:
+        self.raise_error()
+
+    @property
+    def score(self) -> float:
+        self.raise_error()
+
+    @property
+    def label_name(self) -> str | None:
+        self.raise_error()
+
+    def to_dict(self, decimals: int | None = 5) -> dict[str, Any]:
+        return {"filename": self.filename or self.name, "error": self.reason}
+
+    def format(self) -> str:
+        return f"error: {self.reason}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+Result = Prediction | FailedPrediction
+
+
+@functools.lru_cache(maxsize=1)
+def shared_core() -> Any:
+    """One ``ov.Core`` per process: it caches plugins, and every compile may share it."""
+    import openvino as ov
+
+    return ov.Core()
+
+
+def compile_config(
+    *,
+    hint: str,
+    threads: int | None = None,
+    inference_precision: str | None = "f32",
+    num_requests: int | None = None,
+) -> dict[str, Any]:
+    """OpenVINO compile properties from the few knobs this SDK exposes."""
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    if inference_precision is not None and inference_precision not in INFERENCE_PRECISIONS:
+        raise ValueError(
+            f"inference_precision must be one of {INFERENCE_PRECISIONS} or None, "
+            f"got {inference_precision!r}"
+        )
+    config: dict[str, Any] = {"PERFORMANCE_HINT": hint}
+    if threads is not None:
+        config["INFERENCE_NUM_THREADS"] = threads
+    if inference_precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = inference_precision
+    if num_requests is not None:
+        config["PERFORMANCE_HINT_NUM_REQUESTS"] = num_requests
+    return config
+
+
+def _is_constant(output: Any, depth: int = 0) -> bool:
+    """True for weights: a Constant, possibly behind a short decompression/quantization chain
+    (FP16 ``Convert``, INT8 ``Subtract``/``Multiply``/``FakeQuantize`` on constants)."""
+    node = output.get_node()
+    kind = node.get_type_name()
+    if kind == "Constant":
+        return True
+    if kind == "Parameter" or depth >= 6:
+        return False
+    return all(_is_constant(v, depth + 1) for v in node.input_values())
+
+
+def _activations(node: Any) -> list[Any]:
+    return [v for v in node.input_values() if not _is_constant(v)]
+
+
+def find_feature_output(model: Any) -> Any:
+    """The ``ov.Output`` feeding the final classifier: PP-LCNet's flattened 1280-d features.
+
+    Walks from the (only) result up through head ops (Softmax, bias ``Add``, ``Convert``, ...),
+    following the one non-constant input of each, until the first ``MatMul``; its non-constant
+    input is the flatten output. Weights are recognised as constant subgraphs rather than by
+    name, which covers FP16 IRs (``Constant → Convert``) and INT8 IRs (``Constant(i8) → Convert
+    → Multiply``). In an INT8 IR the features are the values the quantized classifier consumes
+    (NNCF places a ``FakeQuantize`` before the flatten).
+    """
+    source = model.get_results()[0].input_value(0)
+    for _ in range(8):
+        node = source.get_node()
+        kind = node.get_type_name()
+        if kind == "MatMul":
+            break
+        acts = _activations(node)
+        if kind not in _HEAD_OPS or len(acts) != 1:
+            raise InvalidModelFileError(
+                f"cannot find the classifier MatMul: reached {kind} {node.get_friendly_name()!r}"
+            )
+        source = acts[0]
+    else:
+        raise InvalidModelFileError("cannot find the classifier MatMul near the model output")
+    acts = _activations(node)
+    if len(acts) != 1:
+        raise InvalidModelFileError(f"classifier MatMul has {len(acts)} non-constant inputs")
+    feature = acts[0]
+    if feature.get_partial_shape().rank.get_length() != 2:
+        raise InvalidModelFileError(f"classifier input is not [N, C]: {feature}")
+    return feature
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+class LoadedModel:
+    """An IR read from disk with everything needed to feed it and read its output.
+
+    Two input layouts exist: plain IRs take normalized float32 NCHW; IRs converted with
+    ``--embed-preprocessing`` take uint8 NHWC BGR crops and normalize inside the graph, so
+    :meth:`prepare` stops after resize and crop for them.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        *,
+        precision: str = "fp32",
+        class_id_map_file: str | os.PathLike | None = None,
+        core: Any = None,
+    ) -> None:
+        self.core = core or shared_core()
+        self.xml = resolve_ir(model, precision)
+        try:
+            self.ov_model = self.core.read_model(str(self.xml))
+        except RuntimeError as exc:
+            raise InvalidModelFileError(f"{self.xml}: OpenVINO cannot read it ({exc})") from exc
+        meta = read_metadata(self.ov_model)
+        if len(self.ov_model.inputs) != 1:
+            raise InvalidModelFileError(f"{self.xml}: expected one image input")
+        shape = self.ov_model.input(0).get_partial_shape()
+        self.uint8_input = self.ov_model.input(0).get_element_type().get_type_name() == "u8"
+        if self.uint8_input != meta.embedded_preprocessing:
+            raise InvalidModelFileError(
+                f"{self.xml}: metadata says embedded_preprocessing={meta.embedded_preprocessing} "
+                f"but the input is {self.ov_model.input(0).get_element_type()}"
+            )
+        side_dims = (1, 2) if self.uint8_input else (2, 3)
+        sides = {shape[d].get_length() for d in side_dims if shape[d].is_static}
+        if len(sides) == 1 and (side := sides.pop()) != meta.preprocess.crop_size:
+            # an IR reshaped at conversion (--input-size): crop to it, keeping the resize ratio
+            pp = meta.preprocess
+            meta = meta.replace(
+                preprocess=replace(
+                    pp, crop_size=side, resize_short=round(side * pp.resize_short / pp.crop_size)
+                )
+            )
+        self.static_batch: int | None = shape[0].get_length() if shape[0].is_static else None
+        classes = self.ov_model.output(0).get_partial_shape()[-1]
+        self.num_classes = classes.get_length() if classes.is_static else len(meta.labels)
+        if class_id_map_file is not None:
+            labels = load_labels(None, class_id_map_file)
+            if len(labels) != self.num_classes:
+                raise LabelFileError(
+                    f"{class_id_map_file}: {len(labels)} labels for a model with "
+                    f"{self.num_classes} classes"
+                )
+            meta = meta.replace(labels=labels)
+        elif len(meta.labels) != self.num_classes:
+            raise InvalidModelFileError(
+                f"{self.xml}: metadata lists {len(meta.labels)} labels, model has "
+                f"{self.num_classes} outputs"
+            )
+        self.metadata: ModelMetadata = meta
+        c = meta.preprocess.crop_size
+        self.item_shape = (c, c, 3) if self.uint8_input else (3, c, c)
+        self.dtype = np.uint8 if self.uint8_input else np.float32
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.metadata.labels
+
+    def compile(self, device: str, config: dict[str, Any], model: Any = None) -> Any:
+        try:
+            return self.core.compile_model(model or self.ov_model, device, config)
+        except RuntimeError as exc:
+            raise DeviceError(
+                f"cannot compile {self.metadata.name} for device {device!r}: {_last_line(exc)}"
+            ) from exc
+
+    def prepare(self, source: ImageSource, name: str | None = None) -> np.ndarray:
+        """One image → the tensor the IR takes for it (no batch axis); raises ImageDecodeError."""
+        pp = self.metadata.preprocess
+        if not self.uint8_input:
+            return preprocess_image(source, pp, name=name)
+        if name is None and isinstance(source, (str, os.PathLike)):
+            name = str(source)
+        img = decode_image(source, name=name)
+        new_h, new_w = check_resize(*img.shape[:2], pp, name=name)
+        resized = cv2.resize(
+            img, (new_w, new_h), interpolation=_INTERPOLATIONS[pp.interpolation.lower()]
+        )
+        y0, x0 = (new_h - pp.crop_size) // 2, (new_w - pp.crop_size) // 2
+        return np.ascontiguousarray(resized[y0 : y0 + pp.crop_size, x0 : x0 + pp.crop_size])
+
+    def as_batch(self, images: np.ndarray | Sequence[ImageSource]) -> np.ndarray:
+        """A model-ready ndarray is checked; a sequence of images is prepared (errors raise)."""
+        if isinstance(images, np.ndarray):
+            x = images[None] if images.shape == self.item_shape else images
+            if x.ndim != 4 or x.shape[1:] != self.item_shape:
+                layout = "NHWC uint8 BGR" if self.uint8_input else "NCHW float32"
+                raise ValueError(
+                    f"expected a prepared batch shaped (N, {', '.join(map(str, self.item_shape))})"
+                    f" ({layout}), got {x.shape}; pass a list to have images prepared"
+                )
+            if x.dtype != self.dtype:
+                if self.uint8_input:
+                    raise ValueError(f"this IR takes uint8 crops, got {x.dtype}")
+                x = x.astype(np.float32)
+            return np.ascontiguousarray(x)
+        items = list(images)
+        if not items:
+            raise ValueError("no images given")
+        out = np.empty((len(items), *self.item_shape), dtype=self.dtype)
+        for i, image in enumerate(items):
+            out[i] = self.prepare(image)
+        return out
+
+    def pad(self, batch: np.ndarray) -> np.ndarray:
+        """Static-batch IRs take exactly ``static_batch`` rows: fill the rest with zeros."""
+        n = len(batch)
+        if self.static_batch is None or n == self.static_batch:
+            return batch
+        if n > self.static_batch:
+            raise ValueError(f"batch of {n} for an IR fixed at batch {self.static_batch}")
+        padded = np.zeros((self.static_batch, *batch.shape[1:]), dtype=batch.dtype)
+        padded[:n] = batch
+        return padded
+
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """Official exports end in Softmax; only logit IRs get it here, so never twice."""
+        return raw if self.metadata.outputs_probabilities else softmax(raw, axis=-1)
+
+    def results(self, probs: np.ndarray, items: Sequence[InputItem], k: int) -> list[Result]:
+        """Top-k per row; a row with NaN/inf fails only its own item."""
+        finite = np.isfinite(probs).all(axis=1)
+        good = [i for i in range(len(items)) if finite[i]]
+        preds = iter(
+            topk(probs[good], k, self.labels, [items[i].filename for i in good]) if good else ()
+        )
+        return [
+            next(preds)
+            if finite[i]
+            else FailedPrediction.of(
+                item, InferenceError(f"{item.name}: the model returned NaN/inf scores")
+            )
+            for i, item in enumerate(items)
+        ]
+
+    def feature_model(self) -> Any:
+        """A copy of the graph whose only output is :func:`find_feature_output`."""
+        import openvino as ov
+
+        clone = self.ov_model.clone()
+        return ov.Model([find_feature_output(clone)], clone.get_parameters(), "features")

@@ -1,0 +1,233 @@
+"""Synchronous PP-LCNet classification on OpenVINO: :class:`Classifier`.
+
+Design notes:
+
+* **Inference precision is explicit.** OpenVINO's CPU plugin runs FP32 IRs in bf16 on CPUs with
+  AVX512-BF16/AMX unless ``INFERENCE_PRECISION_HINT`` says otherwise, which moves scores by
+  ~1e-2. The default ``"f32"`` keeps results equal to Paddle's; ``"bf16"`` is opt-in speed.
+* **Broken inputs do not end a stream.** :meth:`Classifier.predict` yields a
+  :class:`~lcnet_ov.loaded_model.FailedPrediction` in the broken input's place (same order, the
+  error and its reason attached) and carries on; touching its top-1 re-raises the error, so code
+  that ignores failures still cannot mistake one for a result. ``clf(image)`` raises instead.
+* **Features come from the graph, not from a layer name.** ``embed`` compiles a second copy of
+  the graph whose output is :func:`~lcnet_ov.loaded_model.find_feature_output`: walking back
+  from the result through the classifier head (Softmax, bias Add, ...) to the final MatMul, its
+  activation input is the flattened 1280-d output of ``last_conv`` + HardSwish, whatever the
+  exporter named it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ImageDecodeError
+from .inputs import InputItem, iter_inputs
+from .loaded_model import (
+    DEFAULT_BATCH_SIZE,
+    FailedPrediction,
+    LoadedModel,
+    Result,
+    compile_config,
+)
+from .metadata import ModelMetadata
+from .processing import ImageSource, Prediction
+from .zoo import DEFAULT_MODEL
+
+__all__ = ["Classifier", "FailedPrediction", "Result"]
+
+
+class Classifier:
+    """Classify images with a PP-LCNet IR, one call or a stream at a time.
+
+    ``model`` is a zoo name, an ``.xml`` IR or a Paddle/ONNX source (converted once and cached).
+    ``precision`` picks the IR (``fp32``/``fp16``/``int8``); ``inference_precision`` is the
+    compute precision hint (``"f32"`` default, ``"bf16"``, or ``None`` for the device default).
+    ``class_id_map_file`` replaces the labels stored in the IR. Calls are serialized by a lock
+    (one infer request); concurrent callers want :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        *,
+        precision: str = "fp32",
+        device: str = "CPU",
+        threads: int | None = None,
+        inference_precision: str | None = "f32",
+        topk: int = 5,
+        class_id_map_file: str | os.PathLike | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        core: Any = None,
+    ) -> None:
+        if topk < 1 or batch_size < 1:
+            raise ValueError(f"topk and batch_size must be >= 1, got {topk} and {batch_size}")
+        self.topk = topk
+        self.batch_size = batch_size
+        self.device = device
+        self.threads = threads
+        self._config = compile_config(
+            hint="LATENCY", threads=threads, inference_precision=inference_precision
+        )
+        self.model = LoadedModel(
+            model, precision=precision, class_id_map_file=class_id_map_file, core=core
+        )
+        self.compiled_model = self.model.compile(device, self._config)
+        self._request = self.compiled_model.create_infer_request()
+        self._embed_request: Any = None
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # ---- introspection -----------------------------------------------------------------------
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        return self.model.metadata
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    @property
+    def xml(self) -> Path:
+        return self.model.xml
+
+    @property
+    def inference_precision(self) -> str:
+        """What the device actually computes in (a CPU without bf16 units reports f32)."""
+        return self.compiled_model.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+    def __repr__(self) -> str:
+        return (
+            f"Classifier({self.metadata.name!r}, precision={self.metadata.precision!r}, "
+            f"device={self.device!r}, xml='{self.xml}')"
+        )
+
+    # ---- inference ---------------------------------------------------------------------------
+
+    def _chunk(self, batch_size: int | None) -> int:
+        if self.model.static_batch is not None:
+            return self.model.static_batch
+        size = batch_size or self.batch_size
+        if size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {size}")
+        return size
+
+    def _run(self, request: Any, batch: np.ndarray) -> np.ndarray:
+        if self._request is None:
+            raise RuntimeError("this Classifier is closed")
+        out = []
+        step = self._chunk(None)
+        for start in range(0, len(batch), step):
+            part = batch[start : start + step]
+            with self._lock:
+                request.infer({0: self.model.pad(part)}, share_inputs=True)
+                out.append(request.get_output_tensor(0).data[: len(part)].copy())
+        return np.concatenate(out)
+
+    def predict_probs(self, batch: np.ndarray | Sequence[ImageSource]) -> np.ndarray:
+        """Class probabilities ``[N, C]`` (float32).
+
+        ``batch`` is either prepared tensors (``[N, 3, H, W]`` float32, or ``[N, H, W, 3]``
+        uint8 for IRs with embedded preprocessing) or a list of images, prepared here.
+        """
+        return self.model.probabilities(self._run(self._request, self.model.as_batch(batch)))
+
+    def __call__(self, image: ImageSource) -> Prediction:
+        """Top-k for one image (path, encoded bytes or BGR array); bad input raises."""
+        name = str(image) if isinstance(image, (str, os.PathLike)) else None
+        item = InputItem(name or "<image>", image, name)
+        probs = self.predict_probs(self.model.prepare(image, name)[None])
+        result = self.model.results(probs, [item], self.topk)[0]
+        if isinstance(result, FailedPrediction):
+            result.raise_error()
+        return result
+
+    def embed(self, images: np.ndarray | Sequence[ImageSource]) -> np.ndarray:
+        """Features before the classifier, ``[N, 1280]`` float32 for PP-LCNet (see module doc)."""
+        if self._embed_request is None:
+            compiled = self.model.compile(self.device, self._config, self.model.feature_model())
+            self._embed_request = compiled.create_infer_request()
+        return self._run(self._embed_request, self.model.as_batch(images))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            workers = self.threads or os.cpu_count() or 1
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lcnet-ov-prep")
+        return self._pool
+
+    def predict(
+        self, inputs: object, batch_size: int | None = None, *, recursive: bool = False
+    ) -> Iterator[Result]:
+        """Classify files, folders, globs, bytes and arrays as a stream, in input order.
+
+        A broken input yields a :class:`FailedPrediction` in its place; the stream goes on.
+        Images are decoded and preprocessed by a thread pool up to two batches ahead, so the
+        next batch is ready while this one runs. Stopping early cancels the read-ahead.
+        """
+        size = self._chunk(batch_size)
+        stream = iter_inputs(inputs, recursive=recursive)
+        window: deque[tuple[InputItem, Future | None]] = deque()
+
+        def refill() -> None:
+            while len(window) < 2 * size:
+                item = next(stream, None)
+                if item is None:
+                    return
+                prep = (
+                    None
+                    if item.error
+                    else self._executor().submit(self.model.prepare, item.source, item.name)
+                )
+                window.append((item, prep))
+
+        try:
+            refill()
+            while window:
+                chunk = [window.popleft() for _ in range(min(size, len(window)))]
+                refill()
+                yield from self._classify(chunk)
+        finally:
+            for _, prep in window:
+                if prep is not None:
+                    prep.cancel()
+
+    def _classify(self, chunk: list[tuple[InputItem, Future | None]]) -> list[Result]:
+        results: list[Result | None] = [None] * len(chunk)
+        tensors, ok = [], []
+        for i, (item, prep) in enumerate(chunk):
+            try:
+                if prep is None:
+                    raise item.error or ImageDecodeError(f"{item.name}: no image", item.name)
+                tensors.append(prep.result())
+                ok.append(i)
+            except Exception as exc:
+                results[i] = FailedPrediction.of(item, exc)
+        if tensors:
+            probs = self.predict_probs(np.stack(tensors))
+            preds = self.model.results(probs, [chunk[i][0] for i in ok], self.topk)
+            for i, res in zip(ok, preds, strict=True):
+                results[i] = res
+        return results  # type: ignore[return-value]
+
+    # ---- lifetime ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the read-ahead threads and drop the compiled models (idempotent)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._request = self._embed_request = self.compiled_model = None
+
+    def __enter__(self) -> Classifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
