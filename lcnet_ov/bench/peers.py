@@ -182,6 +182,7 @@ def measure_onnxruntime(
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # paddle2onnx leaves unused initializers ORT warns about
     session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
     load_ms = (clock() - start) * 1000.0
     inp = session.get_inputs()[0]
@@ -240,7 +241,8 @@ def measure_paddle(
     load_ms = (clock() - start) * 1000.0
     handle = predictor.get_input_handle(predictor.get_input_names()[0])
     out_handle = predictor.get_output_handle(predictor.get_output_names()[0])
-    shape = static_shape(list(handle.shape()), cfg.batch_size, crop)
+    # an input handle has no shape until data arrives; PaddleClas exports are NCHW RGB
+    shape = (cfg.batch_size, 3, crop, crop)
     handle.reshape(list(shape))
     if images is None:
         handle.copy_from_cpu(synthetic(shape, np.float32, settings.seed))

@@ -32,9 +32,18 @@ def _actual(m: Measurement, key: str, default: Any) -> str:
 
 
 def format_table(rows: Sequence[Measurement]) -> str:
-    """A fixed-width table, one line per configuration, numbers right-aligned."""
-    header = [name for name, _ in _COLUMNS]
-    cells = [[str(cell(m)) for _, cell in _COLUMNS] for m in rows]
+    """A fixed-width table, one line per configuration, numbers right-aligned.
+
+    End-to-end runs get a ``pre ms`` column (median read + decode + preprocess per batch), the
+    share of the latency that is not the network.
+    """
+    columns = list(_COLUMNS)
+    if any(m.preprocess is not None for m in rows):
+        columns.insert(
+            5, ("pre ms", lambda m: f"{m.preprocess.median:.2f}" if m.preprocess else "-")
+        )
+    header = [name for name, _ in columns]
+    cells = [[str(cell(m)) for _, cell in columns] for m in rows]
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
 
     def line(row: list[str]) -> str:

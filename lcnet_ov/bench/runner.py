@@ -155,7 +155,6 @@ def run_settings(settings: BenchSettings, progress: Progress | None = None) -> B
         if measurement is not None:
             results.append(measurement)
             warnings.extend(_mismatches(measurement))
-            warnings.extend(n for n in measurement.notes if "no async" in n)
         if progress is not None:
             progress.finish(measurement)
     return BenchResult(
@@ -201,7 +200,10 @@ def _measure_one(
     except (BenchError, BackendUnavailable):
         raise
     except Exception as exc:  # a peer's own failure must not cost the whole run
-        raise BackendUnavailable(f"{cfg.backend} failed: {type(exc).__name__}: {exc}") from exc
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise BackendUnavailable(
+            f"{cfg.backend} failed: {type(exc).__name__}: {first_line}"
+        ) from exc
 
 
 def _peer_preprocess(settings: BenchSettings, sources: _Sources) -> Preprocess:
