@@ -96,13 +96,12 @@ def iter_inputs(inputs: object, *, recursive: bool = False) -> Iterator[InputIte
     as that one item when it is decoded, with the type in the message.
     """
     items: Iterable[object] = [inputs] if isinstance(inputs, _SINGLE) else inputs  # type: ignore[assignment]
-    if isinstance(inputs, np.ndarray) and inputs.ndim == 4:
-        items = list(inputs)
     counter = 0
     for entry in items:
         if isinstance(entry, (str, os.PathLike)):
             yield from _expand_path(os.fspath(entry), recursive)
             continue
-        kind = "array" if isinstance(entry, np.ndarray) else type(entry).__name__
-        yield InputItem(f"<{kind} {counter}>", entry)  # type: ignore[arg-type]
-        counter += 1
+        for image in entry if isinstance(entry, np.ndarray) and entry.ndim == 4 else [entry]:
+            kind = "array" if isinstance(image, np.ndarray) else type(image).__name__
+            yield InputItem(f"<{kind} {counter}>", image)  # type: ignore[arg-type]
+            counter += 1
