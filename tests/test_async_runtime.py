@@ -1,0 +1,231 @@
+"""``AsyncClassifier`` on the real text-orientation model: identical to the sync path, a
+16-thread soak with every result checked against its own image, per-item failures, backpressure,
+and shutdown (close with pending work, Ctrl-C) that neither hangs nor leaves threads behind."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import pytest
+from textimages import text_orientation_set
+
+from lcnet_ov.async_runtime import AsyncClassifier, QueueFullError
+from lcnet_ov.errors import ImageDecodeError
+from lcnet_ov.loaded_model import FailedPrediction, InferenceError
+from lcnet_ov.processing import Prediction
+from lcnet_ov.resolve import resolve_ir
+from lcnet_ov.runtime import Classifier
+
+
+@pytest.fixture(scope="module")
+def orientation_xml(tmp_path_factory, rapid_onnx) -> Path:
+    """The zoo's text_image_orientation IR, converted once into the session's isolated cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
+        mp.setenv("LCNET_OV_OFFLINE", "1")
+        return resolve_ir("text_image_orientation")
+
+
+@pytest.fixture(scope="module")
+def small_xml(orientation_xml, tmp_path_factory) -> Path:
+    """The same real network at 64×64 input (it is fully convolutional up to the pooling):
+    12× cheaper per image, so thousands of inferences fit in a few seconds."""
+    model = ov.Core().read_model(orientation_xml)
+    model.reshape([-1, 3, 64, 64])
+    out = tmp_path_factory.mktemp("small") / "small64.xml"
+    ov.save_model(model, out, compress_to_fp16=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def distinct(small_xml):
+    """40 small pages and the sync Classifier's prediction for each, all told apart."""
+    images, _ = text_orientation_set(40, seed=11)
+    images = [np.ascontiguousarray(img[::4, ::4]) for img in images]
+    with Classifier(small_xml) as sync:
+        expected = list(sync.predict(images))
+    scores = np.array([p.scores for p in expected])
+    gaps = [np.abs(a - b).max() for a, b in itertools.combinations(scores, 2)]
+    assert min(gaps) > 1e-4  # a result routed to the wrong image cannot pass as its own
+    return images, expected
+
+
+def _same(a: Prediction, b: Prediction) -> bool:
+    return a.class_ids == b.class_ids and np.allclose(a.scores, b.scores, rtol=0, atol=1e-6)
+
+
+def _new_threads(before: set[threading.Thread]) -> list[str]:
+    return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def test_async_results_equal_sync_on_real_pages(orientation_xml):
+    images, labels = text_orientation_set(12, seed=3)
+    with Classifier(orientation_xml) as sync:
+        expected = list(sync.predict(images))
+        probs = sync.predict_probs(images)
+    with AsyncClassifier(orientation_xml, max_batch=4) as clf:
+        submitted = [f.result() for f in [clf.submit(img) for img in images]]
+        mapped = list(clf.map(images))
+    assert [p.class_id for p in expected] == labels.tolist()
+    for got in (submitted, mapped):
+        assert all(_same(a, b) for a, b in zip(got, expected, strict=True))
+        assert np.abs(np.array([p.scores for p in got]) - probs.max(axis=1)[:, None]).min() < 1e-6
+
+
+def test_soak_16_threads_500_submits_none_lost_duplicated_or_misrouted(small_xml, distinct):
+    images, expected = distinct
+    threads, per_thread = 16, 500
+    wrong, resolved = [], []
+    with AsyncClassifier(small_xml, max_batch=8) as clf:
+
+        def producer(seed: int) -> None:
+            picks = np.random.default_rng(seed).integers(0, len(images), per_thread)
+            futures = [(int(i), clf.submit(images[i])) for i in picks]
+            for i, fut in futures:
+                fut.add_done_callback(lambda _f: resolved.append(1))
+                if not _same(fut.result(timeout=60), expected[i]):
+                    wrong.append((seed, i))
+
+        workers = [threading.Thread(target=producer, args=(s,)) for s in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        stats = clf.stats
+    assert wrong == []
+    assert len(resolved) == threads * per_thread
+    assert stats.images == threads * per_thread  # each item inferred exactly once
+    assert max(stats.sizes) > 1 and stats.mean_batch > 2  # concurrent callers shared batches
+
+
+def test_a_lone_caller_is_not_held_back_for_a_full_batch(small_xml, distinct):
+    images, expected = distinct
+    with AsyncClassifier(small_xml, max_batch=8, max_wait_ms=5) as clf:
+        start = time.perf_counter()
+        for img, exp in zip(images[:5], expected, strict=False):
+            assert _same(clf.submit(img).result(), exp)
+        elapsed = time.perf_counter() - start
+        assert clf.stats.sizes == {1: 5}
+    assert elapsed < 5  # 5 round trips, never stuck waiting for 7 companions
+
+
+def test_one_bad_item_fails_only_its_own_future(small_xml, distinct):
+    images, expected = distinct
+    with AsyncClassifier(small_xml, max_batch=8, max_wait_ms=20) as clf:
+        prepare = clf.model.prepare
+        clf.model.prepare = lambda src, name=None: (  # type: ignore[method-assign]
+            np.full(clf.model.item_shape, np.nan, np.float32)
+            if name == "nan"
+            else prepare(src, name)
+        )
+        futures = [clf.submit(img) for img in images[:6]]
+        bad = {
+            "bytes": clf.submit(b"GIF89a garbage"),
+            "float": clf.submit(np.zeros((8, 8, 3), np.float32)),
+            "int": clf.submit(42),  # type: ignore[arg-type]
+            "missing": clf.submit("/no/such/image.png"),
+            "nan": clf.submit(images[0], name="nan"),  # decodes fine, NaN scores
+        }
+        futures += [clf.submit(img) for img in images[6:12]]
+        assert all(_same(f.result(), e) for f, e in zip(futures, expected, strict=False))
+        assert isinstance(bad["bytes"].exception(), ImageDecodeError)
+        assert "uint8" in str(bad["float"].exception())
+        assert isinstance(bad["int"].exception(), TypeError)
+        assert "/no/such/image.png" in str(bad["missing"].exception())
+        assert isinstance(bad["nan"].exception(), InferenceError)
+
+        # an exception inside the completion callback fails that batch only; the queue lives on
+        results = clf.model.results
+
+        def broken(*args: object) -> list:
+            raise RuntimeError("post-processing bug")
+
+        clf.model.results = broken  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError, match="post-processing bug"):
+            clf.submit(images[0]).result()
+        clf.model.results = results  # type: ignore[method-assign]
+        assert _same(clf.submit(images[1]).result(), expected[1])
+        mapped = list(clf.map([images[2], b"junk", images[3]]))
+    assert isinstance(mapped[1], FailedPrediction) and "<bytes 1>" in mapped[1].reason
+    assert _same(mapped[0], expected[2]) and _same(mapped[2], expected[3])
+
+
+def test_backpressure_blocks_or_raises_when_full(small_xml, distinct):
+    images, expected = distinct
+    gate = threading.Event()
+    with AsyncClassifier(small_xml, max_pending=2, workers=2) as clf:
+        prepare = clf.model.prepare
+        clf.model.prepare = lambda *a: (gate.wait(30), prepare(*a))[1]  # type: ignore[method-assign]
+        held = [clf.submit(images[0]), clf.submit(images[1])]
+        with pytest.raises(QueueFullError):
+            clf.submit(images[2], block=False)
+        start = time.perf_counter()
+        with pytest.raises(QueueFullError):
+            clf.submit(images[2], timeout=0.1)
+        assert time.perf_counter() - start >= 0.09
+        threading.Timer(0.2, gate.set).start()
+        third = clf.submit(images[2])  # blocks until a slot frees up
+        assert all(_same(f.result(), e) for f, e in zip([*held, third], expected, strict=False))
+
+
+def test_close_with_pending_work_returns_promptly_and_cancels(small_xml, distinct):
+    images, expected = distinct
+    before = set(threading.enumerate())
+    clf = AsyncClassifier(small_xml, max_pending=400)
+    futures = [clf.submit(images[i % 40]) for i in range(400)]
+    start = time.perf_counter()
+    clf.close()
+    assert time.perf_counter() - start < 10
+    assert all(f.done() for f in futures)
+    cancelled = [f for f in futures if f.cancelled()]
+    assert cancelled  # queued work was cancelled, not waited for
+    for i, f in enumerate(futures):
+        if not f.cancelled():
+            assert _same(f.result(), expected[i % 40])
+    assert clf.stats.images == 400 - len(cancelled)
+    with pytest.raises(RuntimeError, match="closed"):
+        clf.submit(images[0])
+    assert _new_threads(before) == []
+
+
+def test_with_block_drains_on_success(small_xml, distinct):
+    images, expected = distinct
+    with AsyncClassifier(small_xml) as clf:
+        futures = [clf.submit(img) for img in images]
+    assert all(_same(f.result(), e) for f, e in zip(futures, expected, strict=True))
+
+
+def test_ctrl_c_cancels_pending_without_hanging_or_leaking_threads(small_xml, distinct):
+    images, _ = distinct
+    before = set(threading.enumerate())
+    futures = []
+    with pytest.raises(KeyboardInterrupt):  # noqa: SIM117 (the interrupt must cross the with)
+        with AsyncClassifier(small_xml, max_pending=64) as clf:
+            for _ in clf.map(itertools.cycle(images)):  # endless: only Ctrl-C stops it
+                futures.append(clf.submit(images[len(futures) % 40]))  # keep work queued
+                if len(futures) == 1:
+                    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    assert len(futures) > 1 and clf.closed
+    assert all(f.done() for f in futures)
+    assert any(f.cancelled() for f in futures)  # queued work was dropped, not run to the end
+    assert all(isinstance(f.result(), Prediction) for f in futures if not f.cancelled())
+    time.sleep(0.05)  # the Timer thread itself ends right after firing
+    assert _new_threads(before) == []
+
+
+def test_static_batch_ir_fixes_the_batch_and_pads(small_xml, distinct, tmp_path):
+    images, expected = distinct
+    model = ov.Core().read_model(small_xml)
+    model.reshape([4, 3, 64, 64])
+    ov.save_model(model, tmp_path / "b4.xml", compress_to_fp16=False)
+    with AsyncClassifier(tmp_path / "b4.xml", max_batch=16) as clf:
+        assert clf.max_batch == 4
+        got = list(clf.map(images[:10]))
+    assert all(_same(a, b) for a, b in zip(got, expected, strict=False))
