@@ -1,0 +1,111 @@
+"""``lcnet-ov infer``: classify images, folders and globs with top-k labels.
+
+A thin layer over :meth:`lcnet_ov.runtime.Classifier.predict`: every result is printed as soon
+as its batch is done, in PaddleClas' log format (or JSON lines), and a broken input is reported
+on stderr with its reason while the rest go on; the exit code is 1 if any input failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from ..resolve import PRECISIONS
+from ..zoo import DEFAULT_MODEL
+
+
+def _quiet_opencv() -> None:
+    """OpenCV logs its own warnings for undecodable files; ours already name the file."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
+@click.option(
+    "-m",
+    "--model",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Zoo name, IR (.xml), Paddle inference folder or .onnx.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="fp32",
+    show_default=True,
+    help="Which IR to run (int8 needs `lcnet-ov quantize` first).",
+)
+@click.option("-k", "--topk", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
+@click.option("--device", default="CPU", show_default=True, help="OpenVINO device.")
+@click.option(
+    "--class-id-map-file",
+    type=click.Path(dir_okay=False),
+    help="PaddleClas label file ('<id> <name>' per line) replacing the IR's labels.",
+)
+@click.option(
+    "--infer-precision",
+    type=click.Choice(["f32", "bf16"]),
+    default="f32",
+    show_default=True,
+    help="Compute precision; f32 matches Paddle, bf16 is faster on AMX/AVX512-BF16.",
+)
+@click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
+def infer(
+    inputs: tuple[str, ...],
+    model: str,
+    precision: str,
+    topk: int,
+    batch_size: int,
+    threads: int | None,
+    device: str,
+    class_id_map_file: str | None,
+    infer_precision: str,
+    recursive: bool,
+    as_json: bool,
+) -> None:
+    """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns.
+
+    Prints PaddleClas' line per image (class_ids, scores, label_names, filename). Inputs that
+    cannot be read are named on stderr with the reason; the others are still classified, and
+    the exit code is 1 at the end.
+    """
+    from ..loaded_model import FailedPrediction
+    from ..resolve import resolve_ir
+    from ..runtime import Classifier
+
+    _quiet_opencv()
+    xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
+    failed = total = 0
+    with Classifier(
+        xml,
+        device=device,
+        threads=threads,
+        inference_precision=infer_precision,
+        topk=topk,
+        class_id_map_file=class_id_map_file,
+        batch_size=batch_size,
+    ) as clf:
+        try:
+            for result in clf.predict(inputs, recursive=recursive):
+                total += 1
+                if isinstance(result, FailedPrediction):
+                    failed += 1
+                    click.echo(f"error: {result.reason}", err=True)
+                elif as_json:
+                    click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+                else:
+                    click.echo(result.format())
+        except BrokenPipeError:
+            # `lcnet-ov infer DIR | head`: the reader left; stop quietly, as coreutils do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+    if failed:  # a ClickException, not ctx.exit(1): `main()` turns it into exit code 1
+        raise click.ClickException(f"{failed} of {total} inputs could not be classified")
