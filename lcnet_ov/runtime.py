@@ -120,11 +120,15 @@ class Classifier:
             raise ValueError(f"batch_size must be >= 1, got {size}")
         return size
 
-    def _run(self, request: Any, batch: np.ndarray) -> np.ndarray:
+    def _check_open(self) -> None:
         if self._request is None:
             raise RuntimeError("this Classifier is closed")
+
+    def _run(self, request: Any, batch: np.ndarray, batch_size: int | None) -> np.ndarray:
+        """Infer in chunks; the lock makes the one shared infer request safe across threads."""
+        self._check_open()
         out = []
-        step = self._chunk(None)
+        step = self._chunk(batch_size)
         for start in range(0, len(batch), step):
             part = batch[start : start + step]
             with self._lock:
@@ -132,13 +136,16 @@ class Classifier:
                 out.append(request.get_output_tensor(0).data[: len(part)].copy())
         return np.concatenate(out)
 
-    def predict_probs(self, batch: np.ndarray | Sequence[ImageSource]) -> np.ndarray:
+    def predict_probs(
+        self, batch: np.ndarray | Sequence[ImageSource], batch_size: int | None = None
+    ) -> np.ndarray:
         """Class probabilities ``[N, C]`` (float32).
 
         ``batch`` is either prepared tensors (``[N, 3, H, W]`` float32, or ``[N, H, W, 3]``
         uint8 for IRs with embedded preprocessing) or a list of images, prepared here.
         """
-        return self.model.probabilities(self._run(self._request, self.model.as_batch(batch)))
+        x = self.model.as_batch(batch)
+        return self.model.probabilities(self._run(self._request, x, batch_size))
 
     def __call__(self, image: ImageSource) -> Prediction:
         """Top-k for one image (path, encoded bytes or BGR array); bad input raises."""
@@ -150,12 +157,15 @@ class Classifier:
             result.raise_error()
         return result
 
-    def embed(self, images: np.ndarray | Sequence[ImageSource]) -> np.ndarray:
+    def embed(
+        self, images: np.ndarray | Sequence[ImageSource], batch_size: int | None = None
+    ) -> np.ndarray:
         """Features before the classifier, ``[N, 1280]`` float32 for PP-LCNet (see module doc)."""
+        self._check_open()
         if self._embed_request is None:
             compiled = self.model.compile(self.device, self._config, self.model.feature_model())
             self._embed_request = compiled.create_infer_request()
-        return self._run(self._embed_request, self.model.as_batch(images))
+        return self._run(self._embed_request, self.model.as_batch(images), batch_size)
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -211,7 +221,7 @@ class Classifier:
             except Exception as exc:
                 results[i] = FailedPrediction.of(item, exc)
         if tensors:
-            probs = self.predict_probs(np.stack(tensors))
+            probs = self.predict_probs(np.stack(tensors), batch_size=len(tensors))
             preds = self.model.results(probs, [chunk[i][0] for i in ok], self.topk)
             for i, res in zip(ok, preds, strict=True):
                 results[i] = res

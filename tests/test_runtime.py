@@ -132,6 +132,38 @@ def test_predict_streams_lazily(clf, pages):
     stream.close()  # cancels the read-ahead
 
 
+class _SpyRequest:
+    """Records the batch sizes an infer request is given."""
+
+    def __init__(self, request) -> None:
+        self.request, self.sizes = request, []
+
+    def infer(self, inputs, **kwargs):
+        self.sizes.append(len(inputs[0]))
+        return self.request.infer(inputs, **kwargs)
+
+    def get_output_tensor(self, index):
+        return self.request.get_output_tensor(index)
+
+
+def test_batch_size_sets_the_inference_batches(clf, pages, monkeypatch):
+    images, _ = pages
+    spy = _SpyRequest(clf._request)
+    monkeypatch.setattr(clf, "_request", spy)
+    assert len(list(clf.predict(images[:7], batch_size=3))) == 7
+    clf.predict_probs(images[:6])  # the classifier's own batch_size=4
+    assert spy.sizes == [3, 3, 1, 4, 2]
+
+
+def test_closed_classifier_refuses_work(orientation_xml, pages):
+    with Classifier(orientation_xml) as c:
+        pass
+    with pytest.raises(RuntimeError, match="closed"):
+        c(pages[0][0])
+    with pytest.raises(RuntimeError, match="closed"):
+        c.embed(pages[0][:1])
+
+
 def test_static_batch_ir_pads_the_last_batch(clf, pages, orientation_xml, tmp_path):
     images, _ = pages
     model = ov.Core().read_model(orientation_xml)
