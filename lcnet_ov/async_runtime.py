@@ -27,8 +27,9 @@ Why it is built this way:
   inference are cancelled, in-flight inferences finish and resolve, then all threads stop.
   Leaving a ``with`` block normally drains everything first (like ``concurrent.futures``
   executors); leaving it by an exception, ``KeyboardInterrupt`` included, cancels instead, so
-  Ctrl-C never hangs. Worker threads are joined on close; the batcher is a daemon as well, so
-  a classifier that is never closed cannot keep the interpreter alive.
+  Ctrl-C never hangs. Close joins every thread it started. Unclosed, the batcher is a daemon
+  and the pool a standard executor (joined at exit after its few queued items), so a forgotten
+  classifier cannot keep the interpreter alive.
 """
 
 from __future__ import annotations

@@ -50,8 +50,10 @@ class Classifier:
     ``model`` is a zoo name, an ``.xml`` IR or a Paddle/ONNX source (converted once and cached).
     ``precision`` picks the IR (``fp32``/``fp16``/``int8``); ``inference_precision`` is the
     compute precision hint (``"f32"`` default, ``"bf16"``, or ``None`` for the device default).
-    ``class_id_map_file`` replaces the labels stored in the IR. Calls are serialized by a lock
-    (one infer request); concurrent callers want :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+    ``threads`` sets ``INFERENCE_NUM_THREADS`` and the size of the decode pool ``predict`` uses
+    (default: all cores). ``class_id_map_file`` replaces the labels stored in the IR. Calls are
+    serialized by a lock (one infer request); concurrent callers want
+    :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
     """
 
     def __init__(
