@@ -16,7 +16,7 @@ import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 import cv2
 import numpy as np
@@ -58,8 +58,8 @@ class FailedPrediction:
     """Stands in a result stream where an input could not be classified.
 
     Shaped like a :class:`Prediction` (empty ``class_ids``/``scores``/``label_names``,
-    ``filename``, ``to_dict``, ``format``) so streams stay uniform; ``ok`` tells the two apart.
-    The top-1 shortcuts re-raise :attr:`error` rather than returning a made-up value.
+    ``filename``, ``to_dict``, ``format``) so streams stay uniform; ``isinstance`` tells the two
+    apart. The top-1 shortcuts re-raise :attr:`error` rather than returning a made-up value.
     """
 
     name: str
@@ -68,7 +68,6 @@ class FailedPrediction:
     class_ids: tuple[int, ...] = ()
     scores: tuple[float, ...] = ()
     label_names: tuple[str, ...] = ()
-    ok: ClassVar[bool] = False
 
     @classmethod
     def of(cls, item: InputItem, error: BaseException) -> FailedPrediction:
