@@ -241,7 +241,7 @@ def paddle_to_onnx(program: Path, params: Path, out: Path, opset: int = MIN_OPSE
                 verbose=False,
             )
             failed = None
-        except Exception as exc:  # paddle2onnx raises bare Exceptions from C++
+        except (Exception, SystemExit) as exc:  # paddle2onnx raises bare Exceptions, or exits
             failed = exc
     if failed is not None or not out.is_file():
         raise ConversionError(

@@ -43,8 +43,10 @@ def test_every_scale_matches_paddle_inference(scale, paddle_models, tmp_path):
     out = openvino_inference(result.xml, x, precision="f32")
     assert np.abs(ref - out).max() <= 1e-5
     assert _top5(ref) == _top5(out)
-    # the reference is a real, non-degenerate classifier output
-    assert ref.shape == (3, 1000) and ref.max() > 5 * (1 / 1000)
+    # the reference is a non-degenerate classifier output: peaked rows that depend on the input
+    assert ref.shape == (3, 1000)
+    assert (ref.max(1) / ref.min(1)).min() > 2
+    assert np.abs(ref[0] - ref[1]).max() > 1e-4
 
 
 def test_paddle_frontend_and_onnx_route_agree(paddle_models, tmp_path):
