@@ -1,0 +1,187 @@
+"""Shared by the benchmark scripts: a scratch model cache, model builders, and doc sections.
+
+Models are built with random (seeded) weights: latency does not depend on the values, and
+building them needs no download. Everything generated lives under ``$LCNET_OV_BENCH_WORK``
+(default ``<tmp>/lcnet-ov-bench``) and is reused by later runs; only the Markdown sections
+and PNGs the scripts write into ``docs/`` are meant to be committed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+DOC = DOCS / "benchmarks.md"
+WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
+# conversions land in the scratch cache, never in the user's ~/.cache/lcnet-ov
+os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))
+IMAGENET_SAMPLE = REPO.parent / "shared" / "imagenet-sample"
+
+#: sections of docs/benchmarks.md that other scripts own; never rewritten from here
+FOREIGN_SECTIONS = ("e2e", "quantize")
+
+#: published figures (PaddleClas docs/en/models/PP-LCNet_en.md, Intel Xeon Gold 6148,
+#: Paddle Inference + MKLDNN, batch 1, 10 threads): params M, FLOPs M (multiply-adds),
+#: top-1 %, latency ms
+PUBLISHED = {
+    "PPLCNet_x1_0": (3.0, 161, 71.32, 2.46),
+    "MobileNetV1_x1_0": (4.3, 578, 70.99, 3.38),
+    "MobileNetV2_x1_0": (3.5, 327, 72.15, 4.26),
+    "MobileNetV3_small_x1_25": (3.6, 100, 70.67, 3.95),
+}
+
+
+def scale_tag(scale: float) -> str:
+    """PaddleClas' spelling of a scale: 1.0 → ``x1_0``, 0.25 → ``x0_25``."""
+    text = f"{scale:g}"
+    return "x" + (text if "." in text else text + ".0").replace(".", "_")
+
+
+# ---- Models -------------------------------------------------------------------------------------
+
+
+def fp32_ir(folder: Path) -> Path:
+    """The FP32 IR of a Paddle folder, converted (and verified) once into the scratch cache.
+
+    Going through :func:`lcnet_ov.resolve.resolve_ir` puts it where ``lcnet-ov bench`` looks,
+    so the scripts can hand the Paddle folder itself to ``bench.run`` and get every backend.
+    """
+    from lcnet_ov.resolve import resolve_ir
+
+    return resolve_ir(folder, "fp32")
+
+
+def pplcnet(scale: float) -> Path:
+    """A seeded PP-LCNet at ``scale`` exported as a Paddle inference folder."""
+    folder = WORK / "paddle" / f"PPLCNet_{scale_tag(scale)}"
+    if not (folder / "inference.pdmodel").is_file():
+        from lcnet_ov import checkpoint, paddle_arch
+
+        checkpoint.export_inference_model(paddle_arch.build(scale, seed=0), folder)
+    return folder
+
+
+def mobilenet(name: str) -> Path:
+    """A ``paddle.vision.models`` MobileNet (random weights) as a Paddle inference folder."""
+    folder = WORK / "paddle" / name
+    if not (folder / "inference.pdmodel").is_file():
+        from lcnet_ov._deps import require
+
+        paddle = require("paddle")  # legacy program format, which every route reads
+        from paddle.vision import models
+
+        builders = {
+            "MobileNetV1_x1_0": lambda: models.mobilenet_v1(scale=1.0),
+            "MobileNetV2_x1_0": lambda: models.mobilenet_v2(scale=1.0),
+            "MobileNetV3_small_x1_25": lambda: models.mobilenet_v3_small(scale=1.25),
+        }
+        paddle.seed(0)
+        net = builders[name]()
+        net.eval()
+        spec = [paddle.static.InputSpec([None, 3, 224, 224], "float32", "x")]
+        static = paddle.jit.to_static(net, input_spec=spec, full_graph=True)
+        paddle.jit.save(static, str(folder / "inference"))
+    return folder
+
+
+def calibration_images(count: int = 16) -> list[Any]:
+    """Normalized NCHW batches of one: ImageNet-sample photos when present, else synthetic."""
+    from lcnet_ov.zoo import Preprocess
+
+    pp = Preprocess()
+    files = sorted(IMAGENET_SAMPLE.glob("*.JPEG"))[:count] if IMAGENET_SAMPLE.is_dir() else []
+    if files:
+        from lcnet_ov.processing import preprocess_image
+
+        return [preprocess_image(f, pp)[None] for f in files]
+    from lcnet_ov.verify import normalize, sample_images
+
+    x = normalize(sample_images(count, pp.crop_size), pp)
+    return [x[i : i + 1] for i in range(count)]
+
+
+def int8(folder: Path, count: int = 16) -> Path:
+    """INT8 IR of a Paddle folder, quantized by NNCF on ``count`` images (default preset).
+
+    Saved where ``lcnet-ov quantize`` keeps INT8 IRs of a source model, so ``bench.run(folder,
+    precision=["fp32", "int8"])`` finds it.
+    """
+    from lcnet_ov.resolve import converted_ir_path
+
+    out = converted_ir_path(folder, "int8")
+    if out.is_file():
+        return out
+    import nncf
+    import openvino as ov
+
+    model = ov.Core().read_model(str(fp32_ir(folder)))
+    quantized = nncf.quantize(model, nncf.Dataset(calibration_images(count)), subset_size=count)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ov.save_model(quantized, str(out))
+    return out
+
+
+# ---- docs/benchmarks.md -------------------------------------------------------------------------
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` only.
+
+    A section not in the file yet is added before the sections other scripts own, so their
+    markers and contents stay exactly where they are.
+    """
+    if name in FOREIGN_SECTIONS:
+        raise ValueError(f"section {name!r} belongs to another script")
+    start, end = _markers(name)
+    text = DOC.read_text() if DOC.is_file() else "# Benchmarks\n"
+    block = f"{start}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text, count=1)
+    else:
+        anchor = next(
+            (text.find(_markers(s)[0]) for s in FOREIGN_SECTIONS if _markers(s)[0] in text), -1
+        )
+        if anchor >= 0:
+            text = text[:anchor] + block + "\n\n" + text[anchor:]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    for foreign in FOREIGN_SECTIONS:  # keep the other engineers' markers present
+        fs, fe = _markers(foreign)
+        if fs not in text:
+            text = text.rstrip("\n") + f"\n\n{fs}\n{fe}\n"
+    DOCS.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine_line() -> str:
+    """One line naming the CPU, cores, ISA and versions, for every generated section."""
+    from lcnet_ov.bench import machine_info
+
+    info = machine_info()
+    versions = ", ".join(
+        f"{k} {info.versions[k]}"
+        for k in ("openvino", "onnxruntime", "paddlepaddle", "nncf")
+        if k in info.versions
+    )
+    return f"Machine: {info.summary()}; {versions}."
+
+
+def ms(value: float) -> str:
+    return f"{value:.2f}"

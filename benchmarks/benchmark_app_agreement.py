@@ -1,0 +1,181 @@
+"""Does ``lcnet-ov bench`` measure what ``benchmark_app`` measures? Run both, alternating.
+
+Same IR (seeded PP-LCNet x1.0, static batch 1), same device settings (hint, streams, threads,
+f32 inference precision), same duration. Runs alternate A B A B ... so drift in machine load
+hits both tools alike; each tool's figure is the median over rounds. Targets: async throughput
+≥ 0.97× benchmark_app's, sync median latency ≤ 1.03× benchmark_app's.
+
+    python benchmarks/benchmark_app_agreement.py [--seconds 4] [--rounds 3]
+
+Writes the ``bench-agreement`` section of docs/benchmarks.md; exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _bench_common import fp32_ir, machine_line, md_table, pplcnet, write_section
+
+THROUGHPUT_TARGET = 0.97
+LATENCY_TARGET = 1.03
+
+
+def cases(cores: int) -> list[tuple[str, list[str], dict]]:
+    """(name, benchmark_app flags, lcnet_ov.bench.run options) measuring the same thing."""
+    return [
+        (
+            "async, hint throughput",
+            ["-api", "async", "-hint", "throughput"],
+            {"mode": "async", "hint": "throughput"},
+        ),
+        (
+            "sync, hint latency",
+            ["-api", "sync", "-hint", "latency"],
+            {"mode": "sync", "hint": "latency"},
+        ),
+        (
+            f"async, hint none, {cores} streams, {cores} threads",
+            ["-api", "async", "-hint", "none", "-nstreams", str(cores), "-nthreads", str(cores)],
+            {"mode": "async", "hint": "none", "streams": cores, "threads": cores},
+        ),
+        (
+            f"sync, hint none, 1 stream, {cores} threads",
+            ["-api", "sync", "-hint", "none", "-nstreams", "1", "-nthreads", str(cores)],
+            {"mode": "sync", "hint": "none", "streams": 1, "threads": cores},
+        ),
+    ]
+
+
+def benchmark_app(xml: Path, flags: list[str], seconds: int) -> dict[str, float]:
+    """One benchmark_app run; its JSON statistics report, as floats."""
+    exe = shutil.which("benchmark_app")
+    cmd = [exe] if exe else [sys.executable, "-m", "openvino.tools.benchmark.main"]
+    with tempfile.TemporaryDirectory() as report:
+        cmd += [
+            "-m",
+            str(xml),
+            "-d",
+            "CPU",
+            "-t",
+            str(seconds),
+            "-shape",
+            "[1,3,224,224]",
+            "-infer_precision",
+            "f32",
+            "-report_type",
+            "no_counters",
+            "-json_stats",
+            "-report_folder",
+            report,
+            *flags,
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"benchmark_app failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        stats = json.loads((Path(report) / "benchmark_report.json").read_text())
+    results = stats["execution_results"]
+    return {
+        "fps": float(results["throughput"]),
+        "median_ms": float(results["latency (ms)"]),
+        "iterations": float(results["total number of iterations"]),
+    }
+
+
+def ours(xml: Path, options: dict, seconds: int) -> dict[str, float]:
+    from lcnet_ov import bench
+
+    (m,) = bench.run(xml, time_s=seconds, infer_precision="f32", **options).results
+    return {
+        "fps": m.throughput_fps,
+        "median_ms": m.latency.median,
+        "iterations": float(m.iterations),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=4, help="per run (benchmark_app -t)")
+    parser.add_argument("--rounds", type=int, default=3, help="A B alternations per case")
+    args = parser.parse_args()
+
+    from lcnet_ov.bench import available_cores
+
+    xml = fp32_ir(pplcnet(1.0))
+    cores = available_cores()
+    rows, raw, ok = [], [], True
+    for name, flags, options in cases(cores):
+        runs: dict[str, list[dict[str, float]]] = {"benchmark_app": [], "lcnet-ov": []}
+        for round_ in range(args.rounds):
+            # alternate which tool goes first, so neither always gets the quieter slot
+            order = (
+                ("benchmark_app", "lcnet-ov") if round_ % 2 == 0 else ("lcnet-ov", "benchmark_app")
+            )
+            for tool in order:
+                run = (
+                    benchmark_app(xml, flags, args.seconds)
+                    if tool == "benchmark_app"
+                    else ours(xml, options, args.seconds)
+                )
+                runs[tool].append(run)
+                fps, median = run["fps"], run["median_ms"]
+                print(
+                    f"{name:45s} {tool:13s} {fps:8.1f} FPS  median {median:.2f} ms", file=sys.stderr
+                )
+        is_async = options["mode"] == "async"
+        key = "fps" if is_async else "median_ms"
+        ref = statistics.median(r[key] for r in runs["benchmark_app"])
+        got = statistics.median(r[key] for r in runs["lcnet-ov"])
+        ratio = got / ref
+        passed = ratio >= THROUGHPUT_TARGET if is_async else ratio <= LATENCY_TARGET
+        ok &= passed
+        target = f"≥ {THROUGHPUT_TARGET}" if is_async else f"≤ {LATENCY_TARGET}"
+        metric = "throughput, FPS" if is_async else "median latency, ms"
+        rows.append(
+            [
+                name,
+                metric,
+                f"{ref:.2f}",
+                f"{got:.2f}",
+                f"**{ratio:.3f}**",
+                target,
+                "yes" if passed else "NO",
+            ]
+        )
+        raw.append(
+            f"- {name}: benchmark_app "
+            + ", ".join(f"{r[key]:.2f}" for r in runs["benchmark_app"])
+            + "; lcnet-ov "
+            + ", ".join(f"{r[key]:.2f}" for r in runs["lcnet-ov"])
+        )
+    body = "\n".join(
+        [
+            f"Seeded PP-LCNet x1.0 IR, batch 1, f32 inference precision, {args.seconds} s per run, "
+            f"{args.rounds} alternating rounds per tool (each figure is the median over rounds). "
+            "Generated by `python benchmarks/benchmark_app_agreement.py`.",
+            "",
+            md_table(
+                ["case", "metric", "benchmark_app", "lcnet-ov bench", "ratio", "target", "met"],
+                rows,
+            ),
+            "",
+            "Per-round values (in run order):",
+            "",
+            *raw,
+            "",
+            machine_line(),
+        ]
+    )
+    write_section("bench-agreement", body)
+    print(body)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""All eight PP-LCNet scales: OpenVINO FP32 and INT8 vs ONNX Runtime vs Paddle Inference.
+
+Seeded random weights (latency does not depend on them), batch 1 and 8, every backend with all
+available cores and a synchronous loop, so the three runtimes are timed identically. INT8 IRs
+come from NNCF post-training quantization on 16 images (ImageNet-sample photos when
+../shared/imagenet-sample exists).
+
+    python benchmarks/scales_backends.py [--seconds 2]
+
+Writes the ``bench-scales`` section of docs/benchmarks.md and docs/bench_scales.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from _bench_common import (
+    DOCS,
+    fp32_ir,
+    int8,
+    machine_line,
+    md_table,
+    ms,
+    pplcnet,
+    scale_tag,
+    write_section,
+)
+
+SERIES = (  # (backend, precision, legend)
+    ("paddle", "fp32", "Paddle Inference (oneDNN) FP32"),
+    ("onnxruntime", "fp32", "ONNX Runtime FP32"),
+    ("openvino", "fp32", "OpenVINO FP32"),
+    ("openvino", "int8", "OpenVINO INT8"),
+)
+
+
+def measure(seconds: float) -> dict[float, dict[tuple[str, str, int], object]]:
+    from lcnet_ov import bench
+    from lcnet_ov.arch import SCALES
+
+    cores = bench.available_cores()
+    out: dict[float, dict[tuple[str, str, int], object]] = {}
+    for scale in SCALES:
+        folder = pplcnet(scale)
+        fp32_ir(folder)
+        int8(folder)
+        result = bench.run(
+            folder,
+            precision=["fp32", "int8"],
+            backend=["openvino", "onnxruntime", "paddle"],
+            batch_size=[1, 8],
+            threads=cores,
+            mode="sync",
+            time_s=seconds,
+        )
+        out[scale] = {
+            (m.config.backend, m.config.precision, m.config.batch_size): m for m in result.results
+        }
+        best = out[scale][("openvino", "int8", 1)]
+        print(f"x{scale:g}: OpenVINO INT8 b1 {best.latency.median:.2f} ms", file=sys.stderr)
+    return out
+
+
+def plot(data: dict, path) -> None:
+    from lcnet_ov._deps import require
+
+    require("matplotlib", extra="bench")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = sorted(data)
+    x = range(len(scales))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for backend, precision, legend in SERIES:
+        lat = [data[s][(backend, precision, 1)].latency.min for s in scales]
+        fps = [8e3 / data[s][(backend, precision, 8)].latency.min for s in scales]
+        ax1.plot(x, lat, marker="o", label=legend)
+        ax2.plot(x, fps, marker="o", label=legend)
+    paper = [_paper_latency(s) for s in scales]
+    ax1.plot(x, paper, "k--", lw=1, label="paper: Xeon Gold 6148, 10 threads")
+    ax1.set_ylabel("batch 1 latency, ms (fastest iteration)")
+    ax2.set_ylabel("batch 8 images/s (8 / fastest iteration)")
+    for ax in (ax1, ax2):
+        ax.set_xticks(list(x), [f"x{s:g}" for s in scales], fontsize=8)
+        ax.grid(alpha=0.3)
+    ax1.legend(fontsize=7)
+    fig.suptitle("PP-LCNet scales on this CPU (sync loop, all cores)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _paper_latency(scale: float) -> float:
+    from lcnet_ov import zoo
+
+    return zoo.get_spec(f"PPLCNet_{scale_tag(scale)}").paper.latency_ms
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="per configuration")
+    args = parser.parse_args()
+    from lcnet_ov.arch import complexity
+
+    data = measure(args.seconds)
+    keys = [(b, p) for b, p, _ in SERIES]
+    rows_b1, rows_b8 = [], []
+    for scale in sorted(data):
+        d = data[scale]
+        b1 = {k: d[(*k, 1)].latency for k in keys}
+        b8 = {k: d[(*k, 8)] for k in keys}
+        best = {k: b1[k].min for k in keys}
+        rows_b1.append(
+            [
+                f"x{scale:g}",
+                f"{complexity(scale).flops / 1e6:.0f}",
+                ms(_paper_latency(scale)),
+                *(f"{ms(b1[k].median)} / {ms(b1[k].min)}" for k in keys),
+                f"{best[('paddle', 'fp32')] / best[('openvino', 'fp32')]:.2f}×",
+                f"{best[('openvino', 'fp32')] / best[('openvino', 'int8')]:.2f}×",
+            ]
+        )
+        rows_b8.append(
+            [
+                f"x{scale:g}",
+                *(f"{b8[k].throughput_fps:.0f} / {8e3 / b8[k].latency.min:.0f}" for k in keys),
+            ]
+        )
+    plot(data, DOCS / "bench_scales.png")
+    names = [legend.removesuffix(" FP32") for _, _, legend in SERIES]
+    body = "\n".join(
+        [
+            f"{args.seconds:g} s per configuration, every backend in a synchronous loop with all "
+            "available cores. Latency cells are *median / min* in ms, throughput cells "
+            "*loop images/s / best-case images/s* (batch ÷ min latency): the median carries the "
+            "load of other jobs on this shared machine, the fastest iteration is what the "
+            "hardware does. Speedups are computed on the fastest iterations; the plot shows "
+            "them too. Generated by `python benchmarks/scales_backends.py`.",
+            "",
+            "![PP-LCNet scales](bench_scales.png)",
+            "",
+            "Batch 1:",
+            "",
+            md_table(
+                [
+                    "scale",
+                    "MFLOPs",
+                    "paper ms (Xeon 6148)",
+                    *(f"{n} ms" for n in names),
+                    "OpenVINO FP32 vs Paddle",
+                    "INT8 vs FP32",
+                ],
+                rows_b1,
+            ),
+            "",
+            "Batch 8, images/s:",
+            "",
+            md_table(["scale", *names], rows_b8),
+            "",
+            machine_line(),
+        ]
+    )
+    write_section("bench-scales", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
