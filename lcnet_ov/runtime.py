@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ImageDecodeError
 from .inputs import InputItem, iter_inputs
 from .loaded_model import (
     DEFAULT_BATCH_SIZE,
@@ -216,9 +215,9 @@ class Classifier:
         tensors, ok = [], []
         for i, (item, prep) in enumerate(chunk):
             try:
-                if prep is None:
-                    raise item.error or ImageDecodeError(f"{item.name}: no image", item.name)
-                tensors.append(prep.result())
+                if item.error is not None:  # expansion found nothing to read (prep is None)
+                    raise item.error
+                tensors.append(prep.result())  # type: ignore[union-attr]
                 ok.append(i)
             except Exception as exc:
                 results[i] = FailedPrediction.of(item, exc)
