@@ -73,7 +73,11 @@ class _Bar:
 
         self._label = f"[{index + 1}/{total}] {config.label}"
         self._bar = tqdm(
-            total=100, desc=self._label, file=sys.stderr, leave=False, disable=None,
+            total=100,
+            desc=self._label,
+            file=sys.stderr,
+            leave=False,
+            disable=None,
             bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {elapsed}",
         )
 
@@ -99,41 +103,122 @@ class _Bar:
 
 
 @click.command(cls=_BenchCommand)
-@click.option("-m", "--model", required=True,
-              help="Zoo name, .xml IR, Paddle inference folder or .onnx file.")
-@click.option("--precision", default="fp32", show_default=True,
-              help="fp32, fp16, int8; several values sweep (int8 IRs come from "
-                   "`lcnet-ov quantize`).")
-@click.option("--backend", default="openvino", show_default=True,
-              help="openvino, onnxruntime, paddle; several values measure peers in the same run.")
-@click.option("--threads", default=None,
-              help="INFERENCE_NUM_THREADS (peers: intra-op threads); a list sweeps. "
-                   "Default: the runtime's choice.")
-@click.option("-b", "--batch-size", default="1", show_default=True, help="Batch; a list sweeps.")
-@click.option("--streams", default=None,
-              help="NUM_STREAMS; a list sweeps. Implies --hint none unless a hint is given.")
-@click.option("--hint", default=None,
-              help="latency | throughput | none. Default: latency for sync, throughput for async.")
-@click.option("--mode", default=None,
-              help="sync | async. Default: sync with --hint latency, async otherwise.")
-@click.option("--requests", type=str, default=None,
-              help="Async infer requests. Default: OPTIMAL_NUMBER_OF_INFER_REQUESTS.")
-@click.option("-t", "--time", "time_s", type=str, default=None,
-              help="Seconds per configuration (default 5).")
-@click.option("-n", "--iterations", type=str, default=None,
-              help="Inferences per configuration instead of a time.")
-@click.option("--warmup", type=str, default="1", show_default=True,
-              help="Untimed inferences first (the first is reported as first-inference).")
-@click.option("--infer-precision", default="f32", show_default=True,
-              help="f32 | bf16: INFERENCE_PRECISION_HINT (OpenVINO would pick bf16 on CPUs "
-                   "that have it).")
-@click.option("--input", "input_", default="synthetic", show_default=True,
-              help="'synthetic', or a folder of images: read, decode and preprocess are timed "
-                   "too (end to end).")
-@click.option("--json", "json_path", default=None,
-              help="Write the full result as JSON to this file ('-' for stdout).")
-@click.option("--plot", "plot_path", default=None,
-              help="Write a PNG of latency and throughput per configuration.")
+@click.option(
+    "-m",
+    "--model",
+    required=True,
+    metavar="MODEL",
+    help="Zoo name, .xml IR, Paddle inference folder or .onnx file.",
+)
+@click.option(
+    "--precision",
+    metavar="P [P ...]",
+    default="fp32",
+    show_default=True,
+    help="fp32, fp16, int8; several values sweep (int8 IRs come from `lcnet-ov quantize`).",
+)
+@click.option(
+    "--backend",
+    metavar="B [B ...]",
+    default="openvino",
+    show_default=True,
+    help="openvino, onnxruntime, paddle; several values measure peers in the same run.",
+)
+@click.option(
+    "--threads",
+    metavar="N [N ...]",
+    default=None,
+    help="INFERENCE_NUM_THREADS (peers: intra-op threads); a list sweeps. "
+    "Default: the runtime's choice.",
+)
+@click.option(
+    "-b",
+    "--batch-size",
+    metavar="N [N ...]",
+    default="1",
+    show_default=True,
+    help="Batch; a list sweeps.",
+)
+@click.option(
+    "--streams",
+    metavar="N [N ...]",
+    default=None,
+    help="NUM_STREAMS; a list sweeps. Implies --hint none unless a hint is given.",
+)
+@click.option(
+    "--hint",
+    metavar="latency|throughput|none",
+    default=None,
+    help="PERFORMANCE_HINT. Default: latency for sync, throughput for async.",
+)
+@click.option(
+    "--mode",
+    metavar="sync|async",
+    default=None,
+    help="Default: sync with --hint latency, async otherwise (as benchmark_app).",
+)
+@click.option(
+    "--requests",
+    metavar="N",
+    type=str,
+    default=None,
+    help="Async infer requests. Default: OPTIMAL_NUMBER_OF_INFER_REQUESTS.",
+)
+@click.option(
+    "-t",
+    "--time",
+    "time_s",
+    metavar="SECONDS",
+    type=str,
+    default=None,
+    help="Seconds per configuration (default 5).",
+)
+@click.option(
+    "-n",
+    "--iterations",
+    metavar="N",
+    type=str,
+    default=None,
+    help="Inferences per configuration instead of a time.",
+)
+@click.option(
+    "--warmup",
+    metavar="N",
+    type=str,
+    default="1",
+    show_default=True,
+    help="Untimed inferences first (the first is reported as first-inference).",
+)
+@click.option(
+    "--infer-precision",
+    metavar="f32|bf16",
+    default="f32",
+    show_default=True,
+    help="INFERENCE_PRECISION_HINT (unset, OpenVINO picks bf16 on CPUs that have it).",
+)
+@click.option(
+    "--input",
+    "input_",
+    metavar="synthetic|DIR",
+    default="synthetic",
+    show_default=True,
+    help="'synthetic', or a folder of images: read, decode and preprocess are timed "
+    "too (end to end).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    metavar="FILE",
+    default=None,
+    help="Write the full result as JSON to this file ('-' for stdout).",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    metavar="FILE",
+    default=None,
+    help="Write a PNG of latency and throughput per configuration.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def bench(
     model: str,
