@@ -170,6 +170,13 @@ def test_xml_has_one_precision(ir):
         bench.run(ir, precision=["fp32", "int8"], iterations=2)
 
 
+def test_xml_is_labelled_by_its_own_precision(ir):
+    result = bench.run(ir, precision="int8", iterations=2, mode="sync")
+    (m,) = result.results
+    assert m.config.precision == "fp32"  # the IR's rt_info says fp32; the label follows it
+    assert any("is a fp32 IR" in w for w in result.warnings)
+
+
 def test_end_to_end_times_decoding_and_preprocessing(ir, image_dir):
     (m,) = bench.run(ir, input=image_dir, mode="sync", iterations=6, batch_size=2).results
     _check_consistent(m)

@@ -128,9 +128,16 @@ def run_settings(settings: BenchSettings, progress: Progress | None = None) -> B
             f"{', '.join(settings.precisions)}"
         )
     if is_ir and model_path.is_file():
+        # an IR is what it is: label it by the precision its metadata records
         ir_precision = _ir_preprocess(model_path)[2]
-        if ir_precision and ir_precision in ("fp32", "fp16", "int8"):
-            settings = dataclasses.replace(settings, precisions=(ir_precision,))
+        if ir_precision in ("fp32", "fp16", "int8") and ir_precision != settings.precisions[0]:
+            note = (
+                f"{model_path.name} is a {ir_precision} IR (its metadata says so); measured and "
+                f"labelled as {ir_precision}, not {settings.precisions[0]}"
+            )
+            settings = dataclasses.replace(
+                settings, precisions=(ir_precision,), warnings=(*settings.warnings, note)
+            )
     machine = machine_info()
     sources = _Sources(settings, progress)
     # OpenVINO IRs first: a missing INT8 IR is an error before minutes of other timing
