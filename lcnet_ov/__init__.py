@@ -24,6 +24,17 @@ _LAZY = {
     "ConvertResult": "lcnet_ov.conversion",
     "ModelMetadata": "lcnet_ov.metadata",
     "read_metadata": "lcnet_ov.metadata",
+    "Classifier": "lcnet_ov.runtime",
+    "AsyncClassifier": "lcnet_ov.async_runtime",
+    "QueueFullError": "lcnet_ov.async_runtime",
+    "BatchStats": "lcnet_ov.async_runtime",
+    "FailedPrediction": "lcnet_ov.loaded_model",
+    "Prediction": "lcnet_ov.processing",
+    "decode_image": "lcnet_ov.processing",
+    "preprocess": "lcnet_ov.processing",
+    "topk": "lcnet_ov.processing",
+    "load_labels": "lcnet_ov.labels",
+    "iter_inputs": "lcnet_ov.inputs",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
-import cv2
 import numpy as np
 
 from .errors import InvalidModelFileError, LabelFileError, LcnetOVError
@@ -26,12 +25,11 @@ from .inputs import InputItem
 from .labels import load_labels
 from .metadata import ModelMetadata, read_metadata
 from .processing import (
-    _INTERPOLATIONS,  # the same cv2 flags preprocess() resizes with
     ImageSource,
     Prediction,
-    check_resize,
     decode_image,
     preprocess_image,
+    resize_crop,
     softmax,
     topk,
 )
@@ -279,12 +277,7 @@ class LoadedModel:
         if name is None and isinstance(source, (str, os.PathLike)):
             name = str(source)
         img = decode_image(source, name=name)
-        new_h, new_w = check_resize(*img.shape[:2], pp, name=name)
-        resized = cv2.resize(
-            img, (new_w, new_h), interpolation=_INTERPOLATIONS[pp.interpolation.lower()]
-        )
-        y0, x0 = (new_h - pp.crop_size) // 2, (new_w - pp.crop_size) // 2
-        return np.ascontiguousarray(resized[y0 : y0 + pp.crop_size, x0 : x0 + pp.crop_size])
+        return np.ascontiguousarray(resize_crop(img, pp, name=name))
 
     def as_batch(self, images: np.ndarray | Sequence[ImageSource]) -> np.ndarray:
         """A model-ready ndarray is checked; a sequence of images is prepared (errors raise)."""

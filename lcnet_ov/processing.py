@@ -405,7 +405,8 @@ def _normalize_lut(pp: Preprocess) -> np.ndarray:
     return lut
 
 
-def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name: str | None):
+def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
+    """Resize-short + center-crop only: the uint8 BGR crop an IR with folded preprocessing takes."""
     if img_bgr.dtype != np.uint8 or img_bgr.ndim != 3 or img_bgr.shape[2] != 3:
         raise ValueError(
             f"{name or '<image>'}: preprocess expects uint8 HxWx3 BGR (use decode_image), "
@@ -422,7 +423,11 @@ def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name:
     )
     c = pp.crop_size
     y0, x0 = (new_h - c) // 2, (new_w - c) // 2
-    crop = resized[y0 : y0 + c, x0 : x0 + c]
+    return resized[y0 : y0 + c, x0 : x0 + c]
+
+
+def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name: str | None):
+    crop = resize_crop(img_bgr, pp, name=name)
     lut = _normalize_lut(pp)
     src = (2, 1, 0) if pp.channel_order.upper() == "RGB" else (0, 1, 2)
     for ch, s in enumerate(src):

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import LcnetOVError
 
     try:
-        cli.main(args=argv, prog_name="lcnet-ov", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="lcnet-ov", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    # with standalone_mode=False, ctx.exit(n) comes back as the return value
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
