@@ -138,13 +138,15 @@ def run_settings(settings: BenchSettings, progress: Progress | None = None) -> B
             settings = dataclasses.replace(
                 settings, precisions=(ir_precision,), warnings=(*settings.warnings, note)
             )
-    machine = machine_info()
-    sources = _Sources(settings, progress)
-    # OpenVINO IRs first: a missing INT8 IR is an error before minutes of other timing
-    if "openvino" in settings.backends:
-        for precision in settings.precisions:
-            sources.get("openvino", precision)
+    # cheap checks first: an empty image folder or a missing INT8 IR fails before any conversion
+    # or minutes of timing
     files = list_images(Path(settings.input)) if settings.end_to_end else None
+    sources = _Sources(settings, progress)
+    if "openvino" in settings.backends:
+        # INT8 first: it is only looked up (never converted), so a missing one fails at once
+        for precision in sorted(settings.precisions, key=lambda p: p != "int8"):
+            sources.get("openvino", precision)
+    machine = machine_info()
     configs = expand(settings)
     results: list[Measurement] = []
     skipped: dict[tuple[str, str], Skipped] = {}
