@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +128,56 @@ def int8(folder: Path, count: int = 16) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(quantized, str(out))
     return out
+
+
+# ---- Measuring on a shared machine -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Combined:
+    """One configuration over several passes: what survives other jobs' load best."""
+
+    #: median over passes of each pass's median latency
+    median_ms: float
+    #: fastest single iteration over all passes (closest to an idle machine)
+    min_ms: float
+    #: median over passes of the loop throughput
+    fps: float
+    batch: int
+
+    @property
+    def best_fps(self) -> float:
+        """Images/s at the fastest iteration's latency (batch ÷ min latency)."""
+        return self.batch * 1e3 / self.min_ms
+
+
+Job = Callable[[], dict[Hashable, Any]]
+
+
+def passes_over(jobs: Sequence[tuple[str, Job]], passes: int) -> dict[Hashable, Combined]:
+    """Run every job once per pass, rotating the order, and combine each config's passes.
+
+    Load from other jobs comes in bursts of seconds; one long block per configuration lets a
+    burst land on a few configurations only. Several short passes spread every configuration
+    over the whole run, so a burst costs them all alike and ratios stay meaningful.
+    Each job returns ``{key: Measurement}``.
+    """
+    runs: dict[Hashable, list[Any]] = {}
+    for p in range(passes):
+        shift = p % len(jobs)
+        for name, job in [*jobs[shift:], *jobs[:shift]]:
+            for key, m in job().items():
+                runs.setdefault(key, []).append(m)
+            print(f"pass {p + 1}/{passes}: {name}", file=sys.stderr)
+    return {
+        key: Combined(
+            median_ms=statistics.median(m.latency.median for m in ms_),
+            min_ms=min(m.latency.min for m in ms_),
+            fps=statistics.median(m.throughput_fps for m in ms_),
+            batch=ms_[0].config.batch_size,
+        )
+        for key, ms_ in runs.items()
+    }
 
 
 # ---- docs/benchmarks.md -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ available cores and a synchronous loop, so the three runtimes are timed identica
 come from NNCF post-training quantization on 16 images (ImageNet-sample photos when
 ../shared/imagenet-sample exists).
 
-    python benchmarks/scales_backends.py [--seconds 2]
+    python benchmarks/scales_backends.py [--seconds 3] [--passes 3]
 
 Writes the ``bench-scales`` section of docs/benchmarks.md and docs/bench_scales.png.
 """
@@ -17,11 +17,13 @@ import sys
 
 from _bench_common import (
     DOCS,
+    Combined,
     fp32_ir,
     int8,
     machine_line,
     md_table,
     ms,
+    passes_over,
     pplcnet,
     scale_tag,
     write_section,
@@ -35,30 +37,37 @@ SERIES = (  # (backend, precision, legend)
 )
 
 
-def measure(seconds: float) -> dict[float, dict[tuple[str, str, int], object]]:
+def measure(seconds: float, passes: int) -> dict[float, dict[tuple[str, str, int], Combined]]:
+    """Every scale's eight configs, ``passes`` times ``seconds / passes`` each, interleaved."""
     from lcnet_ov import bench
     from lcnet_ov.arch import SCALES
 
     cores = bench.available_cores()
-    out: dict[float, dict[tuple[str, str, int], object]] = {}
+    jobs = []
     for scale in SCALES:
         folder = pplcnet(scale)
         fp32_ir(folder)
         int8(folder)
-        result = bench.run(
-            folder,
-            precision=["fp32", "int8"],
-            backend=["openvino", "onnxruntime", "paddle"],
-            batch_size=[1, 8],
-            threads=cores,
-            mode="sync",
-            time_s=seconds,
-        )
-        out[scale] = {
-            (m.config.backend, m.config.precision, m.config.batch_size): m for m in result.results
-        }
-        best = out[scale][("openvino", "int8", 1)]
-        print(f"x{scale:g}: OpenVINO INT8 b1 {best.latency.median:.2f} ms", file=sys.stderr)
+
+        def job(folder=folder, scale=scale) -> dict:
+            result = bench.run(
+                folder,
+                precision=["fp32", "int8"],
+                backend=["openvino", "onnxruntime", "paddle"],
+                batch_size=[1, 8],
+                threads=cores,
+                mode="sync",
+                time_s=seconds / passes,
+            )
+            return {
+                (scale, m.config.backend, m.config.precision, m.config.batch_size): m
+                for m in result.results
+            }
+
+        jobs.append((f"PPLCNet_{scale_tag(scale)}", job))
+    out: dict[float, dict[tuple[str, str, int], Combined]] = {}
+    for (scale, *key), combined in passes_over(jobs, passes).items():
+        out.setdefault(scale, {})[tuple(key)] = combined
     return out
 
 
@@ -75,8 +84,8 @@ def plot(data: dict, path) -> None:
     x = range(len(scales))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
     for backend, precision, legend in SERIES:
-        lat = [data[s][(backend, precision, 1)].latency.min for s in scales]
-        fps = [8e3 / data[s][(backend, precision, 8)].latency.min for s in scales]
+        lat = [data[s][(backend, precision, 1)].min_ms for s in scales]
+        fps = [data[s][(backend, precision, 8)].best_fps for s in scales]
         ax1.plot(x, lat, marker="o", label=legend)
         ax2.plot(x, fps, marker="o", label=legend)
     paper = [_paper_latency(s) for s in scales]
@@ -84,7 +93,7 @@ def plot(data: dict, path) -> None:
     ax1.set_ylabel("batch 1 latency, ms (fastest iteration)")
     ax2.set_ylabel("batch 8 images/s (8 / fastest iteration)")
     for ax in (ax1, ax2):
-        ax.set_xticks(list(x), [f"x{s:g}" for s in scales], fontsize=8)
+        ax.set_xticks(list(x), [scale_tag(s) for s in scales], fontsize=8)
         ax.grid(alpha=0.3)
     ax1.legend(fontsize=7)
     fig.suptitle("PP-LCNet scales on this CPU (sync loop, all cores)", fontsize=10)
@@ -101,44 +110,47 @@ def _paper_latency(scale: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="per configuration")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per configuration")
+    parser.add_argument("--passes", type=int, default=3, help="interleaved passes")
     args = parser.parse_args()
     from lcnet_ov.arch import complexity
 
-    data = measure(args.seconds)
+    data = measure(args.seconds, args.passes)
     keys = [(b, p) for b, p, _ in SERIES]
     rows_b1, rows_b8 = [], []
     for scale in sorted(data):
         d = data[scale]
-        b1 = {k: d[(*k, 1)].latency for k in keys}
+        b1 = {k: d[(*k, 1)] for k in keys}
         b8 = {k: d[(*k, 8)] for k in keys}
-        best = {k: b1[k].min for k in keys}
+        best = {k: b1[k].min_ms for k in keys}
         rows_b1.append(
             [
-                f"x{scale:g}",
+                scale_tag(scale),
                 f"{complexity(scale).flops / 1e6:.0f}",
                 ms(_paper_latency(scale)),
-                *(f"{ms(b1[k].median)} / {ms(b1[k].min)}" for k in keys),
+                *(f"{ms(b1[k].median_ms)} / {ms(b1[k].min_ms)}" for k in keys),
                 f"{best[('paddle', 'fp32')] / best[('openvino', 'fp32')]:.2f}×",
                 f"{best[('openvino', 'fp32')] / best[('openvino', 'int8')]:.2f}×",
             ]
         )
         rows_b8.append(
             [
-                f"x{scale:g}",
-                *(f"{b8[k].throughput_fps:.0f} / {8e3 / b8[k].latency.min:.0f}" for k in keys),
+                scale_tag(scale),
+                *(f"{b8[k].fps:.0f} / {b8[k].best_fps:.0f}" for k in keys),
             ]
         )
     plot(data, DOCS / "bench_scales.png")
     names = [legend.removesuffix(" FP32") for _, _, legend in SERIES]
     body = "\n".join(
         [
-            f"{args.seconds:g} s per configuration, every backend in a synchronous loop with all "
-            "available cores. Latency cells are *median / min* in ms, throughput cells "
-            "*loop images/s / best-case images/s* (batch ÷ min latency): the median carries the "
-            "load of other jobs on this shared machine, the fastest iteration is what the "
-            "hardware does. Speedups are computed on the fastest iterations; the plot shows "
-            "them too. Generated by `python benchmarks/scales_backends.py`.",
+            f"{args.seconds:g} s per configuration in {args.passes} interleaved passes, every "
+            "backend in a synchronous loop with all available cores. Latency cells are "
+            "*median / min* in ms (median over passes of each pass's median; fastest "
+            "iteration), throughput cells *loop images/s / best-case images/s* (batch ÷ min "
+            "latency): the median carries the load of other jobs on this shared machine, the "
+            "fastest iteration is what the hardware does. Speedups are computed on the fastest "
+            "iterations; the plot shows them too. "
+            "Generated by `python benchmarks/scales_backends.py`.",
             "",
             "![PP-LCNet scales](bench_scales.png)",
             "",
