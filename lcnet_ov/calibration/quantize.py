@@ -1,0 +1,596 @@
+"""INT8 post-training quantization of PP-LCNet IRs with NNCF, optionally accuracy-controlled.
+
+Defaults were chosen by measurement (``benchmarks/quantize_study.py``, written up in
+``docs/quantization.md``); the reasons, in short:
+
+* ``preset="mixed"`` (asymmetric activations): every activation in PP-LCNet is a HardSwish,
+  whose range is ``[-0.375, +large]``. The symmetric ``performance`` preset spends half its 256
+  levels on negative values that never occur, and on the real text-orientation model that costs
+  a visible error (mean output cosine 0.998 vs 0.99994, with single images collapsing).
+* the SE block's ``Multiply`` (feature map × HardSigmoid gate) is quantized, as NNCF does by
+  default: its SE pattern does not match HardSigmoid, so both inputs of that multiply get
+  FakeQuantize, but with opset-14 single-op HardSwish/HardSigmoid that measured no worse than
+  keeping it in float (``ignore_se_multiply=True``), on trained and seeded networks alike.
+* fast bias correction: full bias correction took about twice as long for ≤ 0.1 point.
+* calibration images are fed ``CALIBRATION_BATCH`` at a time with batch-wise statistics, which
+  gives the same ranges as one-by-one feeding at a fraction of NNCF's per-item Python overhead.
+
+The result is written atomically next to the FP32 IR (where ``resolve_ir(model, "int8")`` and
+``lcnet-ov infer --precision int8`` look) with the settings, data and NNCF version stamped into
+``rt_info``, so an INT8 IR always says how it was made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import cache, zoo
+from .._deps import require
+from .._util import package_versions
+from ..errors import LcnetOVError
+from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
+from ..resolve import converted_ir_path, resolve_ir
+from .datasets import (
+    CALIBRATION_LISTS,
+    EVAL_LISTS,
+    DatasetError,
+    ImageSet,
+    LoadedImages,
+    SkippedFile,
+    load_crops,
+    model_input,
+    open_image_set,
+)
+
+PRESETS = ("mixed", "performance")
+MODEL_TYPES = (None, "transformer")
+#: images per calibration item (dynamic-batch IRs); statistics are still per image
+CALIBRATION_BATCH = 10
+#: validation images used by accuracy control (each is re-scored at every revert step)
+DEFAULT_VAL_SUBSET = 1000
+#: op types whose weights make them the "compute" ops a report lists as INT8 or FP32
+COMPUTE_OPS = ("Convolution", "GroupConvolution", "MatMul")
+_GATES = ("HardSigmoid", "Sigmoid", "HSigmoid")
+_LOW_PRECISION = ("i8", "u8", "i4", "u4")
+
+
+class QuantizationError(LcnetOVError):
+    """Quantization was refused (already INT8, bad settings) or NNCF failed."""
+
+
+@dataclass(frozen=True)
+class QuantizeSettings:
+    """Everything that decides the INT8 model; validated on construction, stamped into the IR."""
+
+    subset_size: int = 300
+    seed: int = 0
+    preset: str = "mixed"
+    fast_bias_correction: bool = True
+    #: keep the SE block's feature×gate Multiply in floating point (see module docstring)
+    ignore_se_multiply: bool = False
+    #: extra ops to keep in floating point: exact names, ``type:OpType`` or ``re:regex``
+    ignored_scope: tuple[str, ...] = ()
+    #: NNCF model type: None (CNN) or "transformer"
+    model_type: str | None = None
+    #: accuracy control: largest accepted top-1 drop as a fraction (0.01 = 1 point)
+    max_drop: float | None = None
+    val_subset_size: int | None = DEFAULT_VAL_SUBSET
+
+    def __post_init__(self) -> None:
+        scope = self.ignored_scope
+        object.__setattr__(
+            self, "ignored_scope", (scope,) if isinstance(scope, str) else tuple(scope)
+        )
+        if self.subset_size < 1:
+            raise QuantizationError(f"subset_size must be ≥ 1, got {self.subset_size}")
+        if self.preset not in PRESETS:
+            raise QuantizationError(f"unknown preset {self.preset!r}; choose one of {PRESETS}")
+        if self.model_type not in MODEL_TYPES:
+            raise QuantizationError(
+                f"unknown model_type {self.model_type!r}; choose None or 'transformer'"
+            )
+        if self.max_drop is not None and not 0 <= self.max_drop < 1:
+            raise QuantizationError(
+                f"max_drop is a top-1 fraction in [0, 1) (0.01 = 1 point), got {self.max_drop}"
+            )
+        if self.val_subset_size is not None and self.val_subset_size < 1:
+            raise QuantizationError(f"val_subset_size must be ≥ 1, got {self.val_subset_size}")
+        for entry in self.ignored_scope:
+            if not isinstance(entry, str) or not entry.strip() or entry in ("type:", "re:"):
+                raise QuantizationError(f"empty ignored-scope entry {entry!r}")
+            if entry.startswith("re:"):
+                try:
+                    re.compile(entry[3:])
+                except re.error as exc:
+                    raise QuantizationError(f"bad ignored-scope regex {entry!r}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ignored_scope"] = list(self.ignored_scope)
+        return d
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    """Outcome of accuracy-controlled quantization, measured on the validation subset."""
+
+    fp32_top1: float
+    int8_top1: float
+    max_drop: float
+    val_images: int
+    #: op names NNCF reverted to floating point to meet ``max_drop`` (from its report)
+    reverted: tuple[str, ...]
+
+    @property
+    def drop(self) -> float:
+        return self.fp32_top1 - self.int8_top1
+
+    @property
+    def met(self) -> bool:
+        return self.drop <= self.max_drop + 1e-12
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(drop=self.drop, met=self.met, reverted=list(self.reverted))
+        return d
+
+
+@dataclass(frozen=True)
+class QuantizeResult:
+    xml: Path
+    source_xml: Path
+    metadata: ModelMetadata
+    settings: QuantizeSettings
+    data: dict[str, Any]
+    images_used: int
+    skipped: tuple[SkippedFile, ...]
+    #: activation FakeQuantize nodes in the INT8 IR
+    fake_quantize: int
+    int8_ops: tuple[str, ...]
+    #: compute ops left in floating point (ignored scope, accuracy control, NNCF rules)
+    fp32_ops: tuple[str, ...]
+    seconds: float
+    nncf_version: str
+    accuracy: AccuracyReport | None = None
+    log: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def bin(self) -> Path:
+        return self.xml.with_suffix(".bin")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "xml": str(self.xml),
+            "bin": str(self.bin),
+            "source_xml": str(self.source_xml),
+            "name": self.metadata.name,
+            "settings": self.settings.to_dict(),
+            "data": self.data,
+            "images_used": self.images_used,
+            "skipped": [s.to_dict() for s in self.skipped],
+            "fake_quantize": self.fake_quantize,
+            "int8_ops": len(self.int8_ops),
+            "fp32_ops": list(self.fp32_ops),
+            "seconds": round(self.seconds, 2),
+            "nncf_version": self.nncf_version,
+            "accuracy": self.accuracy.to_dict() if self.accuracy else None,
+        }
+
+
+# ---- Where the INT8 IR goes ---------------------------------------------------------------------
+
+
+def int8_ir_path(model: str | os.PathLike) -> Path:
+    """Where ``resolve_ir(model, "int8")`` finds the INT8 IR of ``model``.
+
+    Zoo names and conversion sources map to their cache slots. An ``.xml`` model gets a sibling
+    ``int8/`` folder when it sits in a precision folder (``…/fp32/model.xml``), otherwise a
+    ``<stem>-int8.xml`` beside it.
+    """
+    path = Path(model).expanduser()
+    if path.suffix.lower() == ".xml":
+        if path.parent.name in ("fp32", "fp16"):
+            return path.parent.parent / "int8" / path.name
+        return path.with_name(f"{path.stem}-int8.xml")
+    if path.exists():
+        return converted_ir_path(path, "int8")
+    return cache.ir_path(zoo.get_spec(str(model)).name, "int8")  # unknown names raise here
+
+
+def _output_path(output: str | os.PathLike | None, model: str | os.PathLike) -> Path:
+    if output is None:
+        return int8_ir_path(model)
+    out = Path(output).expanduser()
+    if out.suffix.lower() != ".xml":
+        out = out / "model.xml"
+    return out
+
+
+# ---- Graph inspection -----------------------------------------------------------------------
+
+
+def _producer(op: Any, port: int) -> Any:
+    return op.input(port).get_source_output().get_node()
+
+
+def is_quantized(model: Any) -> bool:
+    """True when the IR already carries FakeQuantize nodes or low-precision weights."""
+    for op in model.get_ops():
+        kind = op.get_type_name()
+        if kind == "FakeQuantize":
+            return True
+        if kind == "Constant" and op.get_element_type().get_type_name() in _LOW_PRECISION:
+            return True
+    return False
+
+
+def _weights_low_precision(op: Any) -> bool:
+    """Walk the weight input's decompression chain (Convert/Subtract/Multiply/Reshape)."""
+    stack, seen = [_producer(op, 1)], 0
+    while stack and seen < 16:
+        node = stack.pop()
+        seen += 1
+        kind = node.get_type_name()
+        if kind == "FakeQuantize":
+            return True
+        if kind == "Constant":
+            if node.get_element_type().get_type_name() in _LOW_PRECISION:
+                return True
+            continue
+        if kind in ("Convert", "Subtract", "Multiply", "Reshape", "Transpose", "Unsqueeze"):
+            stack.extend(i.get_source_output().get_node() for i in node.inputs())
+    return False
+
+
+def compute_op_precisions(model: Any) -> tuple[list[str], list[str]]:
+    """``(int8, fp32)`` friendly names of compute ops, judged by their weights.
+
+    NNCF compresses the weights of every op it quantizes and restores float weights of every
+    op accuracy control reverts, so the weights tell what actually runs in INT8.
+    """
+    int8, fp32 = [], []
+    for op in model.get_ordered_ops():
+        if op.get_type_name() in COMPUTE_OPS and op.get_input_size() > 1:
+            (int8 if _weights_low_precision(op) else fp32).append(op.get_friendly_name())
+    return int8, fp32
+
+
+def se_multiplies(model: Any) -> list[str]:
+    """Names of SE ``Multiply`` ops: one input is a (Hard)Sigmoid gate."""
+    return [
+        op.get_friendly_name()
+        for op in model.get_ordered_ops()
+        if op.get_type_name() == "Multiply"
+        and any(_producer(op, i).get_type_name() in _GATES for i in range(op.get_input_size()))
+    ]
+
+
+def _ignored_scope(settings: QuantizeSettings, model: Any) -> Any:
+    nncf = require("nncf", extra="quantize")
+    names = se_multiplies(model) if settings.ignore_se_multiply else []
+    types, patterns = [], []
+    for entry in settings.ignored_scope:
+        if entry.startswith("type:"):
+            types.append(entry[5:])
+        elif entry.startswith("re:"):
+            patterns.append(entry[3:])
+        else:
+            names.append(entry)
+    if not (names or types or patterns):
+        return None
+    # validate=True: a typo in a user-given name is an error, not a silent no-op
+    return nncf.IgnoredScope(names=names, types=types, patterns=patterns, validate=True)
+
+
+def _count_fq(model: Any) -> int:
+    return sum(1 for op in model.get_ops() if op.get_type_name() == "FakeQuantize")
+
+
+# ---- NNCF plumbing ------------------------------------------------------------------------------
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _nncf_output(progress: bool) -> Iterator[list[str]]:
+    """Keep NNCF off stdout (``--json`` owns it): bars to stderr or nowhere, INFO captured.
+
+    NNCF logs INFO to a stdout handler bound at import time and draws rich progress bars on
+    the global console (stdout). Both are redirected only for the duration of the call.
+    """
+    nncf_logger = logging.getLogger("nncf")
+    saved = (nncf_logger.handlers[:], nncf_logger.level)
+    capture = _Capture()
+    warn = logging.StreamHandler(sys.stderr)
+    warn.setLevel(logging.WARNING)
+    warn.setFormatter(logging.Formatter("%(levelname)s:nncf:%(message)s"))
+    nncf_logger.handlers = [capture, warn] if progress else [capture]
+    nncf_logger.setLevel(logging.INFO)
+    sink = sys.stderr if progress else io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink):
+            yield capture.lines
+    finally:
+        nncf_logger.handlers, level = saved
+        nncf_logger.setLevel(level)
+
+
+def _calibration_items(model: Any, x: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """Split tensors into NNCF items; a static-batch IR takes exactly its batch per item."""
+    dim = model.input(0).get_partial_shape()[0]
+    static = None if dim.is_dynamic else dim.get_length()
+    batch = static or min(CALIBRATION_BATCH, len(x))
+    # a static batch drops the last partial batch; dynamic batches keep every image
+    stop = len(x) - len(x) % batch if static else len(x)
+    items = [x[i : i + batch] for i in range(0, stop, batch)]
+    if not items:
+        raise DatasetError(
+            f"the IR has a fixed batch of {batch} but only {len(x)} calibration images were read"
+        )
+    return items, batch
+
+
+def _top1(compiled: Any, items: Any) -> tuple[float, list[list[np.ndarray]]]:
+    """Validation function for NNCF accuracy control: top-1 plus per-image outputs.
+
+    Returning outputs per item puts NNCF in "logits" mode, where it ranks quantizers by how
+    far each one moves the outputs: a finer signal than per-image right/wrong.
+    """
+    correct, total, outputs = 0, 0, []
+    output = compiled.output(0)
+    for x, labels in items:
+        probs = compiled(x)[output]
+        correct += int(np.sum(np.argmax(probs, axis=1) == labels))
+        total += len(labels)
+        outputs.extend([row[None].copy()] for row in probs)
+    return (correct / total if total else 0.0), outputs
+
+
+def _load(
+    image_set: ImageSet, pp: Any, want: int | None, seed: int, what: str, progress: bool
+) -> LoadedImages:
+    from tqdm import tqdm
+
+    order = image_set.balanced_order(seed)
+    total = len(order) if want is None else min(want, len(order))
+    with tqdm(total=total, desc=what, unit="img", disable=not progress, file=sys.stderr) as bar:
+        loaded = load_crops(order, pp, want, on_progress=bar.update)
+    if len(loaded) == 0:
+        names = ", ".join(s.name for s in loaded.skipped[:5])
+        raise DatasetError(
+            f"{image_set.source}: none of the {len(loaded.skipped)} images could be read "
+            f"(e.g. {names})"
+        )
+    return loaded
+
+
+def _save_atomically(model: Any, out_xml: Path) -> None:
+    """Stage in the target folder, then rename ``.bin`` before ``.xml``.
+
+    A reader that finds the ``.xml`` always finds matching weights, and a failure leaves the
+    previous INT8 IR (if any) untouched and no half-written files behind.
+    """
+    import openvino as ov
+
+    out_xml.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_xml.parent))
+    try:
+        staged = staging / out_xml.name
+        # weights are int8 already; fp16 compression would also round the ops left in float
+        ov.save_model(model, str(staged), compress_to_fp16=False)
+        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
+        os.replace(staged, out_xml)
+    except (OSError, RuntimeError) as exc:
+        raise QuantizationError(f"could not write {out_xml}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _reverted_from_log(lines: Sequence[str]) -> tuple[str, ...]:
+    """Op names from NNCF's final accuracy-control report, the only place it lists them."""
+    for line in reversed(lines):
+        if "were reverted back to the floating-point precision" in line:
+            return tuple(n.strip() for n in line.splitlines()[1:] if n.strip())
+    return ()
+
+
+# ---- Public API ---------------------------------------------------------------------------------
+
+
+def quantize(
+    model: str | os.PathLike,
+    data: str | os.PathLike,
+    *,
+    subset_size: int = 300,
+    seed: int = 0,
+    output: str | os.PathLike | None = None,
+    preset: str = "mixed",
+    fast_bias_correction: bool = True,
+    ignore_se_multiply: bool = False,
+    ignored_scope: Sequence[str] = (),
+    model_type: str | None = None,
+    max_drop: float | None = None,
+    val_data: str | os.PathLike | None = None,
+    val_subset_size: int | None = DEFAULT_VAL_SUBSET,
+    list_file: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> QuantizeResult:
+    """Quantize ``model`` (zoo name, IR or conversion source) to INT8 on images from ``data``.
+
+    ``data`` is a dataset folder (PaddleClas list file, ImageFolder or flat) or a list file;
+    a class-balanced subset of ``subset_size`` readable images (chosen by ``seed``) calibrates.
+    With ``max_drop`` and a labeled ``val_data``, NNCF's accuracy control keeps the ops that
+    cost the most top-1 in floating point until the drop is at most ``max_drop``.
+    """
+    settings = QuantizeSettings(
+        subset_size=subset_size,
+        seed=seed,
+        preset=preset,
+        fast_bias_correction=fast_bias_correction,
+        ignore_se_multiply=ignore_se_multiply,
+        ignored_scope=tuple(ignored_scope),
+        model_type=model_type,
+        max_drop=max_drop,
+        val_subset_size=val_subset_size,
+    )
+    if (max_drop is None) != (val_data is None):
+        raise QuantizationError("accuracy control needs both max_drop and val_data")
+    nncf = require("nncf", extra="quantize")
+    import openvino as ov
+
+    started = time.perf_counter()
+    source_xml = resolve_ir(model, "fp32")
+    ov_model = ov.Core().read_model(str(source_xml))
+    if not has_metadata(ov_model):
+        raise QuantizationError(
+            f"{source_xml}: no lcnet-ov metadata, so the preprocessing calibration must use is "
+            "unknown; convert the model with `lcnet-ov convert` first"
+        )
+    meta = read_metadata(ov_model)
+    if meta.precision == "int8" or meta.quantization or is_quantized(ov_model):
+        raise QuantizationError(
+            f"{source_xml}: this IR is already quantized (INT8); quantize the FP32 model instead"
+        )
+    out_xml = _output_path(output, model)
+    if out_xml.resolve() == source_xml.resolve():
+        raise QuantizationError(f"{out_xml}: output would overwrite the FP32 model it reads")
+
+    image_set = open_image_set(data, list_file=list_file, prefer=CALIBRATION_LISTS)
+    loaded = _load(image_set, meta.preprocess, subset_size, seed, "calibration images", progress)
+    x = model_input(loaded.crops, meta.preprocess, meta.embedded_preprocessing)
+    items, batch = _calibration_items(ov_model, x)
+    scope = _ignored_scope(settings, ov_model)
+    kwargs: dict[str, Any] = {
+        "preset": nncf.QuantizationPreset(settings.preset),
+        "subset_size": len(items),
+        "fast_bias_correction": settings.fast_bias_correction,
+        "ignored_scope": scope,
+        "model_type": nncf.ModelType(settings.model_type) if settings.model_type else None,
+    }
+    advanced = _advanced(batch)
+    accuracy = None
+    try:
+        with _nncf_output(progress) as log:
+            if settings.max_drop is None:
+                q_model = nncf.quantize(
+                    ov_model, nncf.Dataset(items), advanced_parameters=advanced, **kwargs
+                )
+            else:
+                val_items = _validation_items(val_data, meta, settings, progress)
+                q_model = nncf.quantize_with_accuracy_control(
+                    ov_model,
+                    nncf.Dataset(items),
+                    nncf.Dataset(val_items),
+                    _top1,
+                    max_drop=settings.max_drop,
+                    drop_type=nncf.DropType.ABSOLUTE,
+                    advanced_quantization_parameters=advanced,
+                    **kwargs,
+                )
+                accuracy = _accuracy_report(source_xml, q_model, val_items, settings.max_drop, log)
+    except LcnetOVError:
+        raise
+    except Exception as exc:  # NNCF raises its own and builtin exception types
+        raise QuantizationError(f"NNCF could not quantize {source_xml}: {exc}") from exc
+
+    int8_ops, fp32_ops = compute_op_precisions(q_model)
+    nncf_version = getattr(nncf, "__version__", "unknown")
+    classes_used = len(set(loaded.labels.tolist()) - {-1})
+    data_info = {**image_set.describe(), "subset_size": subset_size, "seed": seed}
+    data_info.update(images_used=len(loaded), classes_used=classes_used, calibration_batch=batch)
+    stamp = {
+        "tool": "nncf",
+        "nncf_version": nncf_version,
+        "algorithm": "quantize_with_accuracy_control" if accuracy else "quantize",
+        "settings": settings.to_dict(),
+        "data": data_info,
+        "skipped": [s.to_dict() for s in loaded.skipped],
+        "fake_quantize": _count_fq(q_model),
+        "fp32_ops": fp32_ops,
+        "source_ir": str(source_xml),
+        "accuracy": accuracy.to_dict() if accuracy else None,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    new_meta = meta.replace(
+        precision="int8",
+        quantization=stamp,
+        versions={**meta.versions, **package_versions("lcnet-ov", "openvino", "nncf")},
+    )
+    write_metadata(q_model, new_meta)
+    _save_atomically(q_model, out_xml)
+    return QuantizeResult(
+        xml=out_xml,
+        source_xml=source_xml,
+        metadata=new_meta,
+        settings=settings,
+        data=data_info,
+        images_used=len(loaded),
+        skipped=tuple(loaded.skipped),
+        fake_quantize=stamp["fake_quantize"],
+        int8_ops=tuple(int8_ops),
+        fp32_ops=tuple(fp32_ops),
+        seconds=time.perf_counter() - started,
+        nncf_version=nncf_version,
+        accuracy=accuracy,
+        log=tuple(log),
+    )
+
+
+def _advanced(batch: int) -> Any:
+    """Batch-wise statistics keep per-image ranges when items hold several images."""
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+
+    return AdvancedQuantizationParameters(batchwise_statistics=batch > 1)
+
+
+def _validation_items(
+    val_data: Any, meta: ModelMetadata, settings: QuantizeSettings, progress: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One image per item, so NNCF can rank quantizers image by image."""
+    val_set = open_image_set(val_data, prefer=EVAL_LISTS)
+    if not val_set.labeled:
+        raise DatasetError(f"{val_set.source}: accuracy control needs labeled validation data")
+    loaded = _load(
+        val_set, meta.preprocess, settings.val_subset_size, settings.seed, "validation", progress
+    )
+    if int(loaded.labels.max()) >= meta.num_classes:
+        raise DatasetError(
+            f"{val_set.source}: class id {int(loaded.labels.max())} but the model has "
+            f"{meta.num_classes} classes"
+        )
+    x = model_input(loaded.crops, meta.preprocess, meta.embedded_preprocessing)
+    return [(x[i : i + 1], loaded.labels[i : i + 1]) for i in range(len(x))]
+
+
+def _accuracy_report(
+    source_xml: Path, q_model: Any, val_items: list[Any], max_drop: float, log: Sequence[str]
+) -> AccuracyReport:
+    """Score both models ourselves at f32 (NNCF's log is not an API) on the same images."""
+    import openvino as ov
+
+    core = ov.Core()
+    cfg = {"INFERENCE_PRECISION_HINT": "f32"}
+    fp32 = _top1(core.compile_model(str(source_xml), "CPU", cfg), val_items)[0]
+    int8 = _top1(core.compile_model(q_model, "CPU", cfg), val_items)[0]
+    return AccuracyReport(fp32, int8, max_drop, len(val_items), _reverted_from_log(log))

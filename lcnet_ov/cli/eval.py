@@ -1,0 +1,135 @@
+"""``lcnet-ov eval``: top-1/top-5 on a labeled dataset, precisions side by side with Δ."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..calibration.evaluate import EvalResult
+
+SHOW_SKIPPED = 10
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:+.2f}" if signed else f"{value * 100:.2f}"
+
+
+def format_table(result: EvalResult) -> str:
+    """One row per model; Δ columns are against the first row (points, negative = worse)."""
+    header = ["Model", "Weights", "Runs in", "Top-1 %", "Top-5 %", "ΔTop-1", "ΔTop-5", "Agree %"]
+    rows = []
+    for i, s in enumerate(result.scores):
+        first = i == 0
+        rows.append(
+            [
+                s.label,
+                s.precision,
+                s.inference_precision,
+                _pct(s.top1),
+                _pct(s.top5),
+                "" if first else _pct(result.delta_top1(i), signed=True),
+                "" if first else _pct(result.delta_top5(i), signed=True),
+                "" if first else _pct(result.agreement[i]),
+            ]
+        )
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if j < 3 else c.rjust(w)
+            for j, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(header), *(line(r) for r in rows)])
+
+
+@click.command()
+@click.option("-m", "--model", required=True, help="Zoo name, .xml IR, or conversion source.")
+@click.option(
+    "-d",
+    "--data",
+    required=True,
+    type=click.Path(exists=True),
+    help="Labeled images: folder with val_list.txt (PaddleClas), one sub-folder per "
+    "class, or a list file.",
+)
+@click.option(
+    "--list-file", type=click.Path(), help="List file inside --data to use (default: val_list.txt)."
+)
+@click.option(
+    "-p",
+    "--precision",
+    "precisions",
+    multiple=True,
+    metavar="PREC|IR",
+    help="fp32, fp16, int8 or an .xml path; repeat for columns (default: fp32, plus "
+    "int8 when it exists).",
+)
+@click.option("-b", "--batch-size", type=int, default=32, show_default=True)
+@click.option(
+    "--inference-precision",
+    type=click.Choice(["f32", "bf16", "f16", "default"]),
+    default="f32",
+    show_default=True,
+    help="INFERENCE_PRECISION_HINT; f32 keeps FP32 numbers free of bf16 rounding.",
+)
+@click.option("--limit", type=int, help="Evaluate a class-balanced subset of this many images.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+def eval_cmd(
+    model: str,
+    data: str,
+    list_file: str | None,
+    precisions: tuple[str, ...],
+    batch_size: int,
+    inference_precision: str,
+    limit: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side."""
+    from ..calibration.evaluate import evaluate
+
+    if not precisions:
+        precisions = _default_precisions(model)
+    result = evaluate(
+        model,
+        data,
+        precision=precisions,
+        batch_size=batch_size,
+        inference_precision=None if inference_precision == "default" else inference_precision,
+        list_file=list_file,
+        limit=limit,
+        progress=not (quiet or as_json),
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(
+        f"{result.model} on {result.data['source']}: {result.images} images, "
+        f"{result.data['classes']} classes ({result.seconds:.1f} s)"
+    )
+    click.echo(format_table(result))
+    if result.skipped:
+        click.echo(f"skipped {len(result.skipped)} unreadable file(s):")
+        for item in result.skipped[:SHOW_SKIPPED]:
+            click.echo(f"  {item.name}: {item.reason}")
+        if len(result.skipped) > SHOW_SKIPPED:
+            click.echo(f"  … and {len(result.skipped) - SHOW_SKIPPED} more (see --json)")
+
+
+def _default_precisions(model: str) -> tuple[str, ...]:
+    """fp32, plus int8 when an INT8 IR for the model exists (the usual question is Δ)."""
+    from ..calibration.evaluate import resolve_column
+    from ..errors import LcnetOVError
+
+    try:
+        resolve_column(model, "int8")
+    except LcnetOVError:
+        return ("fp32",)
+    return ("fp32", "int8")

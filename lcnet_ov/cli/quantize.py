@@ -1,0 +1,184 @@
+"""``lcnet-ov quantize``: NNCF INT8 post-training quantization on a calibration folder.
+
+Argument parsing and printing only; :func:`lcnet_ov.calibration.quantize.quantize` does the
+work. Progress bars and NNCF's own output go to stderr so ``--json`` stdout stays parseable.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+#: skipped files named in the text report; ``--json`` lists all of them
+SHOW_SKIPPED = 10
+
+
+@click.command()
+@click.option(
+    "-m",
+    "--model",
+    required=True,
+    help="Zoo name, FP32 .xml IR, or a conversion source (Paddle folder, .pdmodel/.json, .onnx).",
+)
+@click.option(
+    "-d",
+    "--data",
+    required=True,
+    type=click.Path(exists=True),
+    help="Calibration images: a folder with train_list.txt/val_list.txt (PaddleClas), "
+    "one sub-folder per class, or plain images; or a list file.",
+)
+@click.option(
+    "--list-file",
+    type=click.Path(),
+    help="List file inside --data to use (default: train_list.txt, else val_list.txt).",
+)
+@click.option(
+    "-n",
+    "--subset-size",
+    type=int,
+    default=300,
+    show_default=True,
+    help="Calibration images (class-balanced subset).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the subset.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=True),
+    help="INT8 IR path (.xml) or "
+    "folder. Default: beside the FP32 IR, where `--precision int8` finds it.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["mixed", "performance"]),
+    default="mixed",
+    show_default=True,
+    help="mixed: asymmetric activations (fits HardSwish); performance: symmetric.",
+)
+@click.option(
+    "--fast-bias-correction/--full-bias-correction",
+    default=True,
+    show_default=True,
+    help="Full bias correction is slower and was not more accurate on PP-LCNet.",
+)
+@click.option(
+    "--quantize-se/--keep-se-fp32",
+    "quantize_se",
+    default=True,
+    show_default=True,
+    help="Quantize the SE block's feature×gate Multiply, or keep it in float.",
+)
+@click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="OP",
+    help="Keep an op in float: exact name, type:OpType or re:regex (repeatable).",
+)
+@click.option(
+    "--model-type",
+    type=click.Choice(["cnn", "transformer"]),
+    default="cnn",
+    show_default=True,
+    help="NNCF model type.",
+)
+@click.option(
+    "--max-drop",
+    type=float,
+    help="Accuracy control: largest top-1 drop accepted, "
+    "as a fraction (0.005 = 0.5 points). Needs --val-data.",
+)
+@click.option(
+    "--val-data", type=click.Path(exists=True), help="Labeled validation images for --max-drop."
+)
+@click.option(
+    "--val-subset-size",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Validation images used by accuracy control.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+def quantize(
+    model: str,
+    data: str,
+    list_file: str | None,
+    subset_size: int,
+    seed: int,
+    output: str | None,
+    preset: str,
+    fast_bias_correction: bool,
+    quantize_se: bool,
+    ignore: tuple[str, ...],
+    model_type: str,
+    max_drop: float | None,
+    val_data: str | None,
+    val_subset_size: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """INT8 post-training quantization with NNCF.
+
+    Calibrates on a class-balanced subset of --data with the model's own preprocessing and
+    writes the INT8 IR beside the FP32 one (or to --output). Unreadable images are skipped
+    and named in the report.
+    """
+    from ..calibration.quantize import quantize as run_quantize
+
+    if (max_drop is None) != (val_data is None):
+        raise click.UsageError("--max-drop and --val-data go together")
+    result = run_quantize(
+        model,
+        data,
+        subset_size=subset_size,
+        seed=seed,
+        output=output,
+        preset=preset,
+        fast_bias_correction=fast_bias_correction,
+        ignore_se_multiply=not quantize_se,
+        ignored_scope=ignore,
+        model_type=None if model_type == "cnn" else model_type,
+        max_drop=max_drop,
+        val_data=val_data,
+        val_subset_size=val_subset_size,
+        list_file=list_file,
+        progress=not (quiet or as_json),
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    s = result.settings
+    data_info = result.data
+    lines = [
+        f"INT8 model: {result.xml}",
+        f"  from:        {result.source_xml}",
+        f"  calibration: {result.images_used} images from {data_info['classes_used']} classes "
+        f"({data_info['layout']} {data_info['source']}, seed {s.seed})",
+        f"  settings:    preset {s.preset}, "
+        f"{'fast' if s.fast_bias_correction else 'full'} bias correction, SE multiply "
+        f"{'in float' if s.ignore_se_multiply else 'quantized'}"
+        + (f", ignored {', '.join(s.ignored_scope)}" if s.ignored_scope else ""),
+        f"  result:      {len(result.int8_ops)} INT8 compute ops, {len(result.fp32_ops)} in "
+        f"float, {result.fake_quantize} FakeQuantize; {result.seconds:.1f} s, "
+        f"NNCF {result.nncf_version}",
+    ]
+    acc = result.accuracy
+    if acc is not None:
+        verdict = "met" if acc.met else "NOT met"
+        lines.append(
+            f"  accuracy:    top-1 FP32 {acc.fp32_top1 * 100:.2f}% → INT8 "
+            f"{acc.int8_top1 * 100:.2f}% on {acc.val_images} images (drop "
+            f"{acc.drop * 100:+.2f} pt, limit {acc.max_drop * 100:.2f} pt: {verdict})"
+        )
+        kept = ", ".join(acc.reverted) if acc.reverted else "none"
+        lines.append(f"  kept FP32:   {kept}")
+    if result.skipped:
+        lines.append(f"  skipped {len(result.skipped)} unreadable file(s):")
+        for item in result.skipped[:SHOW_SKIPPED]:
+            lines.append(f"    {item.name}: {item.reason}")
+        if len(result.skipped) > SHOW_SKIPPED:
+            lines.append(f"    … and {len(result.skipped) - SHOW_SKIPPED} more (see --json)")
+    click.echo("\n".join(lines))
