@@ -228,9 +228,10 @@ def main() -> int:
                 rows,
             ),
             "",
-            "Depthwise convolutions, SE blocks and activations are memory- and latency-bound, so "
-            "light networks use a small share of the GEMM peak; that share, not FLOPs, is what "
-            "PP-LCNet's CPU-friendly design improves.",
+            "Networks dominated by wide 1×1 convolutions (MobileNetV1, the larger PP-LCNets) come "
+            "closest to the GEMM peak; depthwise convolutions, SE blocks and the small tensors of "
+            "the narrow scales are memory- and latency-bound and use less of it, so FLOPs alone "
+            "do not predict latency.",
             "",
             machine_line(),
         ]
