@@ -189,6 +189,24 @@ def test_end_to_end_times_decoding_and_preprocessing(ir, image_dir):
     assert a.preprocess is not None and a.latency.min >= a.preprocess.min
 
 
+def test_ir_with_folded_preprocessing_takes_u8_images(rapid_onnx, image_dir, tmp_path):
+    from lcnet_ov.conversion import ConvertOptions, convert
+
+    xml = convert(
+        rapid_onnx,
+        tmp_path / "embedded.xml",
+        model="text_image_orientation",
+        options=ConvertOptions(embed_preprocessing=True),
+    ).xml
+    synthetic, e2e = (
+        bench.run(xml, input=source, iterations=4, mode="sync").results[0]
+        for source in ("synthetic", image_dir)
+    )
+    _check_consistent(synthetic)
+    _check_consistent(e2e)
+    assert e2e.preprocess is not None and e2e.preprocess.count == 4
+
+
 def test_end_to_end_with_peers(rapid_onnx, image_dir):
     result = bench.run(rapid_onnx, backend=["onnxruntime"], input=image_dir, iterations=4)
     (m,) = result.results

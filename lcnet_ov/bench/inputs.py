@@ -59,26 +59,6 @@ def synthetic(shape: Sequence[int], dtype: np.dtype | type, seed: int = 0) -> np
     return rng.standard_normal(tuple(shape)).astype(dtype)
 
 
-def _resize_crop(img: np.ndarray, pp: Preprocess, name: str) -> np.ndarray:
-    """PaddleClas resize-short + centre crop only (u8 BGR), for IRs that normalize inside."""
-    import cv2
-
-    from ..processing import check_resize
-
-    interpolation = {
-        "nearest": cv2.INTER_NEAREST,
-        "bilinear": cv2.INTER_LINEAR,
-        "area": cv2.INTER_AREA,
-        "bicubic": cv2.INTER_CUBIC,
-        "lanczos": cv2.INTER_LANCZOS4,
-    }[pp.interpolation.lower()]
-    new_h, new_w = check_resize(img.shape[0], img.shape[1], pp, name=name)
-    resized = cv2.resize(img, (new_w, new_h), interpolation=interpolation)
-    c = pp.crop_size
-    y0, x0 = (new_h - c) // 2, (new_w - c) // 2
-    return resized[y0 : y0 + c, x0 : x0 + c]
-
-
 class ImageBatches:
     """Cycles through image files; each call reads, decodes and preprocesses one batch.
 
@@ -96,7 +76,7 @@ class ImageBatches:
 
     def next_batch(self, batch: int) -> tuple[np.ndarray, float]:
         """The next ``batch`` images as one tensor, and the milliseconds it took to make."""
-        from ..processing import decode_image, preprocess_batch
+        from ..processing import decode_image, preprocess_batch, resize_crop
 
         start = time.perf_counter()
         picked = [self.files[(self._next + i) % len(self.files)] for i in range(batch)]
@@ -105,7 +85,7 @@ class ImageBatches:
         names = [str(p) for p in picked]
         if self.embedded:
             pairs = zip(images, names, strict=True)
-            out = np.stack([_resize_crop(img, self.pp, name) for img, name in pairs])
+            out = np.stack([resize_crop(img, self.pp, name=name) for img, name in pairs])
         else:
             out = preprocess_batch(images, self.pp, names=names)
         return out, (time.perf_counter() - start) * 1000.0
