@@ -35,6 +35,10 @@ _LAZY = {
     "topk": "lcnet_ov.processing",
     "load_labels": "lcnet_ov.labels",
     "iter_inputs": "lcnet_ov.inputs",
+    "BenchResult": "lcnet_ov.bench",
+    "BenchSettings": "lcnet_ov.bench",
+    "Measurement": "lcnet_ov.bench",
+    "BenchError": "lcnet_ov.bench",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
