@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 FONTS = (
     cv2.FONT_HERSHEY_SIMPLEX,
@@ -138,3 +139,35 @@ def write_dataset(
     if layout == "list":
         (root / list_name).write_text("\n".join(lines) + "\n")
     return root
+
+
+# ---- Session caches: several test files use the same sets and IR; build each once ----------
+
+_CACHE: dict[tuple, Path] = {}
+
+
+def cached_dataset(
+    factory: pytest.TempPathFactory,
+    n: int,
+    seed: int,
+    *,
+    layout: str = "list",
+    list_name: str = "val_list.txt",
+) -> Path:
+    """:func:`write_dataset` once per pytest session for each argument set (read-only use)."""
+    key = ("data", n, seed, layout, list_name)
+    if key not in _CACHE:
+        root = factory.mktemp(f"text-{layout}-{n}-s{seed}")
+        _CACHE[key] = write_dataset(root, n, seed, layout=layout, list_name=list_name)
+    return _CACHE[key]
+
+
+def orientation_ir(factory: pytest.TempPathFactory, onnx_path: Path) -> Path:
+    """The real text-orientation model as an FP32 IR (with metadata), converted once."""
+    key = ("ir", str(onnx_path))
+    if key not in _CACHE:
+        from lcnet_ov.conversion import convert
+
+        out = factory.mktemp("orientation-ir") / "fp32" / "model.xml"
+        _CACHE[key] = convert(onnx_path, out, model="text_image_orientation").xml
+    return _CACHE[key]

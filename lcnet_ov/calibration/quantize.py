@@ -132,8 +132,9 @@ class AccuracyReport:
     int8_top1: float
     max_drop: float
     val_images: int
-    #: op names NNCF reverted to floating point to meet ``max_drop`` (from its report)
-    reverted: tuple[str, ...]
+    #: compute ops left in floating point, read from the final IR's weights: what NNCF reverted
+    #: to meet ``max_drop`` plus any ignored scope (plain PTQ quantizes every one of them)
+    kept_fp32: tuple[str, ...]
 
     @property
     def drop(self) -> float:
@@ -145,7 +146,7 @@ class AccuracyReport:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(drop=self.drop, met=self.met, reverted=list(self.reverted))
+        d.update(drop=self.drop, met=self.met, kept_fp32=list(self.kept_fp32))
         return d
 
 
@@ -407,14 +408,6 @@ def _save_atomically(model: Any, out_xml: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _reverted_from_log(lines: Sequence[str]) -> tuple[str, ...]:
-    """Op names from NNCF's final accuracy-control report, the only place it lists them."""
-    for line in reversed(lines):
-        if "were reverted back to the floating-point precision" in line:
-            return tuple(n.strip() for n in line.splitlines()[1:] if n.strip())
-    return ()
-
-
 # ---- Public API ---------------------------------------------------------------------------------
 
 
@@ -501,14 +494,14 @@ def quantize(
                 q_model = nncf.quantize_with_accuracy_control(
                     ov_model,
                     nncf.Dataset(items),
-                    nncf.Dataset(val_items),
+                    nncf.Dataset(val_items, lambda item: item[0]),  # fn gets (x, labels)
                     _top1,
                     max_drop=settings.max_drop,
                     drop_type=nncf.DropType.ABSOLUTE,
                     advanced_quantization_parameters=advanced,
                     **kwargs,
                 )
-                accuracy = _accuracy_report(source_xml, q_model, val_items, settings.max_drop, log)
+                accuracy = _accuracy_report(source_xml, q_model, val_items, settings.max_drop)
     except LcnetOVError:
         raise
     except Exception as exc:  # NNCF raises its own and builtin exception types
@@ -584,13 +577,14 @@ def _validation_items(
 
 
 def _accuracy_report(
-    source_xml: Path, q_model: Any, val_items: list[Any], max_drop: float, log: Sequence[str]
+    source_xml: Path, q_model: Any, val_items: list[Any], max_drop: float
 ) -> AccuracyReport:
-    """Score both models ourselves at f32 (NNCF's log is not an API) on the same images."""
+    """Score both models ourselves at f32 on the same images: NNCF's log is not an API."""
     import openvino as ov
 
     core = ov.Core()
     cfg = {"INFERENCE_PRECISION_HINT": "f32"}
     fp32 = _top1(core.compile_model(str(source_xml), "CPU", cfg), val_items)[0]
     int8 = _top1(core.compile_model(q_model, "CPU", cfg), val_items)[0]
-    return AccuracyReport(fp32, int8, max_drop, len(val_items), _reverted_from_log(log))
+    kept = tuple(compute_op_precisions(q_model)[1])
+    return AccuracyReport(fp32, int8, max_drop, len(val_items), kept)

@@ -173,7 +173,7 @@ def quantize(
             f"{acc.int8_top1 * 100:.2f}% on {acc.val_images} images (drop "
             f"{acc.drop * 100:+.2f} pt, limit {acc.max_drop * 100:.2f} pt: {verdict})"
         )
-        kept = ", ".join(acc.reverted) if acc.reverted else "none"
+        kept = ", ".join(acc.kept_fp32) if acc.kept_fp32 else "none"
         lines.append(f"  kept FP32:   {kept}")
     if result.skipped:
         lines.append(f"  skipped {len(result.skipped)} unreadable file(s):")
