@@ -55,7 +55,7 @@ def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp
         "".join(f"{pages / ln.split()[0]} {ln.split()[1]}\n" for ln in lines)
         + f"{tmp_path / 'broken.jpg'} 2\n"
     )
-    code = main(["eval", "-m", NAME, "-d", str(tmp_path), "-p", "fp32", "-p", "int8"])
+    code = main(["eval", "-m", NAME, "-d", str(tmp_path), "-p", "fp32", "int8"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "evaluating" in err  # the progress bar goes to stderr

@@ -84,6 +84,16 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
     assert q["fake_quantize"] == zoo_int8.fake_quantize > 30
     # every conv and the classifier run in INT8 with the default settings
     assert zoo_int8.fp32_ops == () and len(zoo_int8.int8_ops) == 33
+    # and, as NNCF chooses (measured harmless), both inputs of each SE multiply are quantized
+    import openvino as ov
+
+    model = ov.Core().read_model(str(zoo_int8.xml))
+    se = set(se_multiplies(model))
+    assert len(se) == 2
+    for op in model.get_ordered_ops():
+        if op.get_friendly_name() in se:
+            kinds = {i.get_source_output().get_node().get_type_name() for i in op.inputs()}
+            assert kinds == {"FakeQuantize"}
 
 
 def test_an_int8_ir_is_refused(zoo_int8, tmp_path):

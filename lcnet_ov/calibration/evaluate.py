@@ -150,11 +150,11 @@ class _Column:
         self.hint = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         self.queue = ov.AsyncInferQueue(self.compiled)
         self.queue.set_callback(self._done)
+        self.k = min(TOPK, self.meta.num_classes)
         self.top: np.ndarray | None = None
         self.errors: list[BaseException] = []
 
     def allocate(self, n: int) -> None:
-        self.k = min(TOPK, self.meta.num_classes)
         self.top = np.zeros((n, self.k), dtype=np.int32)
 
     def _done(self, request: Any, userdata: tuple[int, int]) -> None:

@@ -271,12 +271,18 @@ def compute_op_precisions(model: Any) -> tuple[list[str], list[str]]:
 
 
 def se_multiplies(model: Any) -> list[str]:
-    """Names of SE ``Multiply`` ops: one input is a (Hard)Sigmoid gate."""
+    """Names of SE ``Multiply`` ops: one input is a (Hard)Sigmoid gate, maybe FakeQuantized."""
+
+    def gate(node: Any) -> bool:
+        if node.get_type_name() == "FakeQuantize":
+            node = _producer(node, 0)
+        return node.get_type_name() in _GATES
+
     return [
         op.get_friendly_name()
         for op in model.get_ordered_ops()
         if op.get_type_name() == "Multiply"
-        and any(_producer(op, i).get_type_name() in _GATES for i in range(op.get_input_size()))
+        and any(gate(_producer(op, i)) for i in range(op.get_input_size()))
     ]
 
 

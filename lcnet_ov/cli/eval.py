@@ -67,10 +67,13 @@ def format_table(result: EvalResult) -> str:
     "precisions",
     multiple=True,
     metavar="PREC|IR",
-    help="fp32, fp16, int8 or an .xml path; repeat for columns (default: fp32, plus "
-    "int8 when it exists).",
+    help="fp32, fp16, int8 or an .xml path, one column each: -p fp32 int8, -p fp32 -p int8 or "
+    "-p fp32,int8 (default: fp32, plus int8 when it exists).",
 )
-@click.option("-b", "--batch-size", type=int, default=32, show_default=True)
+@click.argument("more_precisions", nargs=-1, metavar="")
+@click.option(
+    "-b", "--batch-size", type=int, default=32, show_default=True, help="Images per request."
+)
 @click.option(
     "--inference-precision",
     type=click.Choice(["f32", "bf16", "f16", "default"]),
@@ -86,6 +89,7 @@ def eval_cmd(
     data: str,
     list_file: str | None,
     precisions: tuple[str, ...],
+    more_precisions: tuple[str, ...],
     batch_size: int,
     inference_precision: str,
     limit: int | None,
@@ -95,6 +99,10 @@ def eval_cmd(
     """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side."""
     from ..calibration.evaluate import evaluate
 
+    # `-p fp32 int8`: click hands the words after the first to the variadic argument
+    precisions = tuple(
+        p.strip() for item in (*precisions, *more_precisions) for p in item.split(",") if p.strip()
+    )
     if not precisions:
         precisions = _default_precisions(model)
     result = evaluate(
