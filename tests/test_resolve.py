@@ -29,7 +29,8 @@ def test_zoo_name_converts_into_the_cache(rapid_onnx):
     assert xml == cache.ir_path("text_image_orientation", "fp32")
 
 
-def test_int8_must_be_quantized_first(rapid_onnx):
+def test_int8_must_be_quantized_first(rapid_onnx, tmp_path, monkeypatch):
+    monkeypatch.setenv("LCNET_OV_HOME", str(tmp_path))  # other tests may have quantized it
     with pytest.raises(InvalidModelFileError, match="lcnet-ov quantize"):
         resolve_ir("text_image_orientation", "int8")
 
