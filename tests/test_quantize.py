@@ -222,6 +222,34 @@ def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
     assert not (tmp_path / "x.xml").exists()
 
 
+def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, calib):
+    from lcnet_ov.resolve import converted_ir_path
+
+    folder = paddle_models.inference_dir(0.25, seed=5)
+    result = quantize(folder, calib, subset_size=10, progress=False)
+    assert result.source_xml == resolve_ir(folder, "fp32")  # converted once, then reused
+    assert result.xml == resolve_ir(folder, "int8") == converted_ir_path(folder, "int8")
+    assert read_metadata(result.xml).num_classes == 1000
+
+
+def test_u8_ir_with_embedded_preprocessing_is_calibrated_on_raw_crops(
+    rapid_onnx, calib, heldout, tmp_path
+):
+    from lcnet_ov.conversion import ConvertOptions, convert
+
+    u8 = convert(
+        rapid_onnx,
+        tmp_path / "u8" / "model.xml",
+        model="text_image_orientation",
+        options=ConvertOptions(embed_preprocessing=True),
+    ).xml
+    result = quantize(u8, calib, subset_size=100, progress=False)
+    assert result.xml == tmp_path / "u8" / "model-int8.xml"
+    assert read_metadata(result.xml).embedded_preprocessing
+    check = evaluate(u8, heldout, precision=("fp32", "int8"), limit=120, progress=False)
+    assert check.agreement[1] >= 0.97, check.to_dict()
+
+
 @pytest.mark.slow
 def test_accuracy_control_reports_what_it_measured(ir, calib, heldout, tmp_path):
     out = tmp_path / "ac" / "model.xml"
