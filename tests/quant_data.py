@@ -171,3 +171,12 @@ def orientation_ir(factory: pytest.TempPathFactory, onnx_path: Path) -> Path:
         out = factory.mktemp("orientation-ir") / "fp32" / "model.xml"
         _CACHE[key] = convert(onnx_path, out, model="text_image_orientation").xml
     return _CACHE[key]
+
+
+def int8_home(factory: pytest.TempPathFactory) -> Path:
+    """A model cache for the tests that write INT8 IRs into the zoo cache.
+
+    Kept apart from the session's shared ``LCNET_OV_HOME`` so other test files never find an
+    INT8 model they did not make (``resolve_ir(name, "int8")`` would succeed there).
+    """
+    return factory.getbasetemp() / "lcnet-home-int8"

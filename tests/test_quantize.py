@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from quant_data import cached_dataset, orientation_ir
+from quant_data import cached_dataset, int8_home, orientation_ir
 
 from lcnet_ov import cache
 from lcnet_ov.calibration import QuantizationError, QuantizeSettings, evaluate, quantize
@@ -23,9 +23,13 @@ ZOO_NAME = "text_image_orientation"
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    """The per-session LCNET_OV_HOME the autouse fixture sets, for module-scoped fixtures
-    (which are built before function-scoped ones run)."""
-    return tmp_path_factory.getbasetemp() / "lcnet-home"
+    return int8_home(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _int8_home(home, monkeypatch):
+    """INT8 IRs made here stay out of the cache the other test files share."""
+    monkeypatch.setenv("LCNET_OV_HOME", str(home))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,8 @@ def test_int8_top1_within_half_a_point_of_fp32(zoo_int8, heldout):
     assert result.agreement[1] >= 0.98
 
 
-def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, calib):
+def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, calib, home):
+    assert cache.cache_dir() == home  # the private cache, not the session's shared one
     assert zoo_int8.xml == resolve_ir(ZOO_NAME, "int8") == cache.ir_path(ZOO_NAME, "int8")
     assert zoo_int8.bin.is_file()
     assert not [p for p in zoo_int8.xml.parent.iterdir() if p.name.startswith(".staging")]
