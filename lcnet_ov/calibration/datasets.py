@@ -34,13 +34,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageDecodeError, LcnetOVError
-from ..processing import (  # _INTERPOLATIONS: the same names→flags map inference resizes with
-    _INTERPOLATIONS,
-    DEFAULT_MAX_PIXELS,
-    check_resize,
-    decode_image,
-    preprocess_batch,
-)
+from ..processing import DEFAULT_MAX_PIXELS, decode_image, preprocess_batch, resize_crop
 from ..zoo import Preprocess
 
 #: extensions of files the folder layouts pick up (case-insensitive); list files name theirs
@@ -273,17 +267,11 @@ def _crop_one(sample: Sample, pp: Preprocess, max_pixels: int | None) -> np.ndar
     name = sample.name
     try:
         img = decode_image(sample.path, name=name, max_pixels=max_pixels)
-        new_h, new_w = check_resize(img.shape[0], img.shape[1], pp, name=name)
-        resized = cv2.resize(
-            img, (new_w, new_h), interpolation=_INTERPOLATIONS[pp.interpolation.lower()]
-        )
+        return np.ascontiguousarray(resize_crop(img, pp, name=name))
     except ImageDecodeError as exc:
         return SkippedFile(name, str(exc).removeprefix(f"{name}: "))
     except (cv2.error, ValueError, OSError) as exc:
         return SkippedFile(name, f"{type(exc).__name__}: {exc}")
-    c = pp.crop_size
-    y0, x0 = (new_h - c) // 2, (new_w - c) // 2
-    return np.ascontiguousarray(resized[y0 : y0 + c, x0 : x0 + c])
 
 
 def iter_crops(
