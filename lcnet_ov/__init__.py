@@ -39,6 +39,12 @@ _LAZY = {
     "BenchSettings": "lcnet_ov.bench",
     "Measurement": "lcnet_ov.bench",
     "BenchError": "lcnet_ov.bench",
+    "quantize": "lcnet_ov.calibration",
+    "evaluate": "lcnet_ov.calibration",
+    "QuantizeSettings": "lcnet_ov.calibration",
+    "QuantizeResult": "lcnet_ov.calibration",
+    "EvalResult": "lcnet_ov.calibration",
+    "open_image_set": "lcnet_ov.calibration",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
