@@ -204,14 +204,23 @@ def test_with_block_drains_on_success(small_xml, distinct):
 
 def test_ctrl_c_cancels_pending_without_hanging_or_leaking_threads(small_xml, distinct):
     images, _ = distinct
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt; install the default handler for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = set(threading.enumerate())
     futures = []
-    with pytest.raises(KeyboardInterrupt):  # noqa: SIM117 (the interrupt must cross the with)
-        with AsyncClassifier(small_xml, max_pending=64) as clf:
-            for _ in clf.map(itertools.cycle(images)):  # endless: only Ctrl-C stops it
-                futures.append(clf.submit(images[len(futures) % 40]))  # keep work queued
-                if len(futures) == 1:
-                    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    deadline = time.monotonic() + 30
+    try:
+        with pytest.raises(KeyboardInterrupt):  # noqa: SIM117 (the interrupt must cross the with)
+            with AsyncClassifier(small_xml, max_pending=64) as clf:
+                for _ in clf.map(itertools.cycle(images)):  # endless: only Ctrl-C stops it
+                    futures.append(clf.submit(images[len(futures) % 40]))  # keep work queued
+                    if len(futures) == 1:
+                        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+                    if time.monotonic() > deadline:
+                        pytest.fail("SIGINT never interrupted the loop")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(futures) > 1 and clf.closed
     assert all(f.done() for f in futures)
     assert any(f.cancelled() for f in futures)  # queued work was dropped, not run to the end
