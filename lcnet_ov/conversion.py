@@ -97,6 +97,8 @@ class Source:
     #: for "paddle": the program file (inference.pdmodel or inference.json) and weights
     program: Path | None = None
     params: Path | None = None
+    #: named by the user as a zoo entry (fetched or found offline), not as a path
+    from_zoo: bool = False
 
     @property
     def display(self) -> str:
@@ -162,10 +164,10 @@ def _zoo_source(spec: zoo.ModelSpec) -> Source:
     if extracted is None and spec.offline_package:
         onnx_path = download.offline_onnx(spec)
         if onnx_path is not None:
-            return Source("onnx", onnx_path, spec)
+            return Source("onnx", onnx_path, spec, from_zoo=True)
     folder = extracted or download.download_model(spec)
     program, params = _paddle_files(folder)
-    return Source("paddle", folder, spec, program, params)
+    return Source("paddle", folder, spec, program, params, from_zoo=True)
 
 
 def detect_scale(state: dict[str, Any]) -> float:
@@ -251,7 +253,9 @@ def paddle_to_onnx(program: Path, params: Path, out: Path, opset: int = MIN_OPSE
     return out
 
 
-def _to_openvino(src: Source, workdir: Path, options: ConvertOptions, steps: list[str]) -> Any:
+def _to_openvino(
+    src: Source, workdir: Path, options: ConvertOptions, step: Callable[[str], None]
+) -> Any:
     import openvino as ov
 
     if src.kind == "onnx":
@@ -263,17 +267,17 @@ def _to_openvino(src: Source, workdir: Path, options: ConvertOptions, steps: lis
                 "use --route onnx for Paddle 3 inference.json models"
             )
         target = src.program
-        steps.append(f"OpenVINO Paddle frontend: {target.name}")
+        step(f"OpenVINO Paddle frontend: {target.name}")
     else:
         assert src.program is not None and src.params is not None
         target = paddle_to_onnx(src.program, src.params, workdir / "model.onnx", options.opset)
-        steps.append(f"paddle2onnx (opset {options.opset}): {src.program.name} → ONNX")
+        step(f"paddle2onnx (opset {options.opset}): {src.program.name} → ONNX")
     try:
         with captured_native_output():
             model = ov.convert_model(str(target))
     except Exception as exc:
         raise ConversionError(f"OpenVINO could not read {target}: {exc}") from exc
-    steps.append("OpenVINO convert_model → ov.Model")
+    step("OpenVINO convert_model → ov.Model")
     return model
 
 
@@ -377,17 +381,14 @@ def convert(
             on_step(msg)
 
     src = resolve_source(source, model)
+    input_kind = "zoo" if src.from_zoo else src.kind  # before a checkpoint becomes "paddle"
     step(f"source: {src.kind} {src.display}")
     with tempfile.TemporaryDirectory(prefix="lcnet-ov-") as tmp:
         workdir = Path(tmp)
         if src.kind == "pdparams":
             src = _export_checkpoint(src, workdir, options)
             step(f"exported checkpoint as Paddle inference model ({src.program.name})")
-        before = len(steps)
-        ov_model = _to_openvino(src, workdir, options, steps)
-        for msg in steps[before:]:
-            if on_step:
-                on_step(msg)
+        ov_model = _to_openvino(src, workdir, options, step)
         spec = src.spec
         pp = spec.preprocess if spec else zoo.Preprocess()
         _fix_shapes(ov_model, options, pp.crop_size)
@@ -444,17 +445,8 @@ def convert(
     return ConvertResult(
         xml=out_xml,
         metadata=meta,
-        source_kind=resolve_kind(source),
+        source_kind=input_kind,
         route=meta.source["route"],
         verification=verification,
         steps=steps,
     )
-
-
-def resolve_kind(source: str | Path) -> str:
-    path = Path(source)
-    if not path.exists() and zoo.is_known(str(source)):
-        return "zoo"
-    if path.is_dir():
-        return "paddle"
-    return {".pdparams": "pdparams", ".onnx": "onnx"}.get(path.suffix.lower(), "paddle")
