@@ -90,6 +90,11 @@ class AsyncClassifier:
     pads); ``num_requests`` overrides ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``; ``max_pending``
     bounds items in the pipeline (default ``4 × max_batch × requests``); ``workers`` sizes the
     decode/preprocess pool (default: CPU count).
+
+    ``fold_preprocessing`` (default on) normalizes inside the compiled graph
+    (:mod:`lcnet_ov.folding`): workers stop at the uint8 crop, a quarter of the bytes cross
+    threads, and end-to-end throughput rises (``docs/benchmarks.md``); probabilities measured within
+    1e-6 of the exact numpy path. ``False`` feeds PaddleClas' float tensors bit for bit.
     """
 
     def __init__(
@@ -108,6 +113,7 @@ class AsyncClassifier:
         max_pending: int | None = None,
         workers: int | None = None,
         performance_hint: str = "THROUGHPUT",
+        fold_preprocessing: bool = True,
         core: Any = None,
     ) -> None:
         import openvino as ov
@@ -116,7 +122,11 @@ class AsyncClassifier:
             raise ValueError("topk and max_batch must be >= 1 and max_wait_ms >= 0")
         self.topk = topk
         self.model = LoadedModel(
-            model, precision=precision, class_id_map_file=class_id_map_file, core=core
+            model,
+            precision=precision,
+            class_id_map_file=class_id_map_file,
+            fold_preprocessing=fold_preprocessing,
+            core=core,
         )
         config = compile_config(
             hint=performance_hint, threads=threads, inference_precision=inference_precision

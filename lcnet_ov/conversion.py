@@ -23,6 +23,7 @@ from . import cache, zoo
 from ._deps import require
 from ._util import captured_native_output, package_versions
 from .errors import ConversionError, InvalidModelFileError, LcnetOVError
+from .folding import fold_preprocessing
 from .metadata import ModelMetadata, write_metadata
 from .verify import Verification, verify_ir
 
@@ -295,25 +296,6 @@ def _fix_shapes(model: Any, options: ConvertOptions, crop: int) -> None:
     model.output(0).get_tensor().add_names({"probs"})
 
 
-def _embed_preprocessing(model: Any, pp: zoo.Preprocess) -> Any:
-    """u8 NHWC BGR in; element conversion, channel swap and normalization run inside the IR."""
-    import openvino as ov
-    from openvino.preprocess import ColorFormat, PrePostProcessor
-
-    ppp = PrePostProcessor(model)
-    inp = ppp.input()
-    inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
-        ColorFormat.BGR
-    )
-    inp.model().set_layout(ov.Layout("NCHW"))
-    steps = inp.preprocess().convert_element_type(ov.Type.f32)
-    if pp.channel_order == "RGB":
-        steps.convert_color(ColorFormat.RGB)
-    # (x * scale - mean) / std == (x - mean/scale) / (std/scale)
-    steps.mean([m / pp.scale for m in pp.mean]).scale([s / pp.scale for s in pp.std])
-    return ppp.build()
-
-
 def _labels_for(spec: zoo.ModelSpec | None, num_classes: int, onnx_path: Path | None) -> tuple:
     from .labels import load_labels
 
@@ -414,7 +396,7 @@ def convert(
             ),
         )
         if options.embed_preprocessing:
-            ov_model = _embed_preprocessing(ov_model, pp)
+            ov_model = fold_preprocessing(ov_model, pp)
             step("preprocessing folded in: u8 NHWC BGR → normalized NCHW")
         write_metadata(ov_model, meta)
 

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .errors import InvalidModelFileError, LabelFileError, LcnetOVError
+from .folding import fold_preprocessing as _fold
 from .inputs import InputItem
 from .labels import load_labels
 from .metadata import ModelMetadata, read_metadata
@@ -199,7 +200,9 @@ class LoadedModel:
 
     Two input layouts exist: plain IRs take normalized float32 NCHW; IRs converted with
     ``--embed-preprocessing`` take uint8 NHWC BGR crops and normalize inside the graph, so
-    :meth:`prepare` stops after resize and crop for them.
+    :meth:`prepare` stops after resize and crop for them. ``fold_preprocessing=True`` gives a
+    plain IR the second layout in memory (see :mod:`lcnet_ov.folding`); :attr:`folded` says
+    whether that happened.
     """
 
     def __init__(
@@ -208,6 +211,7 @@ class LoadedModel:
         *,
         precision: str = "fp32",
         class_id_map_file: str | os.PathLike | None = None,
+        fold_preprocessing: bool = False,
         core: Any = None,
     ) -> None:
         self.core = core or shared_core()
@@ -253,6 +257,10 @@ class LoadedModel:
                 f"{self.num_classes} outputs"
             )
         self.metadata: ModelMetadata = meta
+        self.folded = fold_preprocessing and not self.uint8_input
+        if self.folded:
+            self.ov_model = _fold(self.ov_model, meta.preprocess)
+            self.uint8_input = True
         c = meta.preprocess.crop_size
         self.item_shape = (c, c, 3) if self.uint8_input else (3, c, c)
         self.dtype = np.uint8 if self.uint8_input else np.float32
@@ -291,7 +299,8 @@ class LoadedModel:
                 )
             if x.dtype != self.dtype:
                 if self.uint8_input:
-                    raise ValueError(f"this IR takes uint8 crops, got {x.dtype}")
+                    who = "this model (preprocessing folded in)" if self.folded else "this IR"
+                    raise ValueError(f"{who} takes uint8 BGR crops, got {x.dtype}")
                 x = x.astype(np.float32)
             return np.ascontiguousarray(x)
         items = list(images)

@@ -53,6 +53,11 @@ class Classifier:
     (default: all cores). ``class_id_map_file`` replaces the labels stored in the IR. Calls are
     serialized by a lock (one infer request); concurrent callers want
     :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+
+    ``fold_preprocessing=True`` moves normalization into the compiled graph
+    (:mod:`lcnet_ov.folding`): faster on streams of files, probabilities measured within 1e-6 of the
+    exact path, and prepared batches must then be uint8 NHWC BGR crops. Off by default here so
+    ``predict_probs`` keeps taking PaddleClas' float tensors.
     """
 
     def __init__(
@@ -66,6 +71,7 @@ class Classifier:
         topk: int = 5,
         class_id_map_file: str | os.PathLike | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        fold_preprocessing: bool = False,
         core: Any = None,
     ) -> None:
         if topk < 1 or batch_size < 1:
@@ -78,7 +84,11 @@ class Classifier:
             hint="LATENCY", threads=threads, inference_precision=inference_precision
         )
         self.model = LoadedModel(
-            model, precision=precision, class_id_map_file=class_id_map_file, core=core
+            model,
+            precision=precision,
+            class_id_map_file=class_id_map_file,
+            fold_preprocessing=fold_preprocessing,
+            core=core,
         )
         self.compiled_model = self.model.compile(device, self._config)
         self._request = self.compiled_model.create_infer_request()

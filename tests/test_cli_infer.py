@@ -98,6 +98,20 @@ def test_json_lines_topk_and_batching(folder, orientation_ir, capfd):
         assert row == clf(root / "p2.png").to_dict() | {"filename": str(root / "p2.png")}
 
 
+def test_fold_preprocessing_flag_gives_the_same_answers(folder, capfd):
+    root, labels = folder
+    args = ["infer", *MODEL, "--json", str(root / "p?.*")]
+    assert main(args) == 0
+    exact = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
+    assert main([*args, "--fold-preprocessing"]) == 0
+    folded = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
+    assert [r["class_ids"] for r in folded] == [r["class_ids"] for r in exact]
+    assert [r["class_ids"][0] for r in folded] == labels
+    assert np.abs(np.array([r["scores"] for r in folded]) - [r["scores"] for r in exact]).max() <= (
+        1e-5
+    )
+
+
 def test_labels_file_and_ir_path(folder, orientation_ir, capfd, tmp_path):
     root, labels = folder
     names = tmp_path / "labels.txt"

@@ -196,6 +196,47 @@ def test_embedded_preprocessing_ir_takes_uint8_crops(clf, pages, rapid_onnx, tmp
     assert [p.class_ids for p in preds] == [p.class_ids for p in clf.predict(images[:5])]
 
 
+def test_folded_preprocessing_takes_crops_and_agrees_with_the_exact_path(clf, pages):
+    """``fold_preprocessing`` changes the compiled graph in memory, never the IR file."""
+    images, _ = pages
+    with Classifier(clf.xml, fold_preprocessing=True) as fast:
+        assert fast.model.folded and fast.model.item_shape == (224, 224, 3)
+        assert not fast.metadata.embedded_preprocessing
+        assert fast.model.as_batch(images[:2]).dtype == np.uint8
+        probs = fast.predict_probs(images)
+        preds = list(fast.predict(images))
+        features = fast.embed(images[:3])
+        with pytest.raises(ValueError, match="preprocessing folded in"):
+            fast.predict_probs(np.zeros((1, 224, 224, 3), np.float32))
+    assert ov.Core().read_model(clf.xml).input(0).get_element_type() == ov.Type.f32
+    assert np.abs(probs - clf.predict_probs(images)).max() <= 1e-5  # measured ≤ 1e-6
+    assert [p.class_ids for p in preds] == [p.class_ids for p in clf.predict(images)]
+    assert np.abs(features - clf.embed(images[:3])).max() <= 1e-5
+
+
+@pytest.mark.imagenet
+def test_folded_preprocessing_on_imagenet_photos(clf, imagenet_dir):
+    """Every 10th sample photo (grayscale and odd sizes among them); measured 9.2e-7."""
+    files = list_images(imagenet_dir)[::10]
+    with Classifier(clf.xml, fold_preprocessing=True) as fast:
+        probs = fast.predict_probs(files)
+    exact = clf.predict_probs(files)
+    assert len(files) == 100 and np.abs(probs - exact).max() <= 1e-5
+    assert np.array_equal(probs.argmax(axis=1), exact.argmax(axis=1))
+
+
+def test_folding_an_ir_that_already_takes_crops_changes_nothing(rapid_onnx, tmp_path):
+    xml = convert(
+        rapid_onnx,
+        tmp_path / "u8.xml",
+        model="text_image_orientation",
+        options=ConvertOptions(embed_preprocessing=True, verify=False),
+    ).xml
+    with Classifier(xml, fold_preprocessing=True) as u8:
+        assert u8.model.uint8_input and not u8.model.folded
+        assert len(u8.compiled_model.inputs) == 1
+
+
 def test_logit_ir_gets_softmax_exactly_once(clf, pages, orientation_xml, tmp_path):
     """An IR without the final Softmax, marked as such, still gives the same probabilities."""
     model = ov.Core().read_model(orientation_xml)

@@ -56,6 +56,12 @@ def _quiet_opencv() -> None:
     show_default=True,
     help="Compute precision; f32 matches Paddle, bf16 is faster on AMX/AVX512-BF16.",
 )
+@click.option(
+    "--fold-preprocessing",
+    is_flag=True,
+    help="Normalize inside the compiled graph: faster over many files; scores within 1e-6 "
+    "of the exact (default) path.",
+)
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
 def infer(
@@ -68,6 +74,7 @@ def infer(
     device: str,
     class_id_map_file: str | None,
     infer_precision: str,
+    fold_preprocessing: bool,
     recursive: bool,
     as_json: bool,
 ) -> None:
@@ -92,6 +99,7 @@ def infer(
         topk=topk,
         class_id_map_file=class_id_map_file,
         batch_size=batch_size,
+        fold_preprocessing=fold_preprocessing,
     ) as clf:
         try:
             for result in clf.predict(inputs, recursive=recursive):
