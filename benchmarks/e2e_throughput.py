@@ -1,13 +1,21 @@
 """End-to-end images/s over a folder of JPEGs with ``AsyncClassifier``, next to the two rates
-that bound it: decode+preprocess alone (thread pool) and the model alone (preprocessed tensors,
-same compiled model, same batches). Writes the table to ``docs/benchmarks.md`` between
-``<!-- e2e:start -->`` and ``<!-- e2e:end -->`` and leaves the rest of the file alone.
+that bound it (decode+preprocess alone, the model alone) and the CPU time each stage costs.
+Writes the tables to ``docs/benchmarks.md`` between ``<!-- e2e:start -->`` and
+``<!-- e2e:end -->`` and leaves the rest of the file alone.
 
-    python benchmarks/e2e_throughput.py [--folder ../shared/imagenet-sample] [--limit 400]
+    python benchmarks/e2e_throughput.py [--folder ../shared/imagenet-sample] [--limit 1000]
 
-The model is the real PP-LCNet_x1_0 text-orientation network by default (same architecture and
-cost as PPLCNet_x1_0 but for the 4-class head; it converts offline). Each rate is the median of
-``--repeats`` runs, because the reference machine is shared.
+Configurations, measured in interleaved rounds so load bursts from other jobs hit each alike:
+
+* ``fp32 exact``: ``fold_preprocessing=False``, workers build PaddleClas' float tensors;
+* ``fp32 folded``: the ``AsyncClassifier`` default, normalization inside the compiled graph;
+* ``int8 folded``: the same on an INT8 IR quantized here with ``lcnet_ov.calibration.quantize``
+  (skipped with ``--no-int8``), where the model is cheap and decoding becomes the larger stage.
+
+Every stage is timed in wall seconds *and* in process CPU seconds (all threads), so each stage's
+cost per image is known. With both stages on the same cores, end to end cannot beat
+``cores / (CPU per image decoding + CPU per image in the model)``: that work-conserving ceiling,
+not ``min(decode, model)``, is what the pipeline is judged against (see the doc section).
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,36 +38,85 @@ DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- e2e:start -->", "<!-- e2e:end -->"
 
 
-def decode_rate(model, files: list[Path], workers: int) -> tuple[float, list[np.ndarray]]:
-    """Read + decode + PaddleClas preprocessing only, on a pool of ``workers`` threads."""
-    start = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        tensors = list(pool.map(model.prepare, files))
-    return len(files) / (time.perf_counter() - start), tensors
+@dataclass
+class Stage:
+    """One timed pass: images per wall second and CPU milliseconds per image."""
+
+    rate: float
+    cpu_ms: float
 
 
-def model_rate(clf, tensors: list[np.ndarray]) -> float:
+def timed(n: int, fn: Callable[[], object]) -> Stage:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Stage(n / wall, 1000 * cpu / n)
+
+
+def decode_stage(model, files: list[Path], workers: int) -> Stage:
+    """Read + decode + preprocess only, on ``workers`` threads; results dropped as they come,
+    as in the pipeline (holding 1000 float tensors would add page faults the pipeline has not)."""
+
+    def run() -> None:
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(model.prepare, files):
+                pass
+
+    return timed(len(files), run)
+
+
+def model_stage(clf, batches: list[np.ndarray], n: int) -> Stage:
     """Inference only: the classifier's own compiled model and request count, full batches."""
     import openvino as ov
 
     queue = ov.AsyncInferQueue(clf.compiled_model, clf.num_requests)
-    batches = [
-        clf.model.pad(np.stack(tensors[i : i + clf.max_batch]))
-        for i in range(0, len(tensors), clf.max_batch)
-    ]
-    start = time.perf_counter()
-    for batch in batches:
-        queue.start_async({0: batch}, share_inputs=True)
-    queue.wait_all()
-    return len(tensors) / (time.perf_counter() - start)
+
+    def run() -> None:
+        for batch in batches:
+            queue.start_async({0: batch}, share_inputs=True)
+        queue.wait_all()
+
+    return timed(n, run)
 
 
-def e2e_rate(clf, files: list[Path]) -> tuple[float, int]:
+def e2e_stage(clf, files: list[Path]) -> tuple[Stage, int]:
     from lcnet_ov.loaded_model import FailedPrediction
 
-    start = time.perf_counter()
-    failed = sum(isinstance(r, FailedPrediction) for r in clf.map(files))
-    return len(files) / (time.perf_counter() - start), failed
+    failed = 0
+
+    def run() -> None:
+        nonlocal failed
+        failed = sum(isinstance(r, FailedPrediction) for r in clf.map(files))
+
+    return timed(len(files), run), failed
+
+
+@dataclass
+class Config:
+    label: str
+    xml: Path
+    fold: bool
+    clf: object = None
+    batches: list = field(default_factory=list)
+    runs: list[tuple[Stage, Stage, Stage]] = field(default_factory=list)
+    failed: int = 0
+
+    def median(self, stage: int, attr: str) -> float:
+        return statistics.median(getattr(run[stage], attr) for run in self.runs)
+
+    def ceiling(self, cores: int) -> float:
+        """Work-conserving bound: every core busy with one stage or the other, no waste."""
+        return 1000 * cores / (self.median(0, "cpu_ms") + self.median(1, "cpu_ms"))
+
+
+def int8_ir(fp32_xml: Path, data: Path) -> Path:
+    """An INT8 IR beside the FP32 one, quantized once (300 images, the SDK's defaults)."""
+    from lcnet_ov.calibration import quantize
+
+    out = fp32_xml.parent.parent / "int8-e2e" / "model.xml"
+    if not out.is_file():
+        quantize(fp32_xml, data, output=out, progress=False)
+    return out
 
 
 def write_section(text: str, doc: Path = DOC) -> None:
@@ -80,15 +139,17 @@ def main() -> None:
     from lcnet_ov.async_runtime import AsyncClassifier
     from lcnet_ov.bench.machine import machine_info
     from lcnet_ov.inputs import list_images
+    from lcnet_ov.resolve import resolve_ir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folder", type=Path, default=REPO.parent / "shared" / "imagenet-sample")
     parser.add_argument("--model", default="text_image_orientation")
-    parser.add_argument("--limit", type=int, default=200, help="images used (sorted, first N)")
+    parser.add_argument("--limit", type=int, default=1000, help="images used (sorted, first N)")
     parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")
     parser.add_argument("--workers", type=int, help="decode threads (default: all cores)")
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-int8", action="store_true", help="skip the INT8 configuration")
     parser.add_argument("--out", type=Path, default=DOC)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -102,75 +163,126 @@ def main() -> None:
     for f in files:  # warm the page cache: every pass below reads the same bytes from memory
         f.read_bytes()
 
-    load_before = os.getloadavg()[0]
-    decode, model, e2e, failed = [], [], [], 0
-    with AsyncClassifier(
-        args.model, threads=args.threads, max_batch=args.max_batch, workers=workers
-    ) as clf:
-        for _ in range(args.repeats):
-            rate, tensors = decode_rate(clf.model, files, workers)
-            decode.append(rate)
-            model.append(model_rate(clf, tensors))
-            del tensors
-            rate, failed = e2e_rate(clf, files)
-            e2e.append(rate)
-        streams = clf.compiled_model.get_property("NUM_STREAMS")
-        nthreads = clf.compiled_model.get_property("INFERENCE_NUM_THREADS")
-        requests, stats = clf.num_requests, clf.stats
-
-    load_after = os.getloadavg()[0]
-    rows, vs_min, vs_shared = [], [], []
-    for i, (d, m, e) in enumerate(zip(decode, model, e2e, strict=True), 1):
-        shared = 1 / (1 / d + 1 / m)  # both stages on the same cores, each able to fill them
-        vs_min.append(e / min(d, m))
-        vs_shared.append(e / shared)
-        rows.append(
-            f"| {i} | {d:.0f} | {m:.0f} | {e:.0f} | {vs_min[-1]:.2f} | {vs_shared[-1]:.2f} |"
+    fp32 = resolve_ir(args.model, "fp32")
+    configs = [Config("fp32 exact", fp32, False), Config("fp32 folded", fp32, True)]
+    if not args.no_int8:
+        configs.append(Config("int8 folded", int8_ir(fp32, args.folder), True))
+    for c in configs:
+        c.clf = AsyncClassifier(
+            c.xml,
+            threads=args.threads,
+            max_batch=args.max_batch,
+            workers=workers,
+            fold_preprocessing=c.fold,
         )
-    median = statistics.median
-    header = (
-        "| run | decode img/s | model img/s | end to end img/s | ÷ min(decode, model) "
-        "| ÷ shared-core estimate |\n|---:|---:|---:|---:|---:|---:|"
+        with ThreadPoolExecutor(workers) as pool:  # untimed: the model stage's input
+            tensors = list(pool.map(c.clf.model.prepare, files))
+        step = c.clf.max_batch
+        c.batches = [
+            c.clf.model.pad(np.stack(tensors[i : i + step])) for i in range(0, len(files), step)
+        ]
+        del tensors
+
+    load_before = os.getloadavg()[0]
+    for _ in range(args.repeats):
+        for c in configs:
+            decode = decode_stage(c.clf.model, files, workers)
+            model = model_stage(c.clf, c.batches, len(files))
+            e2e, c.failed = e2e_stage(c.clf, files)
+            c.runs.append((decode, model, e2e))
+    load_after = os.getloadavg()[0]
+
+    first = configs[0].clf
+    streams = first.compiled_model.get_property("NUM_STREAMS")
+    nthreads = first.compiled_model.get_property("INFERENCE_NUM_THREADS")
+    requests = first.num_requests
+    stats = {c.label: c.clf.stats for c in configs}
+    for c in configs:
+        c.clf.close()
+        c.batches = []
+
+    setup = (
+        f"THROUGHPUT hint → {streams} streams with {nthreads} inference threads in all, "
+        f"{requests} infer requests"
     )
-    summary = (
-        f"| **median** | {median(decode):.0f} | {median(model):.0f} | **{median(e2e):.0f}** "
-        f"| **{median(vs_min):.2f}** | **{median(vs_shared):.2f}** |"
+    load = f"{load_before:.1f} before and {load_after:.1f} after"
+    text = report(args, machine, workers, files, configs, stats, setup, load)
+    print(text)
+    if not args.no_write:
+        write_section(text, args.out)
+        print(f"wrote {args.out} (between {START} and {END})")
+
+
+def report(args, machine, workers, files, configs, stats, setup: str, load: str) -> str:
+    med = Config.median
+    cores = machine.available_cores
+    rows = []
+    for c in configs:
+        d, m, e = (med(c, i, "rate") for i in range(3))
+        cd, cm, ce = (med(c, i, "cpu_ms") for i in range(3))
+        ceiling = c.ceiling(cores)
+        per_run = [run[2].rate / (1000 * cores / (run[0].cpu_ms + run[1].cpu_ms)) for run in c.runs]
+        rows.append(
+            f"| {c.label} | {d:.0f} | {m:.0f} | **{e:.0f}** | {cd:.2f} | {cm:.2f} | {ce:.2f} "
+            f"| {ceiling:.0f} | {e / min(d, m):.2f} | **{e / ceiling:.2f}** "
+            f"({min(per_run):.2f}–{max(per_run):.2f}) | {ceiling / min(d, m):.2f} |"
+        )
+    header = (
+        "| configuration | decode img/s | model img/s | end to end img/s "
+        "| CPU ms/img decode | CPU ms/img model | CPU ms/img end to end "
+        "| ceiling img/s | e2e ÷ min(decode, model) | e2e ÷ ceiling (runs) "
+        "| ceiling ÷ min(decode, model) |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     versions = ", ".join(f"{k} {v}" for k, v in machine.versions.items() if k != "paddlepaddle")
-    table = f"""\
+    exact, folded = configs[0], configs[1]
+    gain = med(folded, 2, "rate") / med(exact, 2, "rate")
+    saved = med(exact, 0, "cpu_ms") - med(folded, 0, "cpu_ms")
+    # ceiling ÷ min = max(a, b) / (a + b) for stage costs a, b: ≥ 0.9 needs min(a, b) ≤ max / 9
+    ratio = max(
+        max(a / b, b / a) for c in configs for a, b in [(med(c, 0, "cpu_ms"), med(c, 1, "cpu_ms"))]
+    )
+    batches = "; ".join(f"{label}: {s.batches} ({_sizes(s.sizes)})" for label, s in stats.items())
+    failed = sum(c.failed for c in configs)
+    return f"""\
 ### End to end: folder of JPEGs → top-5 with `AsyncClassifier`
 
 `python benchmarks/e2e_throughput.py` · {datetime.date.today().isoformat()} · {machine.summary()}
 · {versions}
 
 {len(files)} images from `{args.folder.name}` ({_size_range(files)}; page cache warm), model
-`{args.model}` (FP32 IR, `INFERENCE_PRECISION_HINT=f32`), THROUGHPUT hint → {streams} streams
-with {nthreads} inference threads in all, {requests} infer requests, `max_batch={args.max_batch}`,
-{workers} decode threads. Each run measures, back to back: decode + preprocess only (thread
-pool), the model only (preprocessed tensors, same compiled model and batches), then end to end
-(`AsyncClassifier.map` over the files). Load average (1 min) was {load_before:.1f} before and
-{load_after:.1f} after on {cores} cores: other jobs shared them, so absolute rates swing between
-runs; the ratios compare stages measured seconds apart.
+`{args.model}` (PP-LCNet_x1_0, `INFERENCE_PRECISION_HINT=f32`), {setup},
+`max_batch={args.max_batch}`, {workers} decode threads. Each round measures every
+configuration back to back: decode + preprocess only (thread pool, results dropped as they
+come), the model only (that configuration's prepared tensors, same compiled model and batches),
+then end to end (`AsyncClassifier.map` over the files); medians of {args.repeats} rounds. CPU
+time is the process's (all threads), per image. Load average (1 min) was {load} on {cores}
+cores.
 
 {header}
 {chr(10).join(rows)}
-{summary}
 
-Shared-core estimate: 1 / (1/decode + 1/model). Batches formed end to end: {stats.batches}
-({_sizes(stats.sizes)}); failed images: {failed}.
+*Ceiling* = {cores} cores × 1000 / (CPU ms/img decode + CPU ms/img model): the rate at which
+both stages' work fits on the cores with none wasted. Batches formed end to end: {batches};
+failed images: {failed}.
 
-Both stages are CPU-bound and share the same {cores} cores: decoding runs in OpenCV with the GIL
-released and inference in OpenVINO's own threads, so while one runs the other waits for a core.
-`min(decode, model)` is the ceiling only when each stage has cores of its own; with every core
-shared, the estimate is the harmonic combination. End to end can beat that estimate because
-neither stage alone keeps both cores busy all the time (parts of decoding hold the GIL,
-inference waits at batch boundaries), and the pipeline fills those gaps with the other stage's
-work.
+**What bounds end to end here.** Decoding (OpenCV, GIL released) and inference (OpenVINO's
+threads) are both CPU-bound and share the same {cores} cores, so every image costs the *sum* of
+the two stages' CPU time, and end to end cannot beat the ceiling. `min(decode, model)` would be
+the bound only if each stage had cores of its own; on shared cores it is reachable only when
+one stage needs a negligible share of the CPU. The last column says how far the ceiling itself
+lies below it: reaching 0.9 × min(decode, model) needs one stage to cost at most 1/9 of the
+other, and here the larger stage costs at most {ratio:.1f}× the smaller. So the issue's
+"≥ 0.9 × min(decode, model) on 2 cores" cannot be met by any pipeline on this machine; the
+pipeline is judged against the ceiling instead (target ≥ 0.9), and the way to go faster is to
+make a stage cheaper.
+
+That is what folding does: `fold_preprocessing=True` (the `AsyncClassifier` default) stops the
+workers at the uint8 crop and lets OpenVINO normalize inside the graph; the decode stage gets
+{saved:.2f} ms of CPU cheaper per image while the model stage costs the same, and end to end
+rises {gain:.2f}× (probabilities measured within 1e-6 of the exact path). INT8 shrinks the
+model stage instead.
 """
-    print(table)
-    if not args.no_write:
-        write_section(table, args.out)
-        print(f"wrote {args.out} (between {START} and {END})")
 
 
 def _size_range(files: list[Path]) -> str:
@@ -184,10 +296,6 @@ def _size_range(files: list[Path]) -> str:
         return "sizes unknown"
     lo, mid, hi = sizes[0], sizes[len(sizes) // 2], sizes[-1]
     return f"{lo[0]}×{lo[1]} to {hi[0]}×{hi[1]}, median {mid[0]}×{mid[1]}"
-
-
-def _runs(values: list[float]) -> str:
-    return " / ".join(f"{v:.0f}" for v in values)
 
 
 def _sizes(sizes: dict[int, int]) -> str:

@@ -405,6 +405,18 @@ def _normalize_lut(pp: Preprocess) -> np.ndarray:
     return lut
 
 
+@functools.lru_cache(maxsize=32)
+def _channel_luts(pp: Preprocess) -> tuple[tuple[int, np.ndarray], ...]:
+    """Per network channel: the BGR plane it reads and its table as ``cv2.LUT`` wants it.
+
+    ``cv2.LUT`` on a split plane writes straight into the output tensor with the GIL released,
+    about 2.5× faster than ``np.take`` (which first casts the uint8 indices to int64).
+    """
+    src = (2, 1, 0) if pp.channel_order.upper() == "RGB" else (0, 1, 2)
+    lut = _normalize_lut(pp)
+    return tuple((s, np.ascontiguousarray(lut[ch]).reshape(1, 256)) for ch, s in enumerate(src))
+
+
 def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
     """Resize-short + center-crop only: the uint8 BGR crop an IR with folded preprocessing takes."""
     if img_bgr.dtype != np.uint8 or img_bgr.ndim != 3 or img_bgr.shape[2] != 3:
@@ -427,11 +439,12 @@ def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None)
 
 
 def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name: str | None):
-    crop = resize_crop(img_bgr, pp, name=name)
-    lut = _normalize_lut(pp)
-    src = (2, 1, 0) if pp.channel_order.upper() == "RGB" else (0, 1, 2)
-    for ch, s in enumerate(src):
-        np.take(lut[ch], crop[:, :, s], out=out[ch])
+    planes = cv2.split(resize_crop(img_bgr, pp, name=name))
+    for ch, (s, lut) in enumerate(_channel_luts(pp)):
+        dst = out[ch]
+        got = cv2.LUT(planes[s], lut, dst=dst)
+        if got.ctypes.data != dst.ctypes.data:  # OpenCV reallocated instead of writing in place
+            dst[...] = got
 
 
 def preprocess(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
