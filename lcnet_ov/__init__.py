@@ -26,7 +26,6 @@ _LAZY = {
     "read_metadata": "lcnet_ov.metadata",
     "Classifier": "lcnet_ov.runtime",
     "AsyncClassifier": "lcnet_ov.async_runtime",
-    "QueueFullError": "lcnet_ov.async_runtime",
     "BatchStats": "lcnet_ov.async_runtime",
     "FailedPrediction": "lcnet_ov.loaded_model",
     "Prediction": "lcnet_ov.processing",
@@ -38,13 +37,37 @@ _LAZY = {
     "BenchResult": "lcnet_ov.bench",
     "BenchSettings": "lcnet_ov.bench",
     "Measurement": "lcnet_ov.bench",
-    "BenchError": "lcnet_ov.bench",
     "quantize": "lcnet_ov.calibration",
     "evaluate": "lcnet_ov.calibration",
     "QuantizeSettings": "lcnet_ov.calibration",
     "QuantizeResult": "lcnet_ov.calibration",
     "EvalResult": "lcnet_ov.calibration",
     "open_image_set": "lcnet_ov.calibration",
+    # every domain exception, from the one light module that defines them all
+    **{
+        name: "lcnet_ov.errors"
+        for name in (
+            "LcnetOVError",
+            "UnknownModelError",
+            "MissingDependencyError",
+            "DownloadError",
+            "OfflineError",
+            "UnsafeArchiveError",
+            "InvalidModelFileError",
+            "UnsafeCheckpointError",
+            "ConversionError",
+            "VerificationError",
+            "LabelFileError",
+            "ImageDecodeError",
+            "ImageTooLargeError",
+            "DeviceError",
+            "InferenceError",
+            "QueueFullError",
+            "DatasetError",
+            "QuantizationError",
+            "BenchError",
+        )
+    },
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

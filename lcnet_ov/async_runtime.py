@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LcnetOVError
+from .errors import QueueFullError
 from .inputs import InputItem, iter_inputs
 from .loaded_model import FailedPrediction, LoadedModel, Result, compile_config
 from .metadata import ModelMetadata
@@ -56,10 +56,6 @@ from .zoo import DEFAULT_MODEL
 __all__ = ["AsyncClassifier", "BatchStats", "QueueFullError"]
 
 _STOP = object()
-
-
-class QueueFullError(LcnetOVError):
-    """``submit`` found all ``max_pending`` slots taken and was told not to wait (longer)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,7 @@ class AsyncClassifier:
         self,
         model: str | os.PathLike = DEFAULT_MODEL,
         *,
-        precision: str = "fp32",
+        precision: str | None = None,
         device: str = "CPU",
         threads: int | None = None,
         inference_precision: str | None = "f32",

@@ -68,3 +68,30 @@ class ImageDecodeError(LcnetOVError):
 
 class ImageTooLargeError(ImageDecodeError):
     """An image over the pixel limit, or one whose resize would blow past the size guards."""
+
+
+class DeviceError(LcnetOVError):
+    """The model cannot be compiled for the requested device or with the given settings."""
+
+
+class InferenceError(LcnetOVError):
+    """Inference ran but its result is unusable (NaN/inf scores for an input)."""
+
+
+class QueueFullError(LcnetOVError):
+    """``AsyncClassifier.submit`` found every ``max_pending`` slot taken and was told not to
+    wait (longer)."""
+
+
+class DatasetError(LcnetOVError):
+    """A dataset that cannot be used: missing, empty, malformed list file, labels out of range."""
+
+
+class QuantizationError(LcnetOVError):
+    """Quantization was refused (already INT8, bad settings) or NNCF failed."""
+
+
+class BenchError(LcnetOVError):
+    """A benchmark option that cannot work (the message names the option and the fix)."""
+
+    exit_code = 2

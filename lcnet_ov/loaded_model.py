@@ -20,7 +20,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .errors import InvalidModelFileError, LabelFileError, LcnetOVError
+from .errors import (
+    DeviceError,
+    InferenceError,
+    InvalidModelFileError,
+    LabelFileError,
+    LcnetOVError,
+)
 from .folding import fold_preprocessing as _fold
 from .inputs import InputItem
 from .labels import load_labels
@@ -42,14 +48,6 @@ DEFAULT_BATCH_SIZE = 8
 INFERENCE_PRECISIONS = ("f32", "bf16", "f16")
 # ops allowed between the classifier MatMul and the model's result
 _HEAD_OPS = frozenset({"Softmax", "LogSoftmax", "Add", "Convert", "Reshape", "Squeeze", "Multiply"})
-
-
-class DeviceError(LcnetOVError):
-    """The model cannot be compiled for the requested device or with the given settings."""
-
-
-class InferenceError(LcnetOVError):
-    """Inference ran but its result is unusable (NaN/inf scores for an input)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +207,7 @@ class LoadedModel:
         self,
         model: str | os.PathLike = DEFAULT_MODEL,
         *,
-        precision: str = "fp32",
+        precision: str | None = None,
         class_id_map_file: str | os.PathLike | None = None,
         fold_preprocessing: bool = False,
         core: Any = None,

@@ -33,18 +33,25 @@ def converted_ir_path(source: Path, precision: str = "fp32") -> Path:
 
 def resolve_ir(
     model: str | Path,
-    precision: str = "fp32",
+    precision: str | None = None,
     *,
     on_step: Callable[[str], None] | None = None,
 ) -> Path:
-    """Path of an IR for ``model`` at ``precision``; converts FP32 on first use."""
-    if precision not in PRECISIONS:
+    """Path of an IR for ``model`` at ``precision``; converts FP32 on first use.
+
+    ``precision=None`` means FP32 for zoo names and sources, and the file itself for an
+    ``.xml``. An ``.xml`` asked for a precision must be one (its metadata says which), or, for
+    ``"int8"``, have its INT8 IR where ``lcnet-ov quantize`` writes it; anything else is an
+    error rather than a model silently run at another precision.
+    """
+    if precision is not None and precision not in PRECISIONS:
         raise InvalidModelFileError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     path = Path(model).expanduser()
     if path.suffix.lower() == ".xml":
         if not path.is_file():
             raise InvalidModelFileError(f"{path}: no such IR file")
-        return path
+        return path if precision is None else _ir_at_precision(path, precision)
+    precision = precision or "fp32"
     if not path.exists() and zoo.is_known(str(model)):
         spec = zoo.get_spec(str(model))
         target = cache.ir_path(spec.name, precision)
@@ -66,3 +73,24 @@ def resolve_ir(
 
     options = ConvertOptions(compress_to_fp16=precision == "fp16")
     return convert(source, target, options=options, on_step=on_step).xml
+
+
+def _ir_at_precision(xml: Path, precision: str) -> Path:
+    from .calibration.quantize import int8_ir_path
+    from .metadata import read_metadata
+
+    own = read_metadata(xml).precision
+    if own == precision:
+        return xml
+    if precision == "int8":
+        candidate = int8_ir_path(xml)
+        if candidate.is_file():
+            return candidate
+        raise InvalidModelFileError(
+            f"no INT8 model for {xml} at {candidate}; create it with "
+            f"`lcnet-ov quantize --model {xml} --data DIR`"
+        )
+    raise InvalidModelFileError(
+        f"{xml} is an {own} IR, not {precision}; pass the {precision} IR's path, or leave out "
+        "the precision to run this one"
+    )

@@ -47,7 +47,8 @@ class Classifier:
     """Classify images with a PP-LCNet IR, one call or a stream at a time.
 
     ``model`` is a zoo name, an ``.xml`` IR or a Paddle/ONNX source (converted once and cached).
-    ``precision`` picks the IR (``fp32``/``fp16``/``int8``); ``inference_precision`` is the
+    ``precision`` picks the IR (``fp32``/``fp16``/``int8``; default: FP32, or the ``.xml`` given,
+    see :func:`~lcnet_ov.resolve.resolve_ir`); ``inference_precision`` is the
     compute precision hint (``"f32"`` default, ``"bf16"``, or ``None`` for the device default).
     ``threads`` sets ``INFERENCE_NUM_THREADS`` and the size of the decode pool ``predict`` uses
     (default: all cores). ``class_id_map_file`` replaces the labels stored in the IR. Calls are
@@ -64,7 +65,7 @@ class Classifier:
         self,
         model: str | os.PathLike = DEFAULT_MODEL,
         *,
-        precision: str = "fp32",
+        precision: str | None = None,
         device: str = "CPU",
         threads: int | None = None,
         inference_precision: str | None = "f32",

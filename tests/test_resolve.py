@@ -24,6 +24,25 @@ def test_xml_path_is_used_as_is(rapid_onnx):
         resolve_ir(xml.with_name("missing.xml"))
 
 
+def test_xml_asked_for_a_precision_must_be_one(rapid_onnx, tmp_path):
+    """An .xml is never run at a precision other than the one asked for, silently."""
+    import shutil
+
+    xml = resolve_ir(rapid_onnx)  # an fp32 IR in a .../fp32/ folder
+    assert resolve_ir(xml, "fp32") == xml
+    with pytest.raises(InvalidModelFileError, match="is an fp32 IR, not fp16"):
+        resolve_ir(xml, "fp16")
+    # outside a precision folder the INT8 sibling is <stem>-int8.xml, as quantize writes it
+    plain = tmp_path / "plain.xml"
+    shutil.copy(xml, plain)
+    shutil.copy(xml.with_suffix(".bin"), plain.with_suffix(".bin"))
+    with pytest.raises(InvalidModelFileError, match=r"lcnet-ov quantize --model .*plain\.xml"):
+        resolve_ir(plain, "int8")
+    sibling = tmp_path / "plain-int8.xml"
+    shutil.copy(plain, sibling)
+    assert resolve_ir(plain, "int8") == sibling
+
+
 def test_zoo_name_converts_into_the_cache(rapid_onnx):
     xml = resolve_ir("text_image_orientation")
     assert xml == cache.ir_path("text_image_orientation", "fp32")

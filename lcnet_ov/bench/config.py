@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LcnetOVError
+from ..errors import BenchError
 
 BACKENDS = ("openvino", "onnxruntime", "paddle")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -24,12 +24,6 @@ MODES = ("sync", "async")
 INFER_PRECISIONS = ("f32", "bf16")
 #: seconds per configuration when neither a time nor an iteration count is given
 DEFAULT_TIME_S = 5.0
-
-
-class BenchError(LcnetOVError):
-    """A benchmark option that cannot work (the message names the option and the fix)."""
-
-    exit_code = 2
 
 
 def available_cores() -> int:

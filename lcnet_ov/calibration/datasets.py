@@ -33,7 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import ImageDecodeError, LcnetOVError
+from ..errors import DatasetError, ImageDecodeError
 from ..processing import DEFAULT_MAX_PIXELS, decode_image, preprocess_batch, resize_crop
 from ..zoo import Preprocess
 
@@ -45,10 +45,6 @@ IMAGE_EXTENSIONS = frozenset(
 #: (train first: calibrating on the images one then scores on flatters the result)
 EVAL_LISTS = ("val_list.txt", "test_list.txt", "train_list.txt")
 CALIBRATION_LISTS = ("train_list.txt", "val_list.txt", "test_list.txt")
-
-
-class DatasetError(LcnetOVError):
-    """A dataset that cannot be used: missing, empty, malformed list file, labels out of range."""
 
 
 @dataclass(frozen=True)

@@ -111,24 +111,6 @@ def resolve_column(model: str | os.PathLike, entry: str | os.PathLike) -> tuple[
                 f"{entry}: not a precision ({', '.join(PRECISIONS)}) nor an existing .xml IR"
             )
         return path.name if path.name != "model.xml" else str(path), path
-    model_path = Path(model).expanduser()
-    if model_path.suffix.lower() == ".xml":
-        from .quantize import int8_ir_path
-
-        own = read_metadata(model_path).precision
-        if text == own:
-            return text, model_path
-        if text == "int8":
-            candidate = int8_ir_path(model_path)
-            if candidate.is_file():
-                return text, candidate
-            raise InvalidModelFileError(
-                f"no INT8 model for {model_path} at {candidate}; create it with "
-                f"`lcnet-ov quantize --model {model_path} --data DIR`"
-            )
-        raise InvalidModelFileError(
-            f"{model_path} is a {own} IR; pass the {text} IR's path instead of '{text}'"
-        )
     return text, resolve_ir(model, text)
 
 

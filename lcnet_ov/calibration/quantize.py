@@ -41,7 +41,7 @@ import numpy as np
 from .. import cache, zoo
 from .._deps import require
 from .._util import package_versions
-from ..errors import LcnetOVError
+from ..errors import LcnetOVError, QuantizationError
 from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
 from ..resolve import converted_ir_path, resolve_ir
 from .datasets import (
@@ -66,10 +66,6 @@ DEFAULT_VAL_SUBSET = 1000
 COMPUTE_OPS = ("Convolution", "GroupConvolution", "MatMul")
 _GATES = ("HardSigmoid", "Sigmoid", "HSigmoid")
 _LOW_PRECISION = ("i8", "u8", "i4", "u4")
-
-
-class QuantizationError(LcnetOVError):
-    """Quantization was refused (already INT8, bad settings) or NNCF failed."""
 
 
 @dataclass(frozen=True)
@@ -459,7 +455,7 @@ def quantize(
     import openvino as ov
 
     started = time.perf_counter()
-    source_xml = resolve_ir(model, "fp32")
+    source_xml = resolve_ir(model)
     ov_model = ov.Core().read_model(str(source_xml))
     if not has_metadata(ov_model):
         raise QuantizationError(

@@ -36,9 +36,8 @@ def _quiet_opencv() -> None:
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
-    default="fp32",
-    show_default=True,
-    help="Which IR to run (int8 needs `lcnet-ov quantize` first).",
+    help="Which IR to run: fp32 by default, or an .xml's own precision (int8 needs "
+    "`lcnet-ov quantize` first).",
 )
 @click.option("-k", "--topk", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -67,7 +66,7 @@ def _quiet_opencv() -> None:
 def infer(
     inputs: tuple[str, ...],
     model: str,
-    precision: str,
+    precision: str | None,
     topk: int,
     batch_size: int,
     threads: int | None,
