@@ -178,15 +178,20 @@ def test_static_batch_ir_pads_the_last_batch(clf, pages, orientation_xml, tmp_pa
     assert [p.class_id for p in streamed] == [p.class_id for p in clf.predict(images[:7])]
 
 
-def test_embedded_preprocessing_ir_takes_uint8_crops(clf, pages, rapid_onnx, tmp_path):
-    images, _ = pages
-    xml = convert(
+@pytest.fixture(scope="module")
+def u8_xml(rapid_onnx, tmp_path_factory) -> Path:
+    """The real model converted with ``--embed-preprocessing``: it takes uint8 BGR crops."""
+    return convert(
         rapid_onnx,
-        tmp_path / "u8.xml",
+        tmp_path_factory.mktemp("u8") / "u8.xml",
         model="text_image_orientation",
         options=ConvertOptions(embed_preprocessing=True, verify=False),
     ).xml
-    with Classifier(xml) as u8:
+
+
+def test_embedded_preprocessing_ir_takes_uint8_crops(clf, pages, u8_xml):
+    images, _ = pages
+    with Classifier(u8_xml) as u8:
         assert u8.metadata.embedded_preprocessing and u8.model.item_shape == (224, 224, 3)
         crops = u8.model.as_batch(images[:5])
         assert crops.dtype == np.uint8
@@ -225,14 +230,8 @@ def test_folded_preprocessing_on_imagenet_photos(clf, imagenet_dir):
     assert np.array_equal(probs.argmax(axis=1), exact.argmax(axis=1))
 
 
-def test_folding_an_ir_that_already_takes_crops_changes_nothing(rapid_onnx, tmp_path):
-    xml = convert(
-        rapid_onnx,
-        tmp_path / "u8.xml",
-        model="text_image_orientation",
-        options=ConvertOptions(embed_preprocessing=True, verify=False),
-    ).xml
-    with Classifier(xml, fold_preprocessing=True) as u8:
+def test_folding_an_ir_that_already_takes_crops_changes_nothing(u8_xml):
+    with Classifier(u8_xml, fold_preprocessing=True) as u8:
         assert u8.model.uint8_input and not u8.model.folded
         assert len(u8.compiled_model.inputs) == 1
 
