@@ -23,7 +23,7 @@ import numpy as np
 from .errors import ImageDecodeError
 from .processing import ImageSource
 
-#: suffixes of the formats this OpenCV build decodes (see ``processing._FORMATS``); folders and
+#: suffixes of the formats this OpenCV build decodes (see ``headers._FORMATS``); folders and
 #: patterns pick files by suffix, while a file named explicitly is always tried
 IMAGE_EXTENSIONS = frozenset(
     ".jpg .jpeg .jpe .png .bmp .dib .webp .tif .tiff .gif .pbm .pgm .ppm .pnm .pfm .pam "
