@@ -93,40 +93,38 @@ def mobilenet(name: str) -> Path:
     return folder
 
 
-def calibration_images(count: int = 16) -> list[Any]:
-    """Normalized NCHW batches of one: ImageNet-sample photos when present, else synthetic."""
-    from lcnet_ov.zoo import Preprocess
+def calibration_folder(count: int = 300) -> Path:
+    """Where INT8 calibration images come from: the ImageNet sample when present, else
+    ``count`` synthetic JPEGs written once into the scratch folder (latency does not depend on
+    what the images show, only the accuracy would)."""
+    if (IMAGENET_SAMPLE / "val_list.txt").is_file():
+        return IMAGENET_SAMPLE
+    folder = WORK / "synthetic-calibration"
+    if len(list(folder.glob("*.jpg"))) < count:
+        import cv2
+        import numpy as np
 
-    pp = Preprocess()
-    files = sorted(IMAGENET_SAMPLE.glob("*.JPEG"))[:count] if IMAGENET_SAMPLE.is_dir() else []
-    if files:
-        from lcnet_ov.processing import preprocess_image
-
-        return [preprocess_image(f, pp)[None] for f in files]
-    from lcnet_ov.verify import normalize, sample_images
-
-    x = normalize(sample_images(count, pp.crop_size), pp)
-    return [x[i : i + 1] for i in range(count)]
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        for i in range(count):
+            image = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+            cv2.imwrite(str(folder / f"{i:04d}.jpg"), cv2.GaussianBlur(image, (9, 9), 3))
+    return folder
 
 
-def int8(folder: Path, count: int = 16) -> Path:
-    """INT8 IR of a Paddle folder, quantized by NNCF on ``count`` images (default preset).
+def int8(folder: Path) -> Path:
+    """INT8 IR of a Paddle folder, quantized the way ``lcnet-ov quantize`` does it (the SDK's
+    defaults: 300 class-balanced images, preset ``mixed``, fast bias correction).
 
     Saved where ``lcnet-ov quantize`` keeps INT8 IRs of a source model, so ``bench.run(folder,
     precision=["fp32", "int8"])`` finds it.
     """
+    from lcnet_ov.calibration import quantize
     from lcnet_ov.resolve import converted_ir_path
 
     out = converted_ir_path(folder, "int8")
-    if out.is_file():
-        return out
-    import nncf
-    import openvino as ov
-
-    model = ov.Core().read_model(str(fp32_ir(folder)))
-    quantized = nncf.quantize(model, nncf.Dataset(calibration_images(count)), subset_size=count)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ov.save_model(quantized, str(out))
+    if not out.is_file():
+        quantize(fp32_ir(folder), calibration_folder(), output=out, progress=False)
     return out
 
 

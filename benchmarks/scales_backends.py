@@ -2,8 +2,9 @@
 
 Seeded random weights (latency does not depend on them), batch 1 and 8, every backend with all
 available cores and a synchronous loop, so the three runtimes are timed identically. INT8 IRs
-come from NNCF post-training quantization on 16 images (ImageNet-sample photos when
-../shared/imagenet-sample exists).
+come from ``lcnet_ov.calibration.quantize`` with the SDK's defaults (what ``lcnet-ov quantize``
+ships: 300 ImageNet-sample photos when ../shared/imagenet-sample exists, synthetic JPEGs
+otherwise).
 
     python benchmarks/scales_backends.py [--seconds 3] [--passes 3]
 
