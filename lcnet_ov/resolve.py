@@ -76,10 +76,15 @@ def resolve_ir(
 
 
 def _ir_at_precision(xml: Path, precision: str) -> Path:
+    """``xml`` when it is at ``precision``; an IR without our metadata (converted elsewhere, a
+    benchmark's synthetic graph) cannot say, so it is taken as it is, as before."""
     from .calibration.quantize import int8_ir_path
     from .metadata import read_metadata
 
-    own = read_metadata(xml).precision
+    try:
+        own = read_metadata(xml).precision
+    except InvalidModelFileError:
+        return xml
     if own == precision:
         return xml
     if precision == "int8":

@@ -43,6 +43,20 @@ def test_xml_asked_for_a_precision_must_be_one(rapid_onnx, tmp_path):
     assert resolve_ir(plain, "int8") == sibling
 
 
+def test_ir_without_our_metadata_is_taken_as_it_is(tmp_path):
+    """A foreign IR (a benchmark's synthetic MatMul, say) cannot state its precision."""
+    import numpy as np
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    x = ops.parameter([1, 8], np.float32)
+    ov.save_model(
+        ov.Model([ops.matmul(x, np.eye(8, dtype=np.float32), False, False)], [x]),
+        tmp_path / "m.xml",
+    )
+    assert resolve_ir(tmp_path / "m.xml", "fp32") == tmp_path / "m.xml"
+
+
 def test_zoo_name_converts_into_the_cache(rapid_onnx):
     xml = resolve_ir("text_image_orientation")
     assert xml == cache.ir_path("text_image_orientation", "fp32")

@@ -1,0 +1,59 @@
+"""The end-to-end benchmark script runs as users run it (a fresh interpreter, a small folder),
+reports every configuration with its CPU-time ceiling, and rewrites only its own doc section."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+from textimages import text_orientation_set
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def orientation_ir(tmp_path_factory, rapid_onnx) -> Path:
+    """Convert once into the session's isolated cache, which the subprocess inherits."""
+    from lcnet_ov.resolve import resolve_ir
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
+        mp.setenv("LCNET_OV_OFFLINE", "1")
+        return resolve_ir("text_image_orientation")
+
+
+def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    images, _ = text_orientation_set(16, seed=2)
+    for i, img in enumerate(images):
+        cv2.imwrite(str(folder / f"page{i:02d}.jpg"), img)
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        "# Mine\n\nkept\n\n<!-- e2e:start -->\nstale numbers\n<!-- e2e:end -->\n\ntail\n"
+    )
+    args = ["--folder", str(folder), "--limit", "16", "--repeats", "1", "--max-batch", "4"]
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--no-int8", "--out", str(doc)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = doc.read_text()
+    assert text.startswith("# Mine\n\nkept\n\n<!-- e2e:start -->\n") and text.endswith("tail\n")
+    assert "stale numbers" not in text
+    rows = {
+        m["label"]: [float(v) for v in re.findall(r"\d+\.\d+", m["rest"])]
+        for m in re.finditer(r"^\| (?P<label>fp32 (?:exact|folded)) \|(?P<rest>.*)$", text, re.M)
+    }
+    assert set(rows) == {"fp32 exact", "fp32 folded"}
+    for values in rows.values():
+        # CPU ms/img of decode, model and end to end are all real, positive measurements
+        assert all(v > 0 for v in values[:3])
+    assert "16 images from `pages`" in text and "failed images: 0" in text
