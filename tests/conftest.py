@@ -38,6 +38,19 @@ def rapid_onnx() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def orientation_xml(tmp_path_factory, rapid_onnx) -> Path:
+    """The zoo's text_image_orientation IR, converted once into the session's isolated cache
+    (so later resolutions, in this process or in subprocesses that inherit the environment,
+    find it at once and print no conversion progress)."""
+    from lcnet_ov.resolve import resolve_ir
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
+        mp.setenv("LCNET_OV_OFFLINE", "1")
+        return resolve_ir("text_image_orientation")
+
+
 class PaddleModels:
     """Seeded PP-LCNets exported as Paddle inference models, built on first use."""
 

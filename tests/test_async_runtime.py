@@ -20,17 +20,7 @@ from lcnet_ov.async_runtime import AsyncClassifier, QueueFullError
 from lcnet_ov.errors import ImageDecodeError
 from lcnet_ov.loaded_model import FailedPrediction, InferenceError
 from lcnet_ov.processing import Prediction, preprocess_image
-from lcnet_ov.resolve import resolve_ir
 from lcnet_ov.runtime import Classifier
-
-
-@pytest.fixture(scope="module")
-def orientation_xml(tmp_path_factory, rapid_onnx) -> Path:
-    """The zoo's text_image_orientation IR, converted once into the session's isolated cache."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
-        mp.setenv("LCNET_OV_OFFLINE", "1")
-        return resolve_ir("text_image_orientation")
 
 
 @pytest.fixture(scope="module")

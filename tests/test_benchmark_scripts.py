@@ -16,15 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def orientation_ir(tmp_path_factory, rapid_onnx) -> Path:
-    """Convert once into the session's isolated cache, which the subprocess inherits."""
-    from lcnet_ov.resolve import resolve_ir
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
-        mp.setenv("LCNET_OV_OFFLINE", "1")
-        return resolve_ir("text_image_orientation")
+# the zoo IR converted up front (conftest), so subprocesses and CLI runs see no progress
+pytestmark = pytest.mark.usefixtures("orientation_xml")
 
 
 def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):

@@ -23,15 +23,8 @@ LINE = re.compile(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def orientation_ir(tmp_path_factory, rapid_onnx) -> Path:
-    """Convert once up front (into the session's isolated cache) so no test sees progress."""
-    from lcnet_ov.resolve import resolve_ir
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
-        mp.setenv("LCNET_OV_OFFLINE", "1")
-        return resolve_ir("text_image_orientation")
+# the zoo IR converted up front (conftest), so subprocesses and CLI runs see no progress
+pytestmark = pytest.mark.usefixtures("orientation_xml")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +74,7 @@ def test_folder_with_broken_files(folder, capfd):
     assert "Traceback" not in err and "WARN" not in err  # OpenCV's own logging is silenced
 
 
-def test_json_lines_topk_and_batching(folder, orientation_ir, capfd):
+def test_json_lines_topk_and_batching(folder, orientation_xml, capfd):
     root, labels = folder
     args = ["infer", *MODEL, "--json", "-k", "2", "--batch-size", "3", "--threads", "1"]
     assert main([*args, str(root / "p*.png"), str(root / "p1.jpg")]) == 1  # p1_truncated.png
@@ -94,7 +87,7 @@ def test_json_lines_topk_and_batching(folder, orientation_ir, capfd):
     assert len(failures) == 2  # the truncated and the 40000×40000 PNG
     assert main([*args, str(root / "p2.png")]) == 0
     row = json.loads(capfd.readouterr().out)
-    with Classifier(orientation_ir, topk=2) as clf:
+    with Classifier(orientation_xml, topk=2) as clf:
         assert row == clf(root / "p2.png").to_dict() | {"filename": str(root / "p2.png")}
 
 
@@ -112,11 +105,11 @@ def test_fold_preprocessing_flag_gives_the_same_answers(folder, capfd):
     )
 
 
-def test_labels_file_and_ir_path(folder, orientation_ir, capfd, tmp_path):
+def test_labels_file_and_ir_path(folder, orientation_xml, capfd, tmp_path):
     root, labels = folder
     names = tmp_path / "labels.txt"
     names.write_text("0 upright\n1 right\n2 upside down\n3 left\n")
-    args = ["infer", "--model", str(orientation_ir), "--class-id-map-file", str(names), "-k", "1"]
+    args = ["infer", "--model", str(orientation_xml), "--class-id-map-file", str(names), "-k", "1"]
     assert main([*args, "--infer-precision", "bf16", str(root / "p0.png")]) == 0
     out = capfd.readouterr().out
     expected = ("upright", "right", "upside down", "left")[labels[0]]

@@ -14,15 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def orientation_ir(tmp_path_factory, rapid_onnx) -> Path:
-    """Convert once into the session's isolated cache, which the subprocesses inherit."""
-    from lcnet_ov.resolve import resolve_ir
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LCNET_OV_HOME", str(tmp_path_factory.getbasetemp() / "lcnet-home"))
-        mp.setenv("LCNET_OV_OFFLINE", "1")
-        return resolve_ir("text_image_orientation")
+# the zoo IR converted up front (conftest), so subprocesses and CLI runs see no progress
+pytestmark = pytest.mark.usefixtures("orientation_xml")
 
 
 def _run(script: str, *args: str, cwd: Path) -> str:
