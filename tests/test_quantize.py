@@ -101,6 +101,27 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
             assert kinds == {"FakeQuantize"}
 
 
+def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
+    """The AsyncClassifier default (normalization folded in front of the input FakeQuantize)
+    agrees with INT8 fed PaddleClas' exact float tensors."""
+    from lcnet_ov.async_runtime import AsyncClassifier
+    from lcnet_ov.inputs import list_images
+
+    files = list_images(heldout, recursive=True)[:120]
+    runs = {}
+    for fold in (True, False):
+        with AsyncClassifier(ZOO_NAME, precision="int8", fold_preprocessing=fold) as clf:
+            assert clf.model.folded is fold
+            runs[fold] = list(clf.map(files))
+    folded, exact = (np.array([p.scores for p in runs[k]]) for k in (True, False))
+    same = [a.class_id == b.class_id for a, b in zip(runs[True], runs[False], strict=True)]
+    print(
+        "int8 folded vs exact: max |dscore|", np.abs(folded - exact).max(), "top-1", np.mean(same)
+    )
+    assert np.mean(same) >= 0.99
+    assert np.abs(folded - exact).max() <= 0.05
+
+
 def test_an_int8_ir_is_refused(zoo_int8, tmp_path):
     with pytest.raises(QuantizationError, match="already quantized"):
         quantize(zoo_int8.xml, tmp_path, progress=False)
