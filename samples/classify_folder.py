@@ -4,8 +4,9 @@ and the end-to-end rate.
     python samples/classify_folder.py ../shared/imagenet-sample --model PPLCNet_x1_0
     python samples/classify_folder.py samples/images          # text orientation, works offline
 
-Decoding runs in a thread pool while OpenVINO infers earlier batches, so on a multi-core CPU
-the rate approaches whichever of the two is slower. Unreadable files are listed, not fatal.
+Decoding runs in a thread pool while OpenVINO infers earlier batches. Both share the CPU's
+cores, so the rate approaches cores / (decode CPU time + inference CPU time per image), not the
+slower stage's own rate (measured in docs/benchmarks.md). Unreadable files are listed, not fatal.
 """
 
 from __future__ import annotations
