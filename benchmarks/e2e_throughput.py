@@ -284,7 +284,7 @@ the two stages' CPU time, and end to end cannot beat the ceiling. `min(decode, m
 the bound only if each stage had cores of its own; on shared cores it is reachable only when
 one stage needs a negligible share of the CPU. The last column says how far the ceiling itself
 lies below it: reaching 0.9 × min(decode, model) needs one stage to cost at most 1/9 of the
-other, and here the larger stage costs at most {ratio:.1f}× the smaller. So the issue's
+other, and here the larger stage costs at most {ratio:.1f}× the smaller. So a target of
 "≥ 0.9 × min(decode, model) on 2 cores" cannot be met by any pipeline on this machine; the
 pipeline is judged against the ceiling instead (target ≥ 0.9), and the way to go faster is to
 make a stage cheaper.
