@@ -17,19 +17,17 @@ import numpy as np
 from ..zoo import Preprocess
 from .config import BenchError
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"}
-)
-
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursively, as ImageNet-style class folders nest them)."""
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    """Image files under ``folder`` (recursively, as ImageNet-style class folders nest them),
+    picked by the same suffixes as ``infer`` and ``AsyncClassifier.map``."""
+    from ..inputs import IMAGE_EXTENSIONS
+    from ..inputs import list_images as list_files
+
+    files = list_files(folder, recursive=True)
     if not files:
         raise BenchError(
-            f"--input {folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found"
+            f"--input {folder}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) found"
         )
     return files
 
