@@ -106,8 +106,12 @@ class Config:
         return statistics.median(getattr(run[stage], attr) for run in self.runs)
 
     def ceiling(self, cores: int) -> float:
-        """Work-conserving bound: every core busy with one stage or the other, no waste."""
-        return 1000 * cores / (self.median(0, "cpu_ms") + self.median(1, "cpu_ms"))
+        return ceiling(cores, self.median(0, "cpu_ms"), self.median(1, "cpu_ms"))
+
+
+def ceiling(cores: int, decode_ms: float, model_ms: float) -> float:
+    """Work-conserving bound, img/s: every core busy with one stage or the other, no waste."""
+    return 1000 * cores / (decode_ms + model_ms)
 
 
 def int8_ir(fp32_xml: Path, data: Path) -> Path:
@@ -222,12 +226,12 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
     for c in configs:
         d, m, e = (med(c, i, "rate") for i in range(3))
         cd, cm, ce = (med(c, i, "cpu_ms") for i in range(3))
-        ceiling = c.ceiling(cores)
-        per_run = [run[2].rate / (1000 * cores / (run[0].cpu_ms + run[1].cpu_ms)) for run in c.runs]
+        bound = c.ceiling(cores)
+        per_run = [run.rate / ceiling(cores, dec.cpu_ms, mod.cpu_ms) for dec, mod, run in c.runs]
         rows.append(
             f"| {c.label} | {d:.0f} | {m:.0f} | **{e:.0f}** | {cd:.2f} | {cm:.2f} | {ce:.2f} "
-            f"| {ceiling:.0f} | {e / min(d, m):.2f} | **{e / ceiling:.2f}** "
-            f"({min(per_run):.2f}–{max(per_run):.2f}) | {ceiling / min(d, m):.2f} |"
+            f"| {bound:.0f} | {e / min(d, m):.2f} | **{e / bound:.2f}** "
+            f"({min(per_run):.2f}–{max(per_run):.2f}) | {bound / min(d, m):.2f} |"
         )
     header = (
         "| configuration | decode img/s | model img/s | end to end img/s "

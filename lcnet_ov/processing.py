@@ -201,29 +201,19 @@ def check_resize(h: int, w: int, pp: Preprocess, *, name: str | None = None) -> 
 
 
 @functools.lru_cache(maxsize=32)
-def _normalize_lut(pp: Preprocess) -> np.ndarray:
-    """``(3, 256)`` float32 table: NormalizeImage's exact float32 ops applied to every byte.
+def _channel_luts(pp: Preprocess) -> tuple[tuple[int, np.ndarray], ...]:
+    """Per network channel: the BGR plane it reads and a ``(1, 256)`` float32 table for it.
 
-    Row ``c`` is for network channel ``c`` (mean[c], std[c]); entries are computed as
-    ``(float32(v) * float32(scale) - float32(mean)) / float32(std)``, the same operations in the
-    same order as PaddleClas, so a gather reproduces its output bit for bit.
+    Entries are NormalizeImage's exact float32 ops applied to every byte,
+    ``(float32(v) * float32(scale) - float32(mean)) / float32(std)`` in PaddleClas' order, so a
+    lookup reproduces its output bit for bit. ``cv2.LUT`` on a split plane writes straight into
+    the output tensor with the GIL released, about 2.5× faster than ``np.take`` (which first
+    casts the uint8 indices to int64).
     """
     values, scale = np.arange(256, dtype=np.float32)[None, :], np.float32(pp.scale)
     mean, std = (np.asarray(v, dtype=np.float32)[:, None] for v in (pp.mean, pp.std))
     lut = (values * scale - mean) / std
-    lut.setflags(write=False)
-    return lut
-
-
-@functools.lru_cache(maxsize=32)
-def _channel_luts(pp: Preprocess) -> tuple[tuple[int, np.ndarray], ...]:
-    """Per network channel: the BGR plane it reads and its table as ``cv2.LUT`` wants it.
-
-    ``cv2.LUT`` on a split plane writes straight into the output tensor with the GIL released,
-    about 2.5× faster than ``np.take`` (which first casts the uint8 indices to int64).
-    """
     src = (2, 1, 0) if pp.channel_order.upper() == "RGB" else (0, 1, 2)
-    lut = _normalize_lut(pp)
     return tuple((s, np.ascontiguousarray(lut[ch]).reshape(1, 256)) for ch, s in enumerate(src))
 
 
@@ -251,10 +241,7 @@ def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None)
 def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name: str | None):
     planes = cv2.split(resize_crop(img_bgr, pp, name=name))
     for ch, (s, lut) in enumerate(_channel_luts(pp)):
-        dst = out[ch]
-        got = cv2.LUT(planes[s], lut, dst=dst)
-        if got.ctypes.data != dst.ctypes.data:  # OpenCV reallocated instead of writing in place
-            dst[...] = got
+        cv2.LUT(planes[s], lut, dst=out[ch])  # out[ch] is a contiguous float32 plane: in place
 
 
 def preprocess(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
