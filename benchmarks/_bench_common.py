@@ -120,7 +120,7 @@ def int8(folder: Path) -> Path:
     precision=["fp32", "int8"])`` finds it.
     """
     from lcnet_ov.calibration import quantize
-    from lcnet_ov.resolve import converted_ir_path
+    from lcnet_ov.paths import converted_ir_path
 
     out = converted_ir_path(folder, "int8")
     if not out.is_file():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cache, zoo
+from . import paths, zoo
 from ._deps import require
 from ._util import captured_native_output, package_versions
 from .errors import ConversionError, InvalidModelFileError, LcnetOVError
@@ -157,7 +157,7 @@ def resolve_source(source: str | Path, model: str | None = None) -> Source:
 def _zoo_source(spec: zoo.ModelSpec) -> Source:
     from . import download
 
-    extracted: Path | None = cache.models_dir(spec.name) / spec.archive_dir
+    extracted: Path | None = paths.model_dir(spec)
     try:
         _paddle_files(extracted)
     except InvalidModelFileError:
@@ -332,10 +332,11 @@ def _num_classes(model: Any) -> int:
 
 
 def default_output(name: str, options: ConvertOptions) -> Path:
-    precision = "fp16" if options.compress_to_fp16 else "fp32"
-    if options.embed_preprocessing:
-        precision += "-u8"
-    return cache.ir_path(name, precision)
+    precision = paths.conversion_precision(
+        compress_to_fp16=options.compress_to_fp16,
+        embed_preprocessing=options.embed_preprocessing,
+    )
+    return paths.ir_path(name, precision)
 
 
 def convert(

@@ -31,8 +31,9 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import cache, zoo
+from . import paths, zoo
 from .errors import DownloadError, OfflineError, UnsafeArchiveError
+from .paths import archive_path, model_dir
 
 ENV_MIRROR = "LCNET_OV_MIRROR"
 ENV_OFFLINE = "LCNET_OV_OFFLINE"
@@ -77,16 +78,6 @@ def model_url(spec: zoo.ModelSpec) -> str:
     return spec.infer_url
 
 
-def archive_path(spec: zoo.ModelSpec) -> Path:
-    """Where the cache keeps (or where a user may drop) ``spec``'s tarball."""
-    return cache.downloads_dir() / spec.archive_name
-
-
-def model_dir(spec: zoo.ModelSpec) -> Path:
-    """Where ``spec``'s extracted inference model lives once downloaded."""
-    return cache.models_dir(spec.name) / spec.archive_dir
-
-
 def is_offline() -> bool:
     """Whether ``LCNET_OV_OFFLINE`` forbids network access right now."""
     return os.environ.get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes", "on")
@@ -126,16 +117,6 @@ def offline_onnx(spec: zoo.ModelSpec) -> Path | None:
     return None
 
 
-def converted_precisions(spec: zoo.ModelSpec) -> list[str]:
-    """Precisions (``fp32``, ``int8``...) for which the cache holds a complete IR of ``spec``."""
-    root = cache.ir_path(spec.name).parent.parent
-    if not root.is_dir():
-        return []
-    return sorted(
-        xml.parent.name for xml in root.glob("*/model.xml") if xml.with_suffix(".bin").is_file()
-    )
-
-
 def zoo_summary() -> list[dict[str, Any]]:
     """One row per zoo model: paper figures plus what the local cache holds for it."""
     rows = []
@@ -156,7 +137,7 @@ def zoo_summary() -> list[dict[str, Any]]:
                 "latency_ms": spec.paper.latency_ms,
                 "downloaded": folder is not None,
                 "path": str(folder) if folder else None,
-                "converted": converted_precisions(spec),
+                "converted": paths.converted_precisions(spec.name),
                 "url": spec.infer_url,
                 "description": spec.description,
             }
@@ -186,7 +167,7 @@ def download_model(
     target = model_dir(spec)
     if from_file is None and not force and _is_model_folder(target):
         return target
-    downloads = cache.downloads_dir()
+    downloads = paths.downloads_dir()
     _mkdir(downloads, spec)
     with _archive_lock(spec):
         if from_file is not None:
@@ -248,7 +229,7 @@ def _archive_lock(spec: zoo.ModelSpec):
     """Serialise work on one archive across threads and processes (flock-based, crash-safe)."""
     import filelock
 
-    lock_path = cache.downloads_dir() / f"{spec.archive_name}.lock"
+    lock_path = paths.archive_lock(spec)
     lock = filelock.FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
     try:
         lock.acquire()

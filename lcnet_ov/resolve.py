@@ -7,28 +7,14 @@ IR, or any conversion source (Paddle inference folder, ``.pdmodel``/``.json``, `
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cache, zoo
+from . import zoo
 from .errors import InvalidModelFileError
+from .paths import PRECISIONS, converted_ir_path, int8_ir_path, ir_path
 
-PRECISIONS = ("fp32", "fp16", "int8")
-
-
-def _fingerprint(path: Path) -> str:
-    """Identity of a conversion source: its absolute path plus size/mtime of every file in it."""
-    h = hashlib.sha256(str(path.resolve()).encode())
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        st = f.stat()
-        h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
-
-
-def converted_ir_path(source: Path, precision: str = "fp32") -> Path:
-    return cache.cache_dir() / "ir" / "converted" / _fingerprint(source) / precision / "model.xml"
+__all__ = ["PRECISIONS", "converted_ir_path", "resolve_ir"]
 
 
 def resolve_ir(
@@ -54,7 +40,7 @@ def resolve_ir(
     precision = precision or "fp32"
     if not path.exists() and zoo.is_known(str(model)):
         spec = zoo.get_spec(str(model))
-        target = cache.ir_path(spec.name, precision)
+        target = ir_path(spec.name, precision)
         source: str | Path = spec.name
     elif path.exists():
         target = converted_ir_path(path, precision)
@@ -78,7 +64,6 @@ def resolve_ir(
 def _ir_at_precision(xml: Path, precision: str) -> Path:
     """``xml`` when it is at ``precision``; an IR without our metadata (converted elsewhere, a
     benchmark's synthetic graph) cannot say, so it is taken as it is, as before."""
-    from .calibration.quantize import int8_ir_path
     from .metadata import read_metadata
 
     try:

@@ -146,7 +146,7 @@ def test_missing_int8_ir_fails_before_measuring(rapid_onnx):
 def test_int8_is_measured_with_openvino_only(ir, rapid_onnx, tmp_path, monkeypatch):
     import shutil
 
-    from lcnet_ov.resolve import converted_ir_path
+    from lcnet_ov.paths import converted_ir_path
 
     # a private cache where the fp32 IR also stands in for the INT8 one `quantize` would write
     monkeypatch.setenv("LCNET_OV_HOME", str(tmp_path / "home"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lcnet_ov import cache, zoo
+from lcnet_ov import paths, zoo
 from lcnet_ov.cli import cli, main
 
 NAME = "PPLCNet_x0_25"
@@ -106,7 +106,7 @@ def test_models_download_then_listed(env: Path, mirror: tuple[str, list[str]]) -
     result = runner.invoke(cli, ["models", "download", NAME, "--no-progress"])
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
-    assert path == cache.models_dir(NAME) / SPEC.archive_dir
+    assert path == paths.models_dir(NAME) / SPEC.archive_dir
     assert (path / "inference.pdmodel").is_file() and (path / "inference.pdiparams").is_file()
     assert mirror[1] == ["/" + SPEC.archive_name]
 
@@ -115,7 +115,7 @@ def test_models_download_then_listed(env: Path, mirror: tuple[str, list[str]]) -
     assert len(mirror[1]) == 1  # served from the cache
 
     # A converted IR in the cache layout shows up too.
-    xml = cache.ir_path(NAME, "fp16")
+    xml = paths.ir_path(NAME, "fp16")
     xml.parent.mkdir(parents=True)
     xml.write_text("<net/>")
     xml.with_suffix(".bin").write_bytes(b"\0")
@@ -135,7 +135,7 @@ def test_models_download_from_file_offline(
     src.write_bytes(tarball)
     result = CliRunner().invoke(cli, ["models", "download", NAME, "--from", str(src)])
     assert result.exit_code == 0, result.output
-    assert Path(result.stdout.strip()) == cache.models_dir(NAME) / SPEC.archive_dir
+    assert Path(result.stdout.strip()) == paths.models_dir(NAME) / SPEC.archive_dir
 
 
 def test_unknown_model_is_one_clean_line(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

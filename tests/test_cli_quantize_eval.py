@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from quant_data import cached_dataset, int8_home
 
-from lcnet_ov import cache
+from lcnet_ov import paths
 from lcnet_ov.cli import main
 
 NAME = "text_image_orientation"
@@ -40,8 +40,8 @@ def quantized(rapid_onnx, calib, capsys) -> dict:
 
 def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, tmp_path_factory):
     int8_home_dir = int8_home(tmp_path_factory)
-    assert quantized["xml"] == str(cache.ir_path(NAME, "int8"))
-    assert cache.cache_dir() == int8_home_dir  # not the cache other test files share
+    assert quantized["xml"] == str(paths.ir_path(NAME, "int8"))
+    assert paths.home() == int8_home_dir  # not the cache other test files share
     assert quantized["images_used"] == 40 and quantized["data"]["classes_used"] == 4
     assert quantized["settings"]["preset"] == "mixed" and quantized["nncf_version"]
     code = main(["eval", "--model", NAME, "--data", str(pages), "--json", "-b", "8"])

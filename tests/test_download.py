@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from lcnet_ov import cache, download, zoo
+from lcnet_ov import download, paths, zoo
 from lcnet_ov.errors import DownloadError, OfflineError, UnsafeArchiveError
 
 NAME = "PPLCNet_x0_25"
@@ -169,15 +169,15 @@ def test_download_extracts_records_and_reuses(
     server.routes[ROUTE] = body_route(good_tar)
     path = download.download_model(NAME, progress=False)
 
-    assert path == cache.models_dir(NAME) / TOP
+    assert path == paths.models_dir(NAME) / TOP
     for name in MODEL_FILES:
         assert (path / name).read_bytes() == (model_files / name).read_bytes()
-    tar = cache.downloads_dir() / SPEC.archive_name
+    tar = paths.downloads_dir() / SPEC.archive_name
     assert tar.read_bytes() == good_tar
     record = tar.with_name(tar.name + ".sha256").read_text().split()[0]
     assert record == hashlib.sha256(good_tar).hexdigest()
     assert server.hits[ROUTE] == 1
-    assert not [p for p in cache.downloads_dir().iterdir() if p.suffix == ".part"]
+    assert not [p for p in paths.downloads_dir().iterdir() if p.suffix == ".part"]
     assert download.extracted_model(NAME) == path
 
     # Cached: no request. Extracted folder gone: re-extracted from the verified tarball.
@@ -224,7 +224,7 @@ def test_from_file_needs_no_network(
     src = tmp_path / "carried.tar"
     src.write_bytes(good_tar)
     path = download.download_model(NAME, from_file=src, progress=False)
-    assert path == cache.models_dir(NAME) / TOP
+    assert path == paths.models_dir(NAME) / TOP
     assert (path / "inference.pdiparams").is_file()
     assert src.read_bytes() == good_tar  # the user's file is left alone
     with pytest.raises(DownloadError, match="not a file"):
@@ -263,8 +263,8 @@ def test_concurrent_processes_share_one_download(
     ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    paths = {out.strip() for out, _ in outs}
-    assert paths == {str(cache.models_dir(NAME) / TOP)}
+    folders = {out.strip() for out, _ in outs}
+    assert folders == {str(paths.models_dir(NAME) / TOP)}
     assert server.hits[ROUTE] == 1
     assert leftovers(home) == sorted(
         [
@@ -439,7 +439,7 @@ def test_unsafe_archive_is_refused(
     with pytest.raises(UnsafeArchiveError) as info:
         download.download_model(NAME, progress=False)
     assert shown in str(info.value) and "--from" in str(info.value)
-    assert not cache.models_dir(NAME).exists()
+    assert not paths.models_dir(NAME).exists()
     assert leftovers(home) == []  # the hostile tarball is not kept either
     assert not (tmp_path / "home" / "models" / "evil").exists()
     assert not Path("/tmp/lcnet-ov-evil").exists()
@@ -451,7 +451,7 @@ def test_unsafe_archive_from_file_is_refused(home: Path, model_files: Path, tmp_
     with pytest.raises(UnsafeArchiveError, match=r"\.\./\.\./evil"):
         download.download_model(NAME, from_file=src, progress=False)
     assert src.exists()  # never delete what the user handed us
-    assert not cache.models_dir(NAME).exists()
+    assert not paths.models_dir(NAME).exists()
     assert not (tmp_path / "evil").exists() and not (home / "evil").exists()
 
 
@@ -463,7 +463,7 @@ def test_archive_without_weights_is_refused(home: Path, model_files: Path, tmp_p
     src.write_bytes(buf.getvalue())
     with pytest.raises(DownloadError, match="no complete inference model"):
         download.download_model(NAME, from_file=src, progress=False)
-    assert not cache.models_dir(NAME).exists()
+    assert not paths.models_dir(NAME).exists()
 
 
 # ----------------------------------------------------------------------------- offline ONNX

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from quant_data import cached_dataset, int8_home, orientation_ir
 
-from lcnet_ov import cache
+from lcnet_ov import paths
 from lcnet_ov.calibration import QuantizationError, QuantizeSettings, evaluate, quantize
 from lcnet_ov.calibration.quantize import compute_op_precisions, se_multiplies
 from lcnet_ov.metadata import read_metadata, write_metadata
@@ -70,8 +70,8 @@ def test_int8_top1_within_half_a_point_of_fp32(zoo_int8, heldout):
 
 
 def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, calib, home):
-    assert cache.cache_dir() == home  # the private cache, not the session's shared one
-    assert zoo_int8.xml == resolve_ir(ZOO_NAME, "int8") == cache.ir_path(ZOO_NAME, "int8")
+    assert paths.home() == home  # the private cache, not the session's shared one
+    assert zoo_int8.xml == resolve_ir(ZOO_NAME, "int8") == paths.ir_path(ZOO_NAME, "int8")
     assert zoo_int8.bin.is_file()
     assert not [p for p in zoo_int8.xml.parent.iterdir() if p.name.startswith(".staging")]
     meta = read_metadata(zoo_int8.xml)
@@ -249,7 +249,7 @@ def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
 
 
 def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, calib):
-    from lcnet_ov.resolve import converted_ir_path
+    from lcnet_ov.paths import converted_ir_path
 
     folder = paddle_models.inference_dir(0.25, seed=5)
     result = quantize(folder, calib, subset_size=10, progress=False)

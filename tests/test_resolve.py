@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lcnet_ov import cache
+from lcnet_ov import paths
 from lcnet_ov.errors import InvalidModelFileError, OfflineError, UnknownModelError
 from lcnet_ov.resolve import resolve_ir
 
@@ -12,7 +12,7 @@ from lcnet_ov.resolve import resolve_ir
 def test_source_is_converted_once_and_cached(rapid_onnx, tmp_path):
     first = resolve_ir(rapid_onnx)
     mtime = first.stat().st_mtime_ns
-    assert first.is_file() and str(first).startswith(str(cache.cache_dir()))
+    assert first.is_file() and str(first).startswith(str(paths.home()))
     assert resolve_ir(rapid_onnx) == first
     assert first.stat().st_mtime_ns == mtime  # not converted again
 
@@ -59,7 +59,7 @@ def test_ir_without_our_metadata_is_taken_as_it_is(tmp_path):
 
 def test_zoo_name_converts_into_the_cache(rapid_onnx):
     xml = resolve_ir("text_image_orientation")
-    assert xml == cache.ir_path("text_image_orientation", "fp32")
+    assert xml == paths.ir_path("text_image_orientation", "fp32")
 
 
 def test_int8_must_be_quantized_first(rapid_onnx, tmp_path, monkeypatch):

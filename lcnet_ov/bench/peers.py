@@ -68,10 +68,9 @@ def onnx_source(model: str | Path, on_step: Callable[[str], None] | None = None)
         raise BackendUnavailable(f"no ONNX form of {model}")
     from .. import conversion
     from ..errors import LcnetOVError
-    from ..resolve import converted_ir_path
+    from ..paths import peer_onnx_path
 
-    # next to the converted IR of the same source, so one fingerprint names both
-    out = converted_ir_path(Path(src.path)).parent.parent / "onnx" / "model.onnx"
+    out = peer_onnx_path(Path(src.path))
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         if on_step:

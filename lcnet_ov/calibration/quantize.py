@@ -38,12 +38,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import cache, zoo
 from .._deps import require
 from .._util import package_versions
 from ..errors import LcnetOVError, QuantizationError
 from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
-from ..resolve import converted_ir_path, resolve_ir
+from ..paths import int8_ir_path
+from ..resolve import resolve_ir
 from .datasets import (
     CALIBRATION_LISTS,
     EVAL_LISTS,
@@ -189,23 +189,6 @@ class QuantizeResult:
 
 
 # ---- Where the INT8 IR goes ---------------------------------------------------------------------
-
-
-def int8_ir_path(model: str | os.PathLike) -> Path:
-    """Where ``resolve_ir(model, "int8")`` finds the INT8 IR of ``model``.
-
-    Zoo names and conversion sources map to their cache slots. An ``.xml`` model gets a sibling
-    ``int8/`` folder when it sits in a precision folder (``…/fp32/model.xml``), otherwise a
-    ``<stem>-int8.xml`` beside it.
-    """
-    path = Path(model).expanduser()
-    if path.suffix.lower() == ".xml":
-        if path.parent.name in ("fp32", "fp16"):
-            return path.parent.parent / "int8" / path.name
-        return path.with_name(f"{path.stem}-int8.xml")
-    if path.exists():
-        return converted_ir_path(path, "int8")
-    return cache.ir_path(zoo.get_spec(str(model)).name, "int8")  # unknown names raise here
 
 
 def _output_path(output: str | os.PathLike | None, model: str | os.PathLike) -> Path:
