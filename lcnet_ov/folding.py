@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .processing import folded_normalization
 from .zoo import Preprocess
 
 
@@ -37,8 +38,8 @@ def fold_preprocessing(model: Any, pp: Preprocess) -> Any:
     )
     inp.model().set_layout(ov.Layout("NCHW"))
     steps = inp.preprocess().convert_element_type(ov.Type.f32)
-    if pp.channel_order.upper() == "RGB":
+    to_rgb, mean, std = folded_normalization(pp)
+    if to_rgb:
         steps.convert_color(ColorFormat.RGB)
-    # (x * scale - mean) / std == (x - mean/scale) / (std/scale)
-    steps.mean([m / pp.scale for m in pp.mean]).scale([s / pp.scale for s in pp.std])
+    steps.mean(mean).scale(std)
     return ppp.build()

@@ -113,44 +113,11 @@ class InferenceModel(nn.Layer):
         return self.softmax(self.base_model(x))
 
 
-def build(scale: float, class_num: int = 1000, seed: int | None = None) -> PPLCNet:
-    """A PP-LCNet in eval mode; with ``seed``, weights and BN statistics are random but fixed.
+def build(scale: float, class_num: int = 1000) -> PPLCNet:
+    """A PP-LCNet in eval mode with Paddle's default initialisation (weights to be loaded).
 
-    Fresh layers are useless for verification: BN's running mean 0 / variance 1 does not match
-    the conv outputs, activations vanish after a few blocks and every class scores 1/C, which
-    would hide any conversion bug. So a seeded build randomises BN's affine parameters and then
-    sets the running statistics from one forward pass over synthetic images (momentum 0), giving
-    healthy activations and peaked, input-dependent probabilities.
+    Networks with random but healthy weights for tests are :func:`lcnet_ov.testing.seeded_network`.
     """
-    if seed is not None:
-        paddle.seed(seed)
     net = PPLCNet(scale=scale, class_num=class_num)
-    if seed is not None:
-        import numpy as np
-
-        from .verify import normalize, sample_images
-        from .zoo import Preprocess
-
-        rng = np.random.default_rng(seed)
-        bns = [m for m in net.sublayers() if isinstance(m, nn.BatchNorm2D)]
-        for bn in bns:
-            c = bn.weight.shape[0]
-            bn.weight.set_value(rng.uniform(0.75, 1.25, c).astype("float32"))
-            bn.bias.set_value(rng.normal(0.0, 0.25, c).astype("float32"))
-            bn._momentum = 0.0
-        # a wider classifier than Xavier's so probabilities are peaked, not ~1/C everywhere
-        fan_in = net.fc.weight.shape[0]
-        w = rng.normal(0.0, 1.5 / np.sqrt(fan_in), net.fc.weight.shape).astype("float32")
-        net.fc.weight.set_value(w)
-        x = normalize(sample_images(8, 224, seed=seed + 1), Preprocess())
-        net.train()
-        with paddle.no_grad():
-            net(paddle.to_tensor(x))
-        for bn in bns:
-            bn._momentum = 0.9
-            # A channel that is (nearly) constant on the calibration images gets a variance
-            # near 0 and would amplify float rounding ~300x; trained nets don't look like that.
-            var = bn._variance.numpy()
-            bn._variance.set_value(np.maximum(var, 0.05 * float(var.mean())).astype("float32"))
     net.eval()
     return net

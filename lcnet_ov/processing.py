@@ -238,10 +238,42 @@ def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None)
     return resized[y0 : y0 + c, x0 : x0 + c]
 
 
-def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name: str | None):
-    planes = cv2.split(resize_crop(img_bgr, pp, name=name))
+def _normalize_into(crop: np.ndarray, pp: Preprocess, out: np.ndarray) -> None:
+    planes = cv2.split(crop)
     for ch, (s, lut) in enumerate(_channel_luts(pp)):
         cv2.LUT(planes[s], lut, dst=out[ch])  # out[ch] is a contiguous float32 plane: in place
+
+
+def _preprocess_into(img_bgr: np.ndarray, pp: Preprocess, out: np.ndarray, name: str | None):
+    _normalize_into(resize_crop(img_bgr, pp, name=name), pp, out)
+
+
+def normalize(crops_bgr: np.ndarray, pp: Preprocess) -> np.ndarray:
+    """uint8 BGR crops ``N×H×W×3`` → float32 ``N×3×H×W``: NormalizeImage + ToCHW, bit for bit.
+
+    The one normalization of the package: :func:`preprocess` ends with it, datasets and
+    verification call it on crops they already hold, and :func:`folded_normalization` gives
+    the same affine map for OpenVINO's graph.
+    """
+    x = np.asarray(crops_bgr)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3:
+        raise ValueError(f"normalize expects uint8 N×H×W×3 BGR crops, got {x.dtype} {x.shape}")
+    _validate(pp)
+    out = np.empty((x.shape[0], 3, x.shape[1], x.shape[2]), dtype=np.float32)
+    for i in range(len(x)):
+        _normalize_into(x[i], pp, out[i])
+    return out
+
+
+def folded_normalization(pp: Preprocess) -> tuple[bool, list[float], list[float]]:
+    """``(to_rgb, mean, std)`` of NormalizeImage rewritten on the raw 0..255 values.
+
+    ``(x * scale - mean) / std == (x - mean/scale) / (std/scale)``, so a graph that takes uint8
+    pixels subtracts and divides by these. Equal in real arithmetic, not bit for bit in float32
+    (the tests bound the difference by 1e-5 on probabilities).
+    """
+    to_rgb = pp.channel_order.upper() == "RGB"
+    return to_rgb, [m / pp.scale for m in pp.mean], [s / pp.scale for s in pp.std]
 
 
 def preprocess(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
@@ -358,6 +390,16 @@ def is_probability(x: np.ndarray, atol: float = 1e-3) -> bool:
     return bool(np.all(np.abs(a.sum(axis=-1) - 1.0) <= atol))
 
 
+def topk_ids(scores: np.ndarray, k: int) -> np.ndarray:
+    """Class ids of the ``k`` best scores per row of ``[N, C]``, best first (``k`` clipped to C).
+
+    Ties rank the lower class id first (stable sort on float64), so every caller (top-k
+    predictions, evaluation, verification) orders classes the same way.
+    """
+    p = np.asarray(scores)
+    return np.argsort(-p.astype(np.float64), axis=1, kind="stable")[:, : min(k, p.shape[1])]
+
+
 def topk(
     probs: np.ndarray,
     k: int = 5,
@@ -385,8 +427,7 @@ def topk(
         rows = np.nonzero(~np.all(np.isfinite(p), axis=1))[0].tolist()
         which = [filenames[r] for r in rows] if filenames is not None else rows
         raise ValueError(f"non-finite scores (NaN/inf) in results for {which}")
-    k = min(k, c)
-    order = np.argsort(-p.astype(np.float64), axis=1, kind="stable")[:, :k]
+    order = topk_ids(p, k)
     return [
         Prediction(
             class_ids=tuple(int(i) for i in ids),

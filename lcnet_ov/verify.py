@@ -1,26 +1,26 @@
-"""Numerical verification of a converted IR against the framework it came from.
+"""Numerical verification of an IR against a reference implementation of the same network.
 
-The IR is compiled with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with AVX512-BF16/AMX,
-OpenVINO would otherwise run an fp32 IR in bf16 and the comparison would measure bf16 rounding,
-not the conversion. The reference is Paddle Inference for Paddle sources and ONNX Runtime for
-ONNX sources, fed the same fixed-seed images.
+:func:`compare` knows nothing of where the IR came from: the caller hands it a reference
+callable (normalized NCHW float32 in, scores out: Paddle Inference, ONNX Runtime, anything) and
+the images to feed both. The IR is compiled with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with
+AVX512-BF16/AMX, OpenVINO would otherwise run an fp32 IR in bf16 and the comparison would
+measure bf16 rounding, not the conversion. An IR that takes uint8 pixels (preprocessing folded
+in) gets the images themselves; the reference always gets PaddleClas' exact float tensor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._util import captured_native_output
 from .errors import VerificationError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .conversion import ConvertOptions, Source
-    from .metadata import ModelMetadata
-    from .zoo import Preprocess
+from .processing import normalize, topk_ids
+from .zoo import Preprocess
 
 #: max |Δprob| accepted for an fp32-weight IR (the issue's bar; observed: 0 to ~1e-7)
 ATOL_FP32 = 1e-5
@@ -59,6 +59,11 @@ class Verification:
             f"{'identical' if self.top5_agree else 'differs'}: {verdict}"
         )
 
+    @classmethod
+    def skip(cls, reference: str, reason: str, atol: float, batch: int) -> Verification:
+        """A check that could not run (the reference runtime is missing); it does not fail."""
+        return cls(reference, float("nan"), False, False, atol, batch, skipped=reason)
+
     def raise_if_failed(self) -> None:
         if not self.passed:
             raise VerificationError(self.summary())
@@ -77,14 +82,6 @@ def sample_images(batch: int, size: int, seed: int = VERIFY_SEED) -> np.ndarray:
         small = rng.integers(0, 256, (max(size // 16, 2), max(size // 16, 2), 3), np.uint8)
         out[i] = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
     return out
-
-
-def normalize(images_bgr: np.ndarray, pp: Preprocess) -> np.ndarray:
-    """NHWC u8 BGR → NCHW float32 exactly as PaddleClas' NormalizeImage + ToCHW."""
-    x = images_bgr[..., ::-1] if pp.channel_order == "RGB" else images_bgr
-    x = x.astype(np.float32) * np.float32(pp.scale)
-    x = (x - np.asarray(pp.mean, np.float32)) / np.asarray(pp.std, np.float32)
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
 def paddle_inference(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
@@ -124,43 +121,38 @@ def openvino_inference(xml: Path, x: np.ndarray, precision: str = "f32") -> np.n
     return np.asarray(compiled(x)[0])
 
 
-def _topk_sets(p: np.ndarray, k: int) -> list[list[int]]:
-    return [list(np.argsort(-row, kind="stable")[:k]) for row in p]
-
-
-def compare(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, bool, bool]:
+def agreement(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, bool, bool]:
     """max |Δ|, identical top-1, identical top-5 (as ordered lists)."""
     diff = float(np.max(np.abs(reference.astype(np.float64) - candidate.astype(np.float64))))
     top1 = bool(np.array_equal(reference.argmax(1), candidate.argmax(1)))
-    k = min(5, reference.shape[1])
-    top5 = _topk_sets(reference, k) == _topk_sets(candidate, k)
+    top5 = bool(np.array_equal(topk_ids(reference, 5), topk_ids(candidate, 5)))
     return diff, top1, top5
 
 
-def verify_ir(xml: Path, src: Source, meta: ModelMetadata, options: ConvertOptions) -> Verification:
-    size = options.input_size or meta.preprocess.crop_size
-    batch = options.batch_size or 2
-    atol = ATOL_FP16 if options.compress_to_fp16 else ATOL_FP32
-    images = sample_images(batch, size)
-    x = normalize(images, meta.preprocess)
-    if src.kind == "paddle":
-        assert src.program is not None and src.params is not None
-        reference = paddle_inference(src.program, src.params, x)
-        ref_name = "Paddle Inference"
-    else:
-        try:
-            reference = onnxruntime_inference(src.path, x)
-        except ImportError as exc:  # MissingDependencyError is an ImportError
-            return Verification(
-                "ONNX Runtime",
-                float("nan"),
-                False,
-                False,
-                atol,
-                batch,
-                skipped=f"onnxruntime is not installed ({exc})",
-            )
-        ref_name = "ONNX Runtime"
-    candidate = openvino_inference(xml, images if meta.embedded_preprocessing else x)
-    diff, top1, top5 = compare(reference, candidate)
-    return Verification(ref_name, diff, top1, top5, atol, batch)
+def takes_uint8(xml: Path) -> bool:
+    """Whether the IR's input is raw uint8 pixels (preprocessing folded into the graph)."""
+    import openvino as ov
+
+    model = ov.Core().read_model(str(xml))
+    return model.input(0).get_element_type().get_type_name() == "u8"
+
+
+def compare(
+    xml: Path,
+    reference: Callable[[np.ndarray], np.ndarray],
+    images: np.ndarray,
+    preprocess: Preprocess,
+    atol: float,
+    *,
+    reference_name: str = "reference",
+) -> Verification:
+    """Run ``xml`` and ``reference`` on ``images`` (uint8 BGR ``N×H×W×3``) and judge the gap.
+
+    ``reference`` receives the images normalized by ``preprocess`` exactly as PaddleClas does;
+    passing means max |Δ| ≤ ``atol``, identical top-1 and, at the fp32 bar, identical top-5.
+    """
+    x = normalize(images, preprocess)
+    expected = np.asarray(reference(x))
+    candidate = openvino_inference(xml, images if takes_uint8(xml) else x)
+    diff, top1, top5 = agreement(expected, candidate)
+    return Verification(reference_name, diff, top1, top5, atol, len(images))

@@ -17,9 +17,8 @@ import threading
 import time
 from concurrent.futures import Future
 
-from textpage import ORIENTATIONS, page
-
 from lcnet_ov.async_runtime import AsyncClassifier
+from lcnet_ov.testing import ORIENTATIONS, page
 
 
 def main() -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from textpage import ORIENTATIONS, page
 
 from lcnet_ov.async_runtime import AsyncClassifier
+from lcnet_ov.testing import ORIENTATIONS, page
 
 SIDE = 480
 

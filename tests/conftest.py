@@ -61,9 +61,9 @@ class PaddleModels:
     def net(self, scale: float, seed: int = 0, num_classes: int = 1000):
         key = (scale, seed, num_classes)
         if key not in self._nets:
-            from lcnet_ov import paddle_arch
+            from lcnet_ov.testing import seeded_network
 
-            self._nets[key] = paddle_arch.build(scale, num_classes, seed=seed)
+            self._nets[key] = seeded_network(scale, num_classes, seed=seed)
         return self._nets[key]
 
     def inference_dir(

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import pytest
-from textimages import text_orientation_set
 
 from lcnet_ov.async_runtime import AsyncClassifier, QueueFullError
 from lcnet_ov.errors import ImageDecodeError
 from lcnet_ov.loaded_model import FailedPrediction, InferenceError
 from lcnet_ov.processing import Prediction, preprocess_image
 from lcnet_ov.runtime import Classifier
+from lcnet_ov.testing import text_orientation_set
 
 
 @pytest.fixture(scope="module")

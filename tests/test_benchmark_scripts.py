@@ -10,7 +10,8 @@ from pathlib import Path
 
 import cv2
 import pytest
-from textimages import text_orientation_set
+
+from lcnet_ov.testing import text_orientation_set
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from textimages import text_orientation_set
 
 from lcnet_ov.cli import main
 from lcnet_ov.runtime import Classifier
+from lcnet_ov.testing import text_orientation_set
 
 MODEL = ["--model", "text_image_orientation"]
 LINE = re.compile(

@@ -23,10 +23,11 @@ SPEC = zoo.get_spec(NAME)
 @pytest.fixture(scope="session")
 def tarball(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real tiny PP-LCNet export, packed in the official ``<name>_infer/`` layout."""
-    from lcnet_ov import checkpoint, paddle_arch
+    from lcnet_ov import checkpoint
+    from lcnet_ov.testing import seeded_network
 
     folder = tmp_path_factory.mktemp("cli-tiny") / SPEC.archive_dir
-    checkpoint.export_inference_model(paddle_arch.build(0.25, seed=0), folder)
+    checkpoint.export_inference_model(seeded_network(0.25, seed=0), folder)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         tf.add(folder, arcname=SPEC.archive_dir, recursive=False)

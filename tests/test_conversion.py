@@ -12,8 +12,8 @@ from lcnet_ov.arch import SCALES
 from lcnet_ov.conversion import ConvertOptions, convert
 from lcnet_ov.errors import ConversionError, InvalidModelFileError, UnknownModelError
 from lcnet_ov.metadata import read_metadata
+from lcnet_ov.processing import normalize
 from lcnet_ov.verify import (
-    normalize,
     onnxruntime_inference,
     openvino_inference,
     paddle_inference,
@@ -141,9 +141,8 @@ def test_metadata_describes_the_ir(paddle_models, tmp_path):
 
 def test_real_text_orientation_model_matches_onnxruntime(rapid_onnx, tmp_path):
     """The real, trained PP-LCNet_x1_0: IR vs ONNX Runtime on real (rendered) text pages."""
-    from textimages import text_orientation_set
-
     from lcnet_ov.processing import preprocess
+    from lcnet_ov.testing import text_orientation_set
 
     result = convert(rapid_onnx, tmp_path / "orient.xml", model="text_image_orientation")
     assert result.metadata.labels == ("0", "90", "180", "270")

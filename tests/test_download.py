@@ -42,10 +42,11 @@ Route = Callable[[http.server.BaseHTTPRequestHandler], None]
 @pytest.fixture(scope="session")
 def model_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real PP-LCNet x0.25 inference model, exported once per session."""
-    from lcnet_ov import checkpoint, paddle_arch
+    from lcnet_ov import checkpoint
+    from lcnet_ov.testing import seeded_network
 
     out = tmp_path_factory.mktemp("tiny") / TOP
-    checkpoint.export_inference_model(paddle_arch.build(0.25, seed=0), out)
+    checkpoint.export_inference_model(seeded_network(0.25, seed=0), out)
     return out
 
 

@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 import openvino as ov
 import pytest
-from textimages import text_orientation_set
 
 from lcnet_ov.conversion import ConvertOptions, convert
 from lcnet_ov.errors import ImageDecodeError, LabelFileError
@@ -20,6 +19,7 @@ from lcnet_ov.loaded_model import DeviceError, FailedPrediction, find_feature_ou
 from lcnet_ov.metadata import read_metadata, write_metadata
 from lcnet_ov.processing import Prediction, preprocess_image
 from lcnet_ov.runtime import Classifier
+from lcnet_ov.testing import text_orientation_set
 
 
 @pytest.fixture(scope="module")
