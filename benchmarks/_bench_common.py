@@ -120,8 +120,8 @@ def int8(folder: Path) -> Path:
     Saved where ``lcnet-ov quantize`` keeps INT8 IRs of a source model, so ``bench.run(folder,
     precision=["fp32", "int8"])`` finds it.
     """
-    from lcnet_ov.calibration import quantize
     from lcnet_ov.paths import converted_ir_path
+    from lcnet_ov.quantization import quantize
 
     out = converted_ir_path(folder, "int8")
     if not out.is_file():

@@ -10,7 +10,7 @@ Configurations, measured in interleaved rounds so load bursts from other jobs hi
 * ``fp32 exact``: ``fold_preprocessing=False``, workers build PaddleClas' float tensors;
 * ``fp32 folded``: the ``AsyncClassifier`` default, normalization inside the compiled graph;
 * ``int8 exact`` / ``int8 folded``: the same on an INT8 IR quantized here with
-  ``lcnet_ov.calibration.quantize`` (skipped with ``--no-int8``), where the model is cheap and
+  ``lcnet_ov.quantization.quantize`` (skipped with ``--no-int8``), where the model is cheap and
   decoding becomes the larger stage.
 
 Every stage is timed in wall seconds *and* in process CPU seconds (all threads), so each stage's
@@ -116,7 +116,7 @@ def ceiling(cores: int, decode_ms: float, model_ms: float) -> float:
 
 def int8_ir(fp32_xml: Path, data: Path) -> Path:
     """An INT8 IR beside the FP32 one, quantized once (300 images, the SDK's defaults)."""
-    from lcnet_ov.calibration import quantize
+    from lcnet_ov.quantization import quantize
 
     out = fp32_xml.parent.parent / "int8-e2e" / "model.xml"
     if not out.is_file():

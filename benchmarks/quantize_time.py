@@ -80,7 +80,7 @@ def time_cli(xml: Path, data: Path, runs: int) -> tuple[list[float], list[float]
 
 def decode_seconds(xml: Path, data: Path) -> float:
     """The share of a run spent decoding and cropping the 300 calibration images."""
-    from lcnet_ov.calibration.datasets import CALIBRATION_LISTS, load_crops, open_image_set
+    from lcnet_ov.datasets import CALIBRATION_LISTS, load_crops, open_image_set
     from lcnet_ov.metadata import read_metadata
 
     order = open_image_set(data, prefer=CALIBRATION_LISTS).balanced_order(0)
@@ -92,7 +92,7 @@ def decode_seconds(xml: Path, data: Path) -> float:
 def int8_of(xml: Path, data: Path) -> Path:
     out = WORK / "quantize-time" / "int8" / xml.parent.parent.name / "model.xml"
     if not out.is_file():
-        from lcnet_ov.calibration import quantize
+        from lcnet_ov.quantization import quantize
 
         quantize(xml, data, output=out, progress=False)
     return out

@@ -2,7 +2,7 @@
 
 Seeded random weights (latency does not depend on them), batch 1 and 8, every backend with all
 available cores and a synchronous loop, so the three runtimes are timed identically. INT8 IRs
-come from ``lcnet_ov.calibration.quantize`` with the SDK's defaults (what ``lcnet-ov quantize``
+come from ``lcnet_ov.quantization.quantize`` with the SDK's defaults (what ``lcnet-ov quantize``
 ships: 300 ImageNet-sample photos when ../shared/imagenet-sample exists, synthetic JPEGs
 otherwise).
 

@@ -37,12 +37,12 @@ _LAZY = {
     "BenchResult": "lcnet_ov.bench",
     "BenchSettings": "lcnet_ov.bench",
     "Measurement": "lcnet_ov.bench",
-    "quantize": "lcnet_ov.calibration",
-    "evaluate": "lcnet_ov.calibration",
-    "QuantizeSettings": "lcnet_ov.calibration",
-    "QuantizeResult": "lcnet_ov.calibration",
-    "EvalResult": "lcnet_ov.calibration",
-    "open_image_set": "lcnet_ov.calibration",
+    "quantize": "lcnet_ov.quantization",
+    "QuantizeSettings": "lcnet_ov.quantization",
+    "QuantizeResult": "lcnet_ov.quantization",
+    "evaluate": "lcnet_ov.evaluation",
+    "EvalResult": "lcnet_ov.evaluation",
+    "open_image_set": "lcnet_ov.datasets",
     # every domain exception, from the one light module that defines them all
     **{
         name: "lcnet_ov.errors"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from quant_data import cached_dataset, orientation_ir
 
-from lcnet_ov.calibration import DatasetError, evaluate
-from lcnet_ov.calibration.datasets import open_image_set
-from lcnet_ov.errors import InvalidModelFileError
+from lcnet_ov.datasets import open_image_set
+from lcnet_ov.errors import DatasetError, InvalidModelFileError
+from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata
 from lcnet_ov.processing import preprocess_image
 

@@ -13,9 +13,10 @@ import pytest
 from quant_data import cached_dataset, int8_home, orientation_ir
 
 from lcnet_ov import paths
-from lcnet_ov.calibration import QuantizationError, QuantizeSettings, evaluate, quantize
-from lcnet_ov.calibration.quantize import compute_op_precisions, se_multiplies
+from lcnet_ov.errors import QuantizationError
+from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata, write_metadata
+from lcnet_ov.quantization import QuantizeSettings, compute_op_precisions, quantize, se_multiplies
 from lcnet_ov.resolve import resolve_ir
 
 ZOO_NAME = "text_image_orientation"
@@ -314,7 +315,8 @@ def test_imagenet_held_out_agreement_and_cosine(ir, imagenet_dir, tmp_path):
     """
     import openvino as ov
 
-    from lcnet_ov.calibration.datasets import load_crops, normalize_crops, open_image_set
+    from lcnet_ov.datasets import load_crops, open_image_set
+    from lcnet_ov.processing import normalize
 
     full = open_image_set(imagenet_dir)
     order = full.balanced_order(seed=0)
@@ -323,7 +325,7 @@ def test_imagenet_held_out_agreement_and_cosine(ir, imagenet_dir, tmp_path):
     result = quantize(ir, tmp_path, output=tmp_path / "int8.xml", progress=False)
     assert result.images_used == 300 and result.data["classes_used"] == 300
     meta = read_metadata(ir)
-    x = normalize_crops(load_crops(held, meta.preprocess).crops, meta.preprocess)
+    x = normalize(load_crops(held, meta.preprocess).crops, meta.preprocess)
     core = ov.Core()
     outs = []
     for xml in (ir, result.xml):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..calibration.evaluate import EvalResult
+    from ..evaluation import EvalResult
 
 SHOW_SKIPPED = 10
 
@@ -97,7 +97,7 @@ def eval_cmd(
     quiet: bool,
 ) -> None:
     """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side."""
-    from ..calibration.evaluate import evaluate
+    from ..evaluation import evaluate
 
     # `-p fp32 int8`: click hands the words after the first to the variadic argument
     precisions = tuple(
@@ -133,8 +133,8 @@ def eval_cmd(
 
 def _default_precisions(model: str) -> tuple[str, ...]:
     """fp32, plus int8 when an INT8 IR for the model exists (the usual question is Δ)."""
-    from ..calibration.evaluate import resolve_column
     from ..errors import LcnetOVError
+    from ..evaluation import resolve_column
 
     try:
         resolve_column(model, "int8")

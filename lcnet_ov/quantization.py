@@ -38,12 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from .._deps import require
-from .._util import package_versions
-from ..errors import LcnetOVError, QuantizationError
-from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
-from ..paths import int8_ir_path
-from ..resolve import resolve_ir
+from ._deps import require
+from ._util import package_versions
 from .datasets import (
     CALIBRATION_LISTS,
     EVAL_LISTS,
@@ -55,6 +51,10 @@ from .datasets import (
     model_input,
     open_image_set,
 )
+from .errors import LcnetOVError, QuantizationError
+from .metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
+from .paths import int8_ir_path
+from .resolve import resolve_ir
 
 PRESETS = ("mixed", "performance")
 MODEL_TYPES = (None, "transformer")

@@ -1,4 +1,4 @@
-"""Image sets for calibration and evaluation: PaddleClas list files, ImageFolder, flat folders.
+"""Image sets for quantization and evaluation: PaddleClas list files, ImageFolder, flat folders.
 
 Three layouts are recognised, in this order:
 
@@ -33,14 +33,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import DatasetError, ImageDecodeError
-from ..processing import DEFAULT_MAX_PIXELS, decode_image, preprocess_batch, resize_crop
-from ..zoo import Preprocess
+from .errors import DatasetError, ImageDecodeError
+from .inputs import IMAGE_EXTENSIONS, is_image_file
+from .processing import DEFAULT_MAX_PIXELS, decode_image, normalize, resize_crop
+from .zoo import Preprocess
 
-#: extensions of files the folder layouts pick up (case-insensitive); list files name theirs
-IMAGE_EXTENSIONS = frozenset(
-    (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".jp2")
-)
 #: list files looked for when a folder is given, for evaluation (val first) and calibration
 #: (train first: calibrating on the images one then scores on flatters the result)
 EVAL_LISTS = ("val_list.txt", "test_list.txt", "train_list.txt")
@@ -143,10 +140,6 @@ def balanced_order(samples: Sequence[Sample], seed: int = 0) -> tuple[Sample, ..
 # ---- Opening a dataset ----------------------------------------------------------------------
 
 
-def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-
-
 def read_list_file(path: Path, root: Path | None = None) -> list[Sample]:
     """Parse a PaddleClas list file: ``relative/path label`` per line, blank lines ignored.
 
@@ -217,17 +210,17 @@ def open_image_set(
         (d for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")),
         key=lambda d: d.name,
     )
-    class_dirs = [d for d in subdirs if any(_is_image(f) for f in d.rglob("*"))]
+    class_dirs = [d for d in subdirs if any(is_image_file(f) for f in d.rglob("*"))]
     if class_dirs:
         samples = [
             Sample(f, class_id)
             for class_id, d in enumerate(class_dirs)
             for f in sorted(d.rglob("*"))
-            if _is_image(f)
+            if is_image_file(f)
         ]
         names = tuple(d.name for d in class_dirs)
         return ImageSet(path, tuple(samples), "folders", path, names)
-    files = sorted(f for f in path.iterdir() if _is_image(f))
+    files = sorted(f for f in path.iterdir() if is_image_file(f))
     if not files:
         exts = ", ".join(sorted(IMAGE_EXTENSIONS))
         raise DatasetError(
@@ -245,8 +238,8 @@ class LoadedImages:
     """Centre crops (uint8 BGR, ``N×crop×crop×3``) ready for exact normalization.
 
     Keeping uint8 crops instead of float tensors costs a quarter of the memory (300 images:
-    45 MB instead of 180 MB) and :func:`normalize_crops` turns them into the float tensor
-    PaddleClas would have built from the original file, bit for bit.
+    45 MB instead of 180 MB) and :func:`lcnet_ov.processing.normalize` turns them into the
+    float tensor PaddleClas would have built from the original file, bit for bit.
     """
 
     crops: np.ndarray
@@ -329,21 +322,6 @@ def load_crops(
     return LoadedImages(stacked, np.asarray(labels, dtype=np.int64), names, skipped)
 
 
-def crop_preprocess(pp: Preprocess) -> Preprocess:
-    """The spec that maps an already resized-and-cropped image to the network tensor.
-
-    With ``resize_short == crop_size`` PaddleClas' resize of a ``crop×crop`` image is the
-    identity (OpenCV copies when source and target sizes match) and the crop takes everything,
-    leaving exactly NormalizeImage + ToCHW.
-    """
-    return dataclasses.replace(pp, resize_short=pp.crop_size)
-
-
-def normalize_crops(crops: np.ndarray, pp: Preprocess) -> np.ndarray:
-    """uint8 BGR crops ``N×c×c×3`` → float32 ``N×3×c×c``, identical to full preprocessing."""
-    return preprocess_batch(list(crops), crop_preprocess(pp))
-
-
 def model_input(crops: np.ndarray, pp: Preprocess, embedded_preprocessing: bool) -> np.ndarray:
     """What the IR takes: raw uint8 NHWC BGR when preprocessing is folded in, else NCHW f32."""
-    return np.ascontiguousarray(crops) if embedded_preprocessing else normalize_crops(crops, pp)
+    return np.ascontiguousarray(crops) if embedded_preprocessing else normalize(crops, pp)

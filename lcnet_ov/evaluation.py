@@ -2,8 +2,9 @@
 
 What PaddleClas' ``tools/eval.py`` reports (``TopkAcc`` with k = 1, 5), computed with OpenVINO
 on the same decoded images for every model, so an FP32 and an INT8 column differ only by the
-model. Images are decoded once and fed to all models through ``AsyncInferQueue``; the decoding
-thread pool keeps the next batch ready while the CPU runs the current one.
+model. Each model is loaded, compiled and padded by the runtime's
+:class:`~lcnet_ov.loaded_model.LoadedModel`; images are decoded once and fed to all of them
+through ``AsyncInferQueue``, while the decoding thread pool keeps the next batch ready.
 
 FP32 numbers are measured at ``INFERENCE_PRECISION_HINT=f32`` by default: on CPUs with
 AVX512-BF16/AMX OpenVINO would otherwise run an FP32 IR in bf16 and the "FP32" column would
@@ -22,10 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelFileError
-from ..metadata import ModelMetadata, read_metadata
-from ..resolve import PRECISIONS, resolve_ir
 from .datasets import EVAL_LISTS, DatasetError, SkippedFile, iter_crops, model_input, open_image_set
+from .errors import InvalidModelFileError
+from .loaded_model import LoadedModel, compile_config
+from .metadata import ModelMetadata
+from .paths import PRECISIONS
+from .processing import topk_ids
+from .resolve import resolve_ir
 
 #: default batch: big enough to keep the CPU's streams busy, small enough for any RAM
 DEFAULT_BATCH = 32
@@ -115,24 +119,24 @@ def resolve_column(model: str | os.PathLike, entry: str | os.PathLike) -> tuple[
 
 
 class _Column:
-    """A compiled model plus its async queue; callbacks keep top-k ids, not whole outputs."""
+    """One model of the table: the runtime's :class:`LoadedModel` (compile settings, static
+    batch padding) plus an async queue whose callbacks keep top-k ids, not whole outputs."""
 
-    def __init__(self, core: Any, label: str, xml: Path, hint: str | None, device: str) -> None:
+    def __init__(self, label: str, xml: Path, hint: str | None, device: str) -> None:
         import openvino as ov
 
         self.label, self.xml = label, xml
-        ov_model = core.read_model(str(xml))
-        self.meta: ModelMetadata = read_metadata(ov_model)
-        dim = ov_model.input(0).get_partial_shape()[0]
-        self.static_batch = None if dim.is_dynamic else dim.get_length()
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "THROUGHPUT"}
-        if hint is not None:
-            config["INFERENCE_PRECISION_HINT"] = hint
-        self.compiled = core.compile_model(ov_model, device, config)
+        self.model = LoadedModel(xml)
+        self.meta: ModelMetadata = self.model.metadata
+        try:
+            config = compile_config(hint="THROUGHPUT", inference_precision=hint)
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
+        self.compiled = self.model.compile(device, config)
         self.hint = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         self.queue = ov.AsyncInferQueue(self.compiled)
         self.queue.set_callback(self._done)
-        self.k = min(TOPK, self.meta.num_classes)
+        self.k = min(TOPK, self.model.num_classes)
         self.top: np.ndarray | None = None
         self.errors: list[BaseException] = []
 
@@ -145,23 +149,16 @@ class _Column:
         try:
             start, n = userdata
             probs = request.get_output_tensor(0).data[:n]
-            order = np.argsort(-probs.astype(np.float64), axis=1, kind="stable")[:, : self.k]
             assert self.top is not None
-            self.top[start : start + n] = order
+            self.top[start : start + n] = topk_ids(probs, self.k)
         except BaseException as exc:  # handed to the caller by wait()
             self.errors.append(exc)
 
     def submit(self, x: np.ndarray, start: int) -> None:
-        b = self.static_batch
-        if b is None:
-            self.queue.start_async({0: x}, (start, len(x)))
-            return
-        for i in range(0, len(x), b):
-            part = x[i : i + b]
-            n = len(part)
-            if n < b:  # pad the tail of a static-batch IR; padded rows are discarded
-                part = np.concatenate([part, np.zeros((b - n, *part.shape[1:]), part.dtype)])
-            self.queue.start_async({0: part}, (start + i, n))
+        step = self.model.static_batch or len(x)
+        for i in range(0, len(x), step):
+            part = x[i : i + step]  # a static-batch IR's short tail is padded, padding discarded
+            self.queue.start_async({0: self.model.pad(part)}, (start + i, len(part)))
 
     def wait(self) -> None:
         self.queue.wait_all()
@@ -188,7 +185,6 @@ def evaluate(
     ``limit`` evaluates a class-balanced subset of that many images (chosen by ``seed``).
     Unreadable images are skipped and listed, and count for no column.
     """
-    import openvino as ov
     from tqdm import tqdm
 
     if batch_size < 1:
@@ -205,10 +201,8 @@ def evaluate(
         )
     if limit is not None:
         image_set = image_set.subset(limit, seed)
-    core = ov.Core()
     columns = [
-        _Column(core, *resolve_column(model, entry), inference_precision, device)
-        for entry in precision
+        _Column(*resolve_column(model, entry), inference_precision, device) for entry in precision
     ]
     first = columns[0].meta
     for col in columns[1:]:

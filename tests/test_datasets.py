@@ -12,18 +12,17 @@ import cv2
 import numpy as np
 import pytest
 
-from lcnet_ov.calibration.datasets import (
+from lcnet_ov.datasets import (
     CALIBRATION_LISTS,
     DatasetError,
     Sample,
     balanced_order,
     load_crops,
     model_input,
-    normalize_crops,
     open_image_set,
     read_list_file,
 )
-from lcnet_ov.processing import decode_image, preprocess
+from lcnet_ov.processing import decode_image, normalize, preprocess
 from lcnet_ov.zoo import Preprocess
 
 PP = Preprocess()
@@ -148,7 +147,7 @@ def test_crops_normalize_to_exactly_the_inference_tensor(tmp_path):
     pp = Preprocess(resize_short=256, crop_size=224)
     loaded = load_crops([Sample(f, i) for i, f in enumerate(files)], pp)
     assert loaded.crops.shape == (4, 224, 224, 3) and loaded.crops.dtype == np.uint8
-    x = normalize_crops(loaded.crops, pp)
+    x = normalize(loaded.crops, pp)
     for i, f in enumerate(files):
         np.testing.assert_array_equal(x[i], preprocess(decode_image(f), pp))
     assert loaded.labels.tolist() == [0, 1, 2, 3]
@@ -195,3 +194,19 @@ def test_subset_and_describe(tmp_path):
     }
     with pytest.raises(DatasetError, match="subset size"):
         ds.subset(0)
+
+
+def test_folders_pick_images_by_the_same_suffixes_as_inputs(tmp_path):
+    """One suffix list: a dataset folder and an ``infer`` folder see the same files."""
+    from lcnet_ov.inputs import list_images
+
+    img = np.full((8, 8, 3), 128, np.uint8)
+    for name in ("a.jpe", "b.JPG", "c.pnm", "d.jp2"):
+        ok, buf = cv2.imencode(".png" if name.endswith((".jpe", ".JPG")) else ".ppm", img)
+        assert ok
+        buf.tofile(str(tmp_path / name))
+    (tmp_path / "notes.txt").write_text("not an image")
+    image_set = open_image_set(tmp_path)
+    assert image_set.layout == "flat"
+    assert sorted(s.path for s in image_set.samples) == list_images(tmp_path)
+    assert [p.name for p in list_images(tmp_path)] == ["a.jpe", "b.JPG", "c.pnm", "d.jp2"]
