@@ -67,7 +67,7 @@ def _batch(value: str) -> int | None:
     help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).",
 )
 @click.option("--no-verify", is_flag=True, help="Skip the numerical check against the source.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def convert(
     source: str,

@@ -62,7 +62,12 @@ def _quiet_opencv() -> None:
     "of the exact (default) path.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per image on stdout (JSON lines).",
+)
 def infer(
     inputs: tuple[str, ...],
     model: str,

@@ -100,7 +100,7 @@ SHOW_SKIPPED = 10
     show_default=True,
     help="Validation images used by accuracy control.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def quantize(
     model: str,
