@@ -14,7 +14,7 @@ _EXTRAS = {
     "paddle2onnx": ("paddle2onnx", "convert"),
     "onnx": ("onnx", "convert"),
     "nncf": ("nncf", "quantize"),
-    "onnxruntime": ("onnxruntime", "bench"),
+    "onnxruntime": ("onnxruntime", "convert"),  # ONNX conversions are verified with it
     "matplotlib": ("matplotlib", "bench"),
 }
 
