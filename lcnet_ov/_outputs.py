@@ -41,27 +41,30 @@ def check_writable_dir(
     folder: str | os.PathLike,
     what: str = "output folder",
     error: type[OutputPathError] = OutputPathError,
+    shown: str | os.PathLike | None = None,
 ) -> Path:
     """Raise ``error`` unless ``folder`` exists as a writable folder or could be created.
 
     Walks up to the nearest existing ancestor: a file there (``FILE/m.xml``) is an error, and
     the ancestor must take a new file (probed with a temporary file that is removed at once;
     ``os.access`` says yes to root on read-only mounts and to anything under ``/proc``).
-    Nothing is created, so a run refused later leaves no folders behind.
+    Nothing is created, so a run refused later leaves no folders behind. ``shown`` is the path
+    the message starts with (what the user typed, e.g. the ``.xml``; default ``folder``).
     """
     folder = Path(folder).expanduser()
+    shown = folder if shown is None else shown
     target = folder.absolute()
     existing = next((p for p in (target, *target.parents) if p.exists()), None)
     if existing is None:  # pragma: no cover - "/" always exists
-        raise error(f"{folder}: cannot create the {what}")
+        raise error(f"{shown}: cannot create the {what} {folder}")
     if not existing.is_dir():
-        raise error(f"{folder}: cannot create the {what}: {existing} is a file, not a folder")
+        raise error(f"{shown}: cannot create the {what} {folder}: {existing} is a file")
     try:
         fd, probe = tempfile.mkstemp(prefix=".lcnet-ov-probe-", dir=existing)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        where = "" if existing == target else f" ({existing} does not take new files)"
-        raise error(f"{folder}: cannot write the {what}: {reason}{where}") from exc
+        where = "" if existing == target else f" ({existing} takes no new files)"
+        raise error(f"{shown}: cannot write the {what} {folder}: {reason}{where}") from exc
     os.close(fd)
     os.unlink(probe)
     return folder

@@ -21,8 +21,15 @@ from typing import Any
 
 from . import cache, zoo
 from ._deps import require
+from ._outputs import check_writable_dir, ir_output, make_dir, remove_empty_dirs
 from ._util import captured_native_output, package_versions
-from .errors import ConversionError, InvalidModelFileError, LcnetOVError
+from .errors import (
+    CacheDirError,
+    ConversionError,
+    InvalidModelFileError,
+    LcnetOVError,
+    UsageError,
+)
 from .folding import fold_preprocessing
 from .metadata import ModelMetadata, write_metadata
 from .verify import Verification, verify_ir
@@ -362,7 +369,16 @@ def convert(
         if on_step:
             on_step(msg)
 
+    if output is not None:  # a bad -o fails before any download or conversion
+        check_writable_dir(ir_output(output).parent, shown=output)
+    else:
+        check_writable_dir(cache.cache_dir(), f"model cache (${cache.ENV_HOME})", CacheDirError)
     src = resolve_source(source, model)
+    if src.kind == "onnx" and options.route == "paddle":
+        raise UsageError(
+            f"{src.display}: --route paddle reads Paddle programs; this source is ONNX "
+            "(leave --route out, ONNX goes through OpenVINO's ONNX frontend)"
+        )
     input_kind = "zoo" if src.from_zoo else src.kind  # before a checkpoint becomes "paddle"
     step(f"source: {src.kind} {src.display}")
     with tempfile.TemporaryDirectory(prefix="lcnet-ov-") as tmp:
@@ -400,10 +416,8 @@ def convert(
             step("preprocessing folded in: u8 NHWC BGR → normalized NCHW")
         write_metadata(ov_model, meta)
 
-        out_xml = Path(output) if output else default_output(name, options)
-        if out_xml.suffix.lower() != ".xml":
-            out_xml = out_xml / "model.xml" if out_xml.is_dir() or not out_xml.suffix else out_xml
-        out_xml.parent.mkdir(parents=True, exist_ok=True)
+        out_xml = ir_output(output) if output else default_output(name, options)
+        created = make_dir(out_xml.parent)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_xml.parent))
         try:
             staged = staging / out_xml.name
@@ -417,12 +431,13 @@ def convert(
             # .bin first: a reader that finds the .xml always finds matching weights
             os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
             os.replace(staged, out_xml)
-        except LcnetOVError:
-            raise
-        except Exception as exc:
-            raise ConversionError(f"could not write {out_xml}: {exc}") from exc
-        finally:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            remove_empty_dirs(created)  # a failed run leaves no folders behind either
+            if isinstance(exc, (LcnetOVError, KeyboardInterrupt, SystemExit)):
+                raise
+            raise ConversionError(f"could not write {out_xml}: {exc}") from exc
+        shutil.rmtree(staging, ignore_errors=True)
     step(f"wrote {out_xml}")
     return ConvertResult(
         xml=out_xml,

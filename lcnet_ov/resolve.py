@@ -69,8 +69,13 @@ def resolve_ir(
             f"no INT8 model for {model} at {target}; create it with "
             f"`lcnet-ov quantize --model {model} --data DIR`"
         )
+    from ._outputs import check_writable_dir
     from .conversion import ConvertOptions, convert
+    from .errors import CacheDirError
 
+    # converting writes into the cache: an unwritable $LCNET_OV_HOME is one clear error here
+    # (a cache that already holds the IR returned above, read-only or not)
+    check_writable_dir(target.parent, f"model cache (${cache.ENV_HOME})", CacheDirError)
     options = ConvertOptions(compress_to_fp16=precision == "fp16")
     return convert(source, target, options=options, on_step=on_step).xml
 

@@ -70,7 +70,7 @@ def xml_output(ctx: click.Context, param: click.Parameter, value: str | None) ->
         xml = ir_output(value, option=param.opts[-1] if param.opts else "--output")
     except UsageError as exc:
         raise click.BadParameter(str(exc).split(": ", 1)[-1]) from None
-    check_writable_dir(xml.parent)
+    check_writable_dir(xml.parent, shown=value)
     return value
 
 
@@ -86,5 +86,5 @@ def file_output(ctx: click.Context, param: click.Parameter, value: str | None) -
     path = Path(value).expanduser()
     if path.is_dir():
         raise click.BadParameter(f"{value} is a folder; give a file name")
-    check_writable_dir(path.parent)
+    check_writable_dir(path.parent, shown=value)
     return value

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ._options import xml_output
+
 
 def _batch(value: str) -> int | None:
     if value.lower() in ("dynamic", "-1", "?"):
@@ -25,6 +27,7 @@ def _batch(value: str) -> int | None:
     "-o",
     "--output",
     type=click.Path(dir_okay=True),
+    callback=xml_output,
     help="IR path (.xml) or folder. Default: the zoo cache, where `infer`/`bench` find it.",
 )
 @click.option(
