@@ -41,6 +41,7 @@ import numpy as np
 from .. import cache, zoo
 from .._deps import require
 from .._outputs import check_writable_dir, ir_output
+from ..class_folders import apply_class_folders
 from .._util import package_versions
 from ..errors import LcnetOVError, QuantizationError
 from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
@@ -600,6 +601,9 @@ def _validation_items(
     val_set = open_image_set(val_data, prefer=EVAL_LISTS)
     if not val_set.labeled:
         raise DatasetError(f"{val_set.source}: accuracy control needs labeled validation data")
+    val_set, mapping = apply_class_folders(val_set, meta.labels)  # folders named like labels
+    if mapping is not None and mapping.note:
+        print(f"Note: --val-data {val_set.source}: {mapping.note}", file=sys.stderr)
     loaded = _load(
         val_set, meta.preprocess, settings.val_subset_size, settings.seed, "validation", progress
     )

@@ -117,12 +117,20 @@ def eval_cmd(
         limit=limit,
         progress=not (quiet or as_json),
     )
+    if result.data.get("note"):
+        click.echo(f"Note: {result.data['note']}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     click.echo(
         f"{result.model} on {result.data['source']}: {result.images} images, "
-        f"{result.data['classes']} classes ({result.seconds:.1f} s)"
+        f"{result.data['classes']} classes"
+        + (
+            f" (folders mapped {result.data['class_mapping']})"
+            if "class_mapping" in result.data
+            else ""
+        )
+        + f" ({result.seconds:.1f} s)"
     )
     click.echo(format_table(result))
     if result.skipped:
