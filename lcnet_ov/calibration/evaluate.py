@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelFileError
 from ..class_folders import apply_class_folders
+from ..errors import InvalidModelFileError
 from ..metadata import ModelMetadata, read_metadata
 from ..resolve import PRECISIONS, resolve_ir
 from .datasets import EVAL_LISTS, DatasetError, SkippedFile, iter_crops, model_input, open_image_set

@@ -41,8 +41,8 @@ import numpy as np
 from .. import cache, zoo
 from .._deps import require
 from .._outputs import check_writable_dir, ir_output
-from ..class_folders import apply_class_folders
 from .._util import package_versions
+from ..class_folders import apply_class_folders
 from ..errors import LcnetOVError, QuantizationError
 from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
 from ..resolve import converted_ir_path, resolve_ir
