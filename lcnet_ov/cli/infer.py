@@ -105,6 +105,13 @@ def infer(
         batch_size=batch_size,
         fold_preprocessing=fold_preprocessing,
     ) as clf:
+        classes = len(clf.labels)
+        if topk > classes:
+            click.echo(
+                f"Warning: -k {topk} but {clf.metadata.name} has {classes} classes; "
+                f"each result lists {classes}",
+                err=True,
+            )
         try:
             for result in clf.predict(inputs, recursive=recursive):
                 total += 1
