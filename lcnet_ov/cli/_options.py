@@ -69,7 +69,7 @@ def xml_output(ctx: click.Context, param: click.Parameter, value: str | None) ->
     try:
         xml = ir_output(value, option=param.opts[-1] if param.opts else "--output")
     except UsageError as exc:
-        raise click.BadParameter(str(exc).split(": ", 1)[-1]) from None
+        raise click.BadParameter(f"{value}: {str(exc).split(': ', 1)[-1]}") from None
     check_writable_dir(xml.parent, shown=value)
     return value
 
