@@ -66,6 +66,10 @@ _LAZY = {
             "DatasetError",
             "QuantizationError",
             "BenchError",
+            "BenchOptionError",
+            "UsageError",
+            "OutputPathError",
+            "CacheDirError",
         )
     },
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from types import ModuleType
 
 from .errors import MissingDependencyError
@@ -14,9 +15,19 @@ _EXTRAS = {
     "paddle2onnx": ("paddle2onnx", "convert"),
     "onnx": ("onnx", "convert"),
     "nncf": ("nncf", "quantize"),
-    "onnxruntime": ("onnxruntime", "bench"),
+    "onnxruntime": ("onnxruntime", "convert"),  # ONNX conversions are verified with it
     "matplotlib": ("matplotlib", "bench"),
 }
+
+
+def quiet_paddle() -> None:
+    """Keep Paddle's start-up chatter out of CLI output (and out of subprocesses that inherit
+    the environment): glog below ERROR is off unless the user set GLOG_* themselves, and the
+    "No ccache found" UserWarning (about compiling C++ extensions, which lcnet-ov never does)
+    is filtered by its exact message, nothing broader."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("GLOG_v", "0")
+    warnings.filterwarnings("ignore", message=r"No ccache found", category=UserWarning)
 
 
 def require(module: str, extra: str | None = None) -> ModuleType:
@@ -25,6 +36,7 @@ def require(module: str, extra: str | None = None) -> ModuleType:
         # Paddle 3 saves PIR ``inference.json`` by default, which OpenVINO cannot read and
         # paddle2onnx handles differently; the legacy program format works with every route.
         os.environ.setdefault("FLAGS_enable_pir_api", "0")
+        quiet_paddle()
     try:
         return importlib.import_module(module)
     except ImportError as exc:

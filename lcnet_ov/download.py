@@ -270,6 +270,7 @@ def _fetch(spec: zoo.ModelSpec, dest: Path, *, progress: bool) -> None:
             spec, f"not in the cache and offline mode is on ({ENV_OFFLINE}){extra}", OfflineError
         )
     timeout = _timeout_s(spec)
+    _remove_stale_parts(dest)
     last: BaseException | None = None
     for attempt in range(1, MAX_TRIES + 1):
         try:
@@ -282,6 +283,17 @@ def _fetch(spec: zoo.ModelSpec, dest: Path, *, progress: bool) -> None:
         _write_record(spec, dest, digest)
         return
     raise _fail(spec, f"download failed after {MAX_TRIES} attempts: {last}") from last
+
+
+def _remove_stale_parts(dest: Path) -> None:
+    """Delete ``.part`` files a killed download of ``dest`` left behind.
+
+    Called under the archive lock, so no live download of this archive owns one: a process
+    that dies (SIGKILL, power loss) releases the flock but cannot run its own cleanup.
+    """
+    for stale in dest.parent.glob(f".{dest.name}.*.part"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _fetch_once(

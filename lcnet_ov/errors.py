@@ -15,6 +15,27 @@ class LcnetOVError(Exception):
     exit_code: int = 1
 
 
+class UsageError(LcnetOVError, ValueError):
+    """An argument or option value that cannot work, found before any work started.
+
+    The CLI exits with 2 for these, as click does for its own usage errors; everything that
+    goes wrong while working (a failed conversion, an unreadable file) exits with 1.
+    """
+
+    exit_code = 2
+
+
+class OutputPathError(LcnetOVError, OSError):
+    """A file or folder that cannot be created or written (the message names the path).
+
+    Also an :class:`OSError`, so code that caught the bare ``PermissionError`` still works.
+    """
+
+
+class CacheDirError(OutputPathError):
+    """``$LCNET_OV_HOME`` (the model cache) cannot be created or written."""
+
+
 class UnknownModelError(LcnetOVError, KeyError):
     """A model name that is not in the zoo."""
 
@@ -92,6 +113,8 @@ class QuantizationError(LcnetOVError):
 
 
 class BenchError(LcnetOVError):
-    """A benchmark option that cannot work (the message names the option and the fix)."""
+    """A benchmark that cannot run or measured nothing (the message says why)."""
 
-    exit_code = 2
+
+class BenchOptionError(BenchError, UsageError):
+    """A benchmark option that cannot work (the message names the option and the fix)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .class_folders import apply_class_folders
 from .datasets import EVAL_LISTS, DatasetError, SkippedFile, iter_crops, model_input, open_image_set
 from .errors import InvalidModelFileError
 from .loaded_model import LoadedModel, compile_config
@@ -211,6 +212,9 @@ def evaluate(
                 f"{col.xml} and {columns[0].xml} differ in preprocessing or classes; "
                 "they are not the same model at two precisions"
             )
+    # folder-per-class data: folders named like the model's labels map by name (see
+    # lcnet_ov.class_folders); a guessed mapping is reported in the result's data
+    image_set, mapping = apply_class_folders(image_set, first.labels)
     top_label = max(image_set.classes)
     if top_label >= first.num_classes:
         raise DatasetError(
@@ -268,7 +272,11 @@ def evaluate(
         agreement.append(float(np.mean(top1 == base_top1)))
     return EvalResult(
         model=str(model),
-        data=image_set.describe(),
+        data={
+            **image_set.describe(),
+            **(mapping.to_dict() if mapping else {}),
+            "note": mapping.note if mapping else None,
+        },
         images=pos,
         skipped=tuple(skipped),
         scores=tuple(scores),

@@ -39,7 +39,9 @@ from typing import Any
 import numpy as np
 
 from ._deps import require
+from ._outputs import check_writable_dir, ir_output
 from ._util import package_versions
+from .class_folders import apply_class_folders
 from .datasets import (
     CALIBRATION_LISTS,
     EVAL_LISTS,
@@ -60,6 +62,11 @@ PRESETS = ("mixed", "performance")
 MODEL_TYPES = (None, "transformer")
 #: images per calibration item (dynamic-batch IRs); statistics are still per image
 CALIBRATION_BATCH = 10
+#: fewest calibration images accepted without ``force``: one CALIBRATION_BATCH item. Below it
+#: every activation range is the min/max of a handful of images, so it fits their content and
+#: clips whatever else inference meets; and a single page or photo says nothing about classes
+#: it does not show (see ``check_subset`` and docs/quantization.md's subset table)
+MIN_CALIBRATION_IMAGES = 10
 #: validation images used by accuracy control (each is re-scored at every revert step)
 DEFAULT_VAL_SUBSET = 1000
 #: op types whose weights make them the "compute" ops a report lists as INT8 or FP32
@@ -164,6 +171,8 @@ class QuantizeResult:
     nncf_version: str
     accuracy: AccuracyReport | None = None
     log: tuple[str, ...] = field(default=(), repr=False)
+    #: things the caller should know (fewer calibration images than asked for)
+    warnings: tuple[str, ...] = ()
 
     @property
     def bin(self) -> Path:
@@ -185,7 +194,27 @@ class QuantizeResult:
             "seconds": round(self.seconds, 2),
             "nncf_version": self.nncf_version,
             "accuracy": self.accuracy.to_dict() if self.accuracy else None,
+            "warnings": list(self.warnings),
         }
+
+
+def check_subset(available: int, wanted: int, source: Any, force: bool) -> str | None:
+    """The note to print when ``source`` has fewer usable images than ``wanted`` (None when
+    it has enough); raises below :data:`MIN_CALIBRATION_IMAGES` unless ``force``."""
+    if available >= wanted:
+        return None
+    note = (
+        f"--subset-size {wanted} asked for more calibration images than {source} provides: "
+        f"calibrating on {available}"
+    )
+    if available < MIN_CALIBRATION_IMAGES and not force:
+        raise QuantizationError(
+            f"{source} has {available} usable calibration image(s), fewer than "
+            f"{MIN_CALIBRATION_IMAGES}: activation ranges from so few images "
+            "fit those images and clip what inference meets. Add images (a few hundred of the "
+            "kind the model will see), or pass --force (force=True) to quantize anyway"
+        )
+    return note
 
 
 # ---- Where the INT8 IR goes ---------------------------------------------------------------------
@@ -195,9 +224,7 @@ def _output_path(output: str | os.PathLike | None, model: str | os.PathLike) -> 
     if output is None:
         return int8_ir_path(model)
     out = Path(output).expanduser()
-    if out.suffix.lower() != ".xml":
-        out = out / "model.xml"
-    return out
+    return ir_output(out)  # FILE.xml or a folder; `-o x.txt` is a UsageError
 
 
 # ---- Graph inspection -----------------------------------------------------------------------
@@ -413,6 +440,7 @@ def quantize(
     val_subset_size: int | None = DEFAULT_VAL_SUBSET,
     list_file: str | os.PathLike | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> QuantizeResult:
     """Quantize ``model`` (zoo name, IR or conversion source) to INT8 on images from ``data``.
 
@@ -420,6 +448,8 @@ def quantize(
     a class-balanced subset of ``subset_size`` readable images (chosen by ``seed``) calibrates.
     With ``max_drop`` and a labeled ``val_data``, NNCF's accuracy control keeps the ops that
     cost the most top-1 in floating point until the drop is at most ``max_drop``.
+    Fewer usable images than ``subset_size`` is reported in ``warnings``; fewer than
+    :data:`MIN_CALIBRATION_IMAGES` is refused unless ``force``.
     """
     settings = QuantizeSettings(
         subset_size=subset_size,
@@ -453,9 +483,13 @@ def quantize(
     out_xml = _output_path(output, model)
     if out_xml.resolve() == source_xml.resolve():
         raise QuantizationError(f"{out_xml}: output would overwrite the FP32 model it reads")
+    # before calibration: a minute of NNCF must not end in "cannot write"
+    check_writable_dir(out_xml.parent, shown=output if output is not None else out_xml)
 
     image_set = open_image_set(data, list_file=list_file, prefer=CALIBRATION_LISTS)
+    check_subset(len(image_set), subset_size, image_set.source, force)  # before decoding
     loaded = _load(image_set, meta.preprocess, subset_size, seed, "calibration images", progress)
+    shortfall = check_subset(len(loaded), subset_size, image_set.source, force)
     x = model_input(loaded.crops, meta.preprocess, meta.embedded_preprocessing)
     items, batch = _calibration_items(ov_model, x)
     scope = _ignored_scope(settings, ov_model)
@@ -532,6 +566,7 @@ def quantize(
         nncf_version=nncf_version,
         accuracy=accuracy,
         log=tuple(log),
+        warnings=(shortfall,) if shortfall else (),
     )
 
 
@@ -549,6 +584,9 @@ def _validation_items(
     val_set = open_image_set(val_data, prefer=EVAL_LISTS)
     if not val_set.labeled:
         raise DatasetError(f"{val_set.source}: accuracy control needs labeled validation data")
+    val_set, mapping = apply_class_folders(val_set, meta.labels)  # folders named like labels
+    if mapping is not None and mapping.note:
+        print(f"Note: --val-data {val_set.source}: {mapping.note}", file=sys.stderr)
     loaded = _load(
         val_set, meta.preprocess, settings.val_subset_size, settings.seed, "validation", progress
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import zoo
 from .errors import InvalidModelFileError
-from .paths import PRECISIONS, converted_ir_path, int8_ir_path, ir_path
+from .paths import ENV_HOME, PRECISIONS, converted_ir_path, int8_ir_path, ir_path
 
 __all__ = ["PRECISIONS", "converted_ir_path", "resolve_ir"]
 
@@ -55,8 +55,13 @@ def resolve_ir(
             f"no INT8 model for {model} at {target}; create it with "
             f"`lcnet-ov quantize --model {model} --data DIR`"
         )
+    from ._outputs import check_writable_dir
     from .conversion import ConvertOptions, convert
+    from .errors import CacheDirError
 
+    # converting writes into the cache: an unwritable $LCNET_OV_HOME is one clear error here
+    # (a cache that already holds the IR returned above, read-only or not)
+    check_writable_dir(target.parent, f"model cache (${ENV_HOME})", CacheDirError)
     options = ConvertOptions(compress_to_fp16=precision == "fp16")
     return convert(source, target, options=options, on_step=on_step).xml
 

@@ -42,8 +42,8 @@ class Verification:
 
     @property
     def passed(self) -> bool:
-        if self.skipped:
-            return True
+        if self.skipped:  # a check that did not run passed nothing
+            return False
         ok = self.max_abs_diff <= self.atol and self.top1_agree
         return ok and (self.top5_agree or self.atol > ATOL_FP32)
 
@@ -65,6 +65,12 @@ class Verification:
         return cls(reference, float("nan"), False, False, atol, batch, skipped=reason)
 
     def raise_if_failed(self) -> None:
+        if self.skipped:
+            raise VerificationError(
+                f"the converted model could not be verified: {self.skipped}. Install it with "
+                'pip install "lcnet-ov[convert]", or pass --no-verify (verify=False) to keep '
+                "an unverified IR"
+            )
         if not self.passed:
             raise VerificationError(self.summary())
 
@@ -109,7 +115,7 @@ def paddle_inference(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
 def onnxruntime_inference(path: Path, x: np.ndarray) -> np.ndarray:
     from ._deps import require
 
-    ort = require("onnxruntime", extra="bench")
+    ort = require("onnxruntime", extra="convert")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 

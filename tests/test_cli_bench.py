@@ -44,7 +44,7 @@ def test_sweep_with_space_separated_values_json_and_plot(ir, tmp_path, capsys):
             "6",
             "--mode",
             "sync",
-            "--json",
+            "--output",
             str(out_json),
             "--plot",
             str(out_png),
@@ -70,12 +70,24 @@ def test_sweep_with_space_separated_values_json_and_plot(ir, tmp_path, capsys):
 
 
 def test_json_to_stdout_is_pure_json(ir, capsys):
-    assert main(["bench", "-m", str(ir), "-n", "4", "--json", "-"]) == 0
+    assert main(["bench", "-m", str(ir), "-n", "4", "--json"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     (r,) = data["results"]
     assert r["config"]["mode"] == "async" and r["requests"] >= 1
     assert "median" in captured.err  # the live progress summary goes to stderr
+
+
+def test_json_flag_with_output_file_prints_and_writes_the_same_result(ir, tmp_path, capsys):
+    out = tmp_path / "deep" / "r.json"
+    assert (
+        main(["bench", "-m", str(ir), "-n", "3", "--mode", "sync", "--json", "-o", str(out), "-q"])
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    written = json.loads(out.read_text())
+    assert printed["results"][0]["iterations"] == written["results"][0]["iterations"] == 3
+    assert printed["model"] == written["model"] == str(ir)
 
 
 def test_peers_and_a_skip_message(rapid_onnx, capsys):

@@ -480,3 +480,27 @@ def test_offline_onnx_found_without_importing() -> None:
     missing = dataclasses.replace(spec, offline_package="no_such_package_lcnet_ov")
     assert download.offline_onnx(missing) is None
     assert os.path.basename(path) == Path(spec.offline_resource or "").name
+
+
+def test_killed_download_leaves_a_part_that_the_next_download_removes(
+    home: Path, server: Server, good_tar: bytes
+) -> None:
+    """SIGKILL mid-transfer: nothing in the dying process can clean up, the next one must."""
+    server.routes[ROUTE] = body_route(good_tar, delay=1.0)  # ~10 s: time to kill it mid-way
+    code = textwrap.dedent(f"""
+        from lcnet_ov.download import download_model
+        download_model({NAME!r}, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    downloads = home / "downloads"
+    deadline = time.monotonic() + 60
+    parts: list[Path] = []
+    while time.monotonic() < deadline and not any(p.stat().st_size for p in parts):
+        time.sleep(0.1)
+        parts = list(downloads.glob("*.part")) if downloads.is_dir() else []
+    proc.kill()
+    proc.wait(30)
+    assert parts and all(p.exists() for p in parts), "the killed download left no .part"
+    server.routes[ROUTE] = body_route(good_tar)
+    assert download.download_model(NAME, progress=False) == download.model_dir(SPEC)
+    assert list(downloads.glob("*.part")) == []

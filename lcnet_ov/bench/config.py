@@ -1,7 +1,7 @@
 """What a benchmark run is asked to do, validated up front, and the sweep it expands into.
 
 Every bad option is refused here, before any model is read or compiled, with a
-:class:`BenchError` whose one-line message the CLI prints as is. The defaults follow
+:class:`BenchOptionError` whose one-line message the CLI prints as is. The defaults follow
 ``benchmark_app`` so that a plain ``lcnet-ov bench`` and a plain ``benchmark_app`` measure the
 same thing: async with the THROUGHPUT hint, one warm-up (first) inference, a fixed duration.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import BenchError
+from ..errors import BenchError, BenchOptionError  # noqa: F401  (BenchError: re-exported)
 
 BACKENDS = ("openvino", "onnxruntime", "paddle")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -50,12 +50,12 @@ def _positive_ints(name: str, values: Iterable[Any], allow_none: bool = False) -
         try:
             iv = int(v)
         except (TypeError, ValueError):
-            raise BenchError(f"{name} must be a positive integer, got {v!r}") from None
+            raise BenchOptionError(f"{name} must be a positive integer, got {v!r}") from None
         if iv < 1 or (iv != v and not isinstance(v, str)):
-            raise BenchError(f"{name} must be a positive integer, got {v!r}")
+            raise BenchOptionError(f"{name} must be a positive integer, got {v!r}")
         out.append(iv)
     if not out:
-        raise BenchError(f"{name} needs at least one value")
+        raise BenchOptionError(f"{name} needs at least one value")
     return tuple(dict.fromkeys(out))
 
 
@@ -64,10 +64,10 @@ def _choices(name: str, values: Iterable[Any], allowed: Sequence[str]) -> tuple[
     for v in values:
         s = str(v).lower()
         if s not in allowed:
-            raise BenchError(f"unknown {name} {v!r}; choose from {', '.join(allowed)}")
+            raise BenchOptionError(f"unknown {name} {v!r}; choose from {', '.join(allowed)}")
         out.append(s)
     if not out:
-        raise BenchError(f"{name} needs at least one value")
+        raise BenchOptionError(f"{name} needs at least one value")
     return tuple(dict.fromkeys(out))
 
 
@@ -123,22 +123,22 @@ class BenchSettings:
         self._check_counts()
         self._derive_hint_and_mode()
         if self.mode == "sync" and self.requests not in (None, 1):
-            raise BenchError("--requests applies to --mode async (sync runs one request)")
+            raise BenchOptionError("--requests applies to --mode async (sync runs one request)")
         self._check_input()
         # dict.fromkeys: dataclasses.replace() re-runs this and must not repeat a warning
         set_(self, "warnings", tuple(dict.fromkeys((*self.warnings, *self._thread_warnings()))))
 
     def _check_counts(self) -> None:
         if self.time_s is not None and self.iterations is not None:
-            raise BenchError("give either --time or --iterations, not both")
+            raise BenchOptionError("give either --time or --iterations, not both")
         if self.time_s is not None and not self.time_s > 0:
-            raise BenchError(f"--time must be > 0 seconds, got {self.time_s}")
+            raise BenchOptionError(f"--time must be > 0 seconds, got {self.time_s}")
         if self.iterations is not None:
             _positive_ints("--iterations", [self.iterations])
         if self.requests is not None:
             _positive_ints("--requests", [self.requests])
         if not isinstance(self.warmup, int) or self.warmup < 0:
-            raise BenchError(f"--warmup must be an integer ≥ 0, got {self.warmup!r}")
+            raise BenchOptionError(f"--warmup must be an integer ≥ 0, got {self.warmup!r}")
 
     def _derive_hint_and_mode(self) -> None:
         hint, mode = self.hint, self.mode
@@ -157,7 +157,7 @@ class BenchSettings:
             return
         path = Path(self.input).expanduser()
         if not path.is_dir():
-            raise BenchError(
+            raise BenchOptionError(
                 f"--input {self.input}: not a folder (give 'synthetic' or a folder of images)"
             )
         object.__setattr__(self, "input", path)

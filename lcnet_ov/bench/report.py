@@ -42,16 +42,11 @@ def format_table(rows: Sequence[Measurement]) -> str:
         columns.insert(
             5, ("pre ms", lambda m: f"{m.preprocess.median:.2f}" if m.preprocess else "-")
         )
-    header = [name for name, _ in columns]
-    cells = [[str(cell(m)) for _, cell in columns] for m in rows]
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+    from .._table import format_table as table
 
-    def line(row: list[str]) -> str:
-        first = row[0].ljust(widths[0])
-        rest = (c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
-
-    return "\n".join([line(header), *(line(r) for r in cells)])
+    return table(
+        [name for name, _ in columns], [[str(cell(m)) for _, cell in columns] for m in rows]
+    )
 
 
 def format_report(result: BenchResult) -> str:

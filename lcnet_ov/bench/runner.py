@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..zoo import Preprocess
-from .config import BenchConfig, BenchError, BenchSettings, expand
+from .config import BenchConfig, BenchError, BenchOptionError, BenchSettings, expand
 from .inputs import ImageBatches, list_images
 from .machine import machine_info
 from .peers import BackendUnavailable
@@ -123,7 +123,7 @@ def run_settings(settings: BenchSettings, progress: Progress | None = None) -> B
     model_path = Path(settings.model).expanduser()
     is_ir = model_path.suffix.lower() == ".xml"
     if is_ir and len(settings.precisions) > 1:
-        raise BenchError(
+        raise BenchOptionError(
             "an .xml IR has one precision; give a zoo name or source model to compare "
             f"{', '.join(settings.precisions)}"
         )

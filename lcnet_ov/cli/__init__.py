@@ -70,12 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
+    except click.UsageError as exc:
+        # one line, like every other error, instead of click's usage block; exit code 2
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"Error: {exc.format_message()}{where}", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except LcnetOVError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:
+        # the last net: a file system failure no check caught is still one line naming the path
+        click.echo(f"Error: {_os_error_line(exc)}", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
@@ -83,6 +92,16 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     # with standalone_mode=False, ctx.exit(n) comes back as the return value
     return rv if isinstance(rv, int) else 0
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` for an OSError (both paths for a failed rename)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {reason}"
+    return f"{exc.filename}: {reason}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,50 +8,13 @@ from typing import Any
 
 import click
 
-#: options that take several values: ``--precision fp32 int8`` or ``--precision fp32,int8``
-_MULTI = {"--precision", "--backend", "--threads", "--batch-size", "-b", "--streams"}
+from ._options import Command, MultiOption, file_output
 
 
-class _BenchCommand(click.Command):
-    """Lets sweep options take space-separated values and keeps every usage error one line.
-
-    click options take one value each; the tokens after a multi-value option, up to the next
-    option, are joined with commas before click parses them. Usage errors become a
-    :class:`BenchError` so ``lcnet-ov`` prints a single ``Error: ...`` line.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        from ..bench import BenchError
-
-        joined: list[str] = []
-        i = 0
-        while i < len(args):
-            token = args[i]
-            joined.append(token)
-            i += 1
-            if token in _MULTI:
-                values = []
-                while i < len(args) and not args[i].startswith("-"):
-                    values.append(args[i])
-                    i += 1
-                if values:
-                    joined.append(",".join(values))
-        try:
-            return super().parse_args(ctx, joined)
-        except click.UsageError as exc:
-            raise BenchError(exc.format_message()) from None
-
-
-def _split(value: str | None) -> list[str]:
-    if value is None:
-        return []
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _optional_ints(value: str | None) -> list[Any]:
-    """``"1,2,auto"`` → ``["1", "2", None]``; validation is the library's (one clean error)."""
-    items = _split(value)
-    return [None if v.lower() == "auto" else v for v in items] or [None]
+def _optional_ints(values: tuple[str, ...]) -> list[Any]:
+    """``("1", "2", "auto")`` → ``["1", "2", None]``; validation is the library's (one clean
+    error)."""
+    return [None if v.lower() == "auto" else v for v in values] or [None]
 
 
 class _Bar:
@@ -102,7 +65,7 @@ class _Bar:
             )
 
 
-@click.command(cls=_BenchCommand)
+@click.command(cls=Command)
 @click.option(
     "-m",
     "--model",
@@ -112,37 +75,40 @@ class _Bar:
 )
 @click.option(
     "--precision",
+    cls=MultiOption,
     metavar="P [P ...]",
-    default="fp32",
+    default=("fp32",),
     show_default=True,
     help="fp32, fp16, int8; several values sweep (int8 IRs come from `lcnet-ov quantize`).",
 )
 @click.option(
     "--backend",
+    cls=MultiOption,
     metavar="B [B ...]",
-    default="openvino",
+    default=("openvino",),
     show_default=True,
     help="openvino, onnxruntime, paddle; several values measure peers in the same run.",
 )
 @click.option(
     "--threads",
+    cls=MultiOption,
     metavar="N [N ...]",
-    default=None,
     help="INFERENCE_NUM_THREADS (peers: intra-op threads); a list sweeps. "
     "Default: the runtime's choice.",
 )
 @click.option(
     "-b",
     "--batch-size",
+    cls=MultiOption,
     metavar="N [N ...]",
-    default="1",
+    default=("1",),
     show_default=True,
     help="Batch; a list sweeps.",
 )
 @click.option(
     "--streams",
+    cls=MultiOption,
     metavar="N [N ...]",
-    default=None,
     help="NUM_STREAMS; a list sweeps. Implies --hint none unless a hint is given.",
 )
 @click.option(
@@ -205,28 +171,32 @@ class _Bar:
     help="'synthetic', or a folder of images: read, decode and preprocess are timed "
     "too (end to end).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON on stdout.")
 @click.option(
-    "--json",
+    "-o",
+    "--output",
     "json_path",
     metavar="FILE",
     default=None,
-    help="Write the full result as JSON to this file ('-' for stdout).",
+    callback=file_output,
+    help="Also write the full result as JSON to this file.",
 )
 @click.option(
     "--plot",
     "plot_path",
     metavar="FILE",
     default=None,
+    callback=file_output,
     help="Write a PNG of latency and throughput per configuration.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def bench(
     model: str,
-    precision: str,
-    backend: str,
-    threads: str | None,
-    batch_size: str,
-    streams: str | None,
+    precision: tuple[str, ...],
+    backend: tuple[str, ...],
+    threads: tuple[str, ...],
+    batch_size: tuple[str, ...],
+    streams: tuple[str, ...],
     hint: str | None,
     mode: str | None,
     requests: str | None,
@@ -235,6 +205,7 @@ def bench(
     warmup: str,
     infer_precision: str,
     input_: str,
+    as_json: bool,
     json_path: str | None,
     plot_path: str | None,
     quiet: bool,
@@ -246,8 +217,9 @@ def bench(
     (oneDNN) on the source model with the same threads. The table reports what OpenVINO
     actually chose (streams, threads, inference precision), which hints can override.
     """
-    from ..bench import BenchError, BenchSettings, run_settings
+    from ..bench import BenchSettings, run_settings
     from ..bench.report import format_report, plot, to_json, write_json
+    from ..errors import BenchError, BenchOptionError
 
     def number(name: str, value: str | None, kind: type) -> Any:
         if value is None:
@@ -255,14 +227,14 @@ def bench(
         try:
             return kind(value)
         except ValueError:
-            raise BenchError(f"{name} expects a number, got {value!r}") from None
+            raise BenchOptionError(f"{name} expects a number, got {value!r}") from None
 
     settings = BenchSettings(
         model=model,
-        precisions=tuple(_split(precision)),
-        backends=tuple(_split(backend)),
+        precisions=precision,
+        backends=backend,
         threads=tuple(_optional_ints(threads)),
-        batch_sizes=tuple(_split(batch_size)),
+        batch_sizes=batch_size,
         streams=tuple(_optional_ints(streams)),
         hint=hint,
         mode=mode,
@@ -285,12 +257,9 @@ def bench(
     for warning in result.warnings:
         if warning not in settings.warnings:
             click.echo(f"Warning: {warning}", err=True)
-    if json_path == "-":
-        click.echo(to_json(result))
-    else:
-        click.echo(format_report(result))
-        if json_path:
-            write_json(result, json_path)
+    click.echo(to_json(result) if as_json else format_report(result))
+    if json_path:
+        write_json(result, json_path)
     if plot_path and result.results:
         plot(result.results, plot_path, title=f"{Path(result.model).name} on {result.machine.cpu}")
     if not result.results:

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ._options import xml_output
+
 
 def _batch(value: str) -> int | None:
     if value.lower() in ("dynamic", "-1", "?"):
@@ -25,6 +27,7 @@ def _batch(value: str) -> int | None:
     "-o",
     "--output",
     type=click.Path(dir_okay=True),
+    callback=xml_output,
     help="IR path (.xml) or folder. Default: the zoo cache, where `infer`/`bench` find it.",
 )
 @click.option(
@@ -67,7 +70,7 @@ def _batch(value: str) -> int | None:
     help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).",
 )
 @click.option("--no-verify", is_flag=True, help="Skip the numerical check against the source.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def convert(
     source: str,

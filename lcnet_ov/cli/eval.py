@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._options import Command, MultiOption
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation import EvalResult
 
 SHOW_SKIPPED = 10
+INFER_PRECISIONS = ["f32", "bf16", "f16", "default"]
 
 
 def _pct(value: float | None, signed: bool = False) -> str:
@@ -37,18 +40,12 @@ def format_table(result: EvalResult) -> str:
                 "" if first else _pct(result.agreement[i]),
             ]
         )
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    from .._table import format_table as table
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if j < 3 else c.rjust(w)
-            for j, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(header), *(line(r) for r in rows)])
+    return table(header, rows, right=[j >= 3 for j in range(len(header))])
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("-m", "--model", required=True, help="Zoo name, .xml IR, or conversion source.")
 @click.option(
     "-d",
@@ -65,33 +62,39 @@ def format_table(result: EvalResult) -> str:
     "-p",
     "--precision",
     "precisions",
-    multiple=True,
+    cls=MultiOption,
     metavar="PREC|IR",
     help="fp32, fp16, int8 or an .xml path, one column each: -p fp32 int8, -p fp32 -p int8 or "
     "-p fp32,int8 (default: fp32, plus int8 when it exists).",
 )
-@click.argument("more_precisions", nargs=-1, metavar="")
 @click.option(
     "-b", "--batch-size", type=int, default=32, show_default=True, help="Images per request."
 )
 @click.option(
-    "--inference-precision",
-    type=click.Choice(["f32", "bf16", "f16", "default"]),
+    "--infer-precision",
+    type=click.Choice(INFER_PRECISIONS),
     default="f32",
     show_default=True,
     help="INFERENCE_PRECISION_HINT; f32 keeps FP32 numbers free of bf16 rounding.",
 )
+@click.option(
+    "--inference-precision",
+    "old_infer_precision",
+    type=click.Choice(INFER_PRECISIONS),
+    hidden=True,
+    help="Deprecated spelling of --infer-precision.",
+)
 @click.option("--limit", type=int, help="Evaluate a class-balanced subset of this many images.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def eval_cmd(
     model: str,
     data: str,
     list_file: str | None,
     precisions: tuple[str, ...],
-    more_precisions: tuple[str, ...],
     batch_size: int,
-    inference_precision: str,
+    infer_precision: str,
+    old_infer_precision: str | None,
     limit: int | None,
     as_json: bool,
     quiet: bool,
@@ -99,10 +102,9 @@ def eval_cmd(
     """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side."""
     from ..evaluation import evaluate
 
-    # `-p fp32 int8`: click hands the words after the first to the variadic argument
-    precisions = tuple(
-        p.strip() for item in (*precisions, *more_precisions) for p in item.split(",") if p.strip()
-    )
+    if old_infer_precision is not None:
+        click.echo("Warning: --inference-precision is now spelled --infer-precision", err=True)
+        infer_precision = old_infer_precision
     if not precisions:
         precisions = _default_precisions(model)
     result = evaluate(
@@ -110,17 +112,25 @@ def eval_cmd(
         data,
         precision=precisions,
         batch_size=batch_size,
-        inference_precision=None if inference_precision == "default" else inference_precision,
+        inference_precision=None if infer_precision == "default" else infer_precision,
         list_file=list_file,
         limit=limit,
         progress=not (quiet or as_json),
     )
+    if result.data.get("note"):
+        click.echo(f"Note: {result.data['note']}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     click.echo(
         f"{result.model} on {result.data['source']}: {result.images} images, "
-        f"{result.data['classes']} classes ({result.seconds:.1f} s)"
+        f"{result.data['classes']} classes"
+        + (
+            f" (folders mapped {result.data['class_mapping']})"
+            if "class_mapping" in result.data
+            else ""
+        )
+        + f" ({result.seconds:.1f} s)"
     )
     click.echo(format_table(result))
     if result.skipped:

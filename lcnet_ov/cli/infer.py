@@ -62,7 +62,12 @@ def _quiet_opencv() -> None:
     "of the exact (default) path.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per image on stdout (JSON lines).",
+)
 def infer(
     inputs: tuple[str, ...],
     model: str,
@@ -100,6 +105,13 @@ def infer(
         batch_size=batch_size,
         fold_preprocessing=fold_preprocessing,
     ) as clf:
+        classes = len(clf.labels)
+        if topk > classes:
+            click.echo(
+                f"Warning: -k {topk} but {clf.metadata.name} has {classes} classes; "
+                f"each result lists {classes}",
+                err=True,
+            )
         try:
             for result in clf.predict(inputs, recursive=recursive):
                 total += 1

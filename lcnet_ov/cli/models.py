@@ -40,22 +40,18 @@ def _cell(key: str, value: Any) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Plain aligned columns: readable in a terminal and stable enough to grep."""
-    cells = [[_cell(key, row[key]) for key, _ in _COLUMNS] for row in rows]
-    header = [title for _, title in _COLUMNS]
-    widths = [max(len(c) for c in col) for col in zip(header, *cells, strict=True)]
-    numeric = {key for key, _ in _COLUMNS} - {"name", "downloaded", "converted"}
+    from .._table import format_table as table
 
-    def line(values: list[str]) -> str:
-        out = []
-        for (key, _), value, width in zip(_COLUMNS, values, widths, strict=True):
-            out.append(value.rjust(width) if key in numeric else value.ljust(width))
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(header), *(line(c) for c in cells)])
+    left = {"name", "downloaded", "converted"}
+    return table(
+        [title for _, title in _COLUMNS],
+        [[_cell(key, row[key]) for key, _ in _COLUMNS] for row in rows],
+        right=[key not in left for key, _ in _COLUMNS],
+    )
 
 
 @click.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
 @click.pass_context
 def models(ctx: click.Context, as_json: bool) -> None:
     """List the model zoo: paper figures and what is in the local cache.
@@ -82,7 +78,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
     help="Use this tarball (downloaded by hand) instead of the network.",
 )
 @click.option("--force", is_flag=True, help="Download and extract again even if cached.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 def download_cmd(
     name: str, from_file: Path | None, force: bool, as_json: bool, no_progress: bool

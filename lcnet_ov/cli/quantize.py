@@ -10,6 +10,8 @@ import json
 
 import click
 
+from ._options import xml_output
+
 #: skipped files named in the text report; ``--json`` lists all of them
 SHOW_SKIPPED = 10
 
@@ -47,6 +49,7 @@ SHOW_SKIPPED = 10
     "-o",
     "--output",
     type=click.Path(dir_okay=True),
+    callback=xml_output,
     help="INT8 IR path (.xml) or "
     "folder. Default: beside the FP32 IR, where `--precision int8` finds it.",
 )
@@ -100,7 +103,12 @@ SHOW_SKIPPED = 10
     show_default=True,
     help="Validation images used by accuracy control.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Quantize even with fewer than 10 usable calibration images (ranges will fit them).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def quantize(
     model: str,
@@ -117,6 +125,7 @@ def quantize(
     max_drop: float | None,
     val_data: str | None,
     val_subset_size: int,
+    force: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -146,7 +155,10 @@ def quantize(
         val_subset_size=val_subset_size,
         list_file=list_file,
         progress=not (quiet or as_json),
+        force=force,
     )
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -155,7 +167,7 @@ def quantize(
     lines = [
         f"INT8 model: {result.xml}",
         f"  from:        {result.source_xml}",
-        f"  calibration: {result.images_used} images from {data_info['classes_used']} classes "
+        f"  calibration: {result.images_used} images, {_classes(data_info)} "
         f"({data_info['layout']} {data_info['source']}, seed {s.seed})",
         f"  settings:    preset {s.preset}, "
         f"{'fast' if s.fast_bias_correction else 'full'} bias correction, SE multiply "
@@ -182,3 +194,10 @@ def quantize(
         if len(result.skipped) > SHOW_SKIPPED:
             lines.append(f"    … and {len(result.skipped) - SHOW_SKIPPED} more (see --json)")
     click.echo("\n".join(lines))
+
+
+def _classes(data_info: dict) -> str:
+    """``from 4 classes``, or ``unlabelled`` for a flat folder (not "from 0 classes")."""
+    if not data_info.get("labeled") or not data_info.get("classes_used"):
+        return "unlabelled"
+    return f"from {data_info['classes_used']} classes"
