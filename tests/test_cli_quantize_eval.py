@@ -6,18 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from quant_data import cached_dataset, int8_home
+from quant_data import cached_dataset
 
 from lcnet_ov import cache
 from lcnet_ov.cli import main
 
 NAME = "text_image_orientation"
-
-
-@pytest.fixture(autouse=True)
-def _int8_home(tmp_path_factory, monkeypatch):
-    """INT8 IRs made here stay out of the cache the other test files share."""
-    monkeypatch.setenv("LCNET_OV_HOME", str(int8_home(tmp_path_factory)))
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +25,16 @@ def pages(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def quantized(rapid_onnx, calib, capsys) -> dict:
+def quantized(orientation_xml, calib, capsys) -> dict:
     code = main(["quantize", "--model", NAME, "--data", str(calib), "-n", "40", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)  # stdout is nothing but the JSON document
 
 
-def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, tmp_path_factory):
-    int8_home_dir = int8_home(tmp_path_factory)
+def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, lcnet_home):
     assert quantized["xml"] == str(cache.ir_path(NAME, "int8"))
-    assert cache.cache_dir() == int8_home_dir  # not the cache other test files share
+    assert cache.cache_dir() == lcnet_home  # this module's cache, not another module's
     assert quantized["images_used"] == 40 and quantized["data"]["classes_used"] == 4
     assert quantized["settings"]["preset"] == "mixed" and quantized["nncf_version"]
     code = main(["eval", "--model", NAME, "--data", str(pages), "--json", "-b", "8"])
@@ -75,7 +68,7 @@ def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp
     assert f"skipped 1 unreadable file(s):\n  {tmp_path / 'broken.jpg'}: " in out
 
 
-def test_quantize_text_report_and_progress(rapid_onnx, calib, tmp_path, capsys):
+def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, capsys):
     out_xml = tmp_path / "int8" / "model.xml"
     code = main(
         ["quantize", "-m", NAME, "-d", str(calib), "-n", "20", "-o", str(out_xml), "--seed", "3"]
