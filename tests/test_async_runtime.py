@@ -77,7 +77,9 @@ def test_async_results_equal_sync_on_real_pages(orientation_xml, fold):
     assert [p.class_id for p in expected] == labels.tolist()
     for got in (submitted, mapped):
         assert all(_same(a, b) for a, b in zip(got, expected, strict=True))
-        assert np.abs(np.array([p.scores for p in got]) - probs.max(axis=1)[:, None]).min() < 1e-6
+        # every image's top score is that image's own top probability from the sync run
+        top = np.array([p.scores[0] for p in got])
+        assert np.abs(top - probs.max(axis=1)).max() <= (1e-5 if fold else 1e-6)
 
 
 def test_soak_16_threads_500_submits_none_lost_duplicated_or_misrouted(small_xml, distinct):
