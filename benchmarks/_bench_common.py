@@ -24,7 +24,10 @@ DOC = DOCS / "benchmarks.md"
 WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
 # conversions land in the scratch cache, never in the user's ~/.cache/lcnet-ov
 os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))
-IMAGENET_SAMPLE = REPO.parent / "shared" / "imagenet-sample"
+#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
+IMAGENET_SAMPLE = Path(
+    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+)
 
 #: sections of docs/benchmarks.md that other scripts own; never rewritten from here
 FOREIGN_SECTIONS = ("e2e", "quantize")

@@ -35,6 +35,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
+IMAGENET_SAMPLE = Path(
+    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+)
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- e2e:start -->", "<!-- e2e:end -->"
 
@@ -147,7 +151,7 @@ def main() -> None:
     from lcnet_ov.resolve import resolve_ir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folder", type=Path, default=REPO.parent / "shared" / "imagenet-sample")
+    parser.add_argument("--folder", type=Path, default=IMAGENET_SAMPLE)
     parser.add_argument("--model", default="text_image_orientation")
     parser.add_argument("--limit", type=int, default=1000, help="images used (sorted, first N)")
     parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")

@@ -36,7 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
 os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))  # never the user's cache
-IMAGENET_SAMPLE = REPO.parent / "shared" / "imagenet-sample"
+#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
+IMAGENET_SAMPLE = Path(
+    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+)
 sys.path.insert(0, str(REPO / "tests"))  # quant_data: the rendered text-page sets
 
 #: (label, quantize() keyword arguments); the first row is the library default

@@ -19,7 +19,11 @@ from types import ModuleType
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGENET_SAMPLE = REPO.parent / "shared" / "imagenet-sample"
+#: ../shared/imagenet-sample beside the checkout; LCNET_OV_IMAGENET_SAMPLE points elsewhere
+#: (a git worktree's parent has no shared/)
+IMAGENET_SAMPLE = Path(
+    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+)
 
 #: what LCNET_OV_REQUIRE may name → the import that proves it is there (None: not a module)
 REQUIRABLE: dict[str, str | None] = {

@@ -82,6 +82,7 @@ def test_async_results_equal_sync_on_real_pages(orientation_xml, fold):
         assert np.abs(top - probs.max(axis=1)).max() <= (1e-5 if fold else 1e-6)
 
 
+@pytest.mark.slow
 def test_soak_16_threads_500_submits_none_lost_duplicated_or_misrouted(small_xml, distinct):
     images, expected = distinct
     threads, per_thread = 16, 500

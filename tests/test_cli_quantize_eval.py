@@ -32,6 +32,7 @@ def quantized(orientation_xml, calib, capsys) -> dict:
     return json.loads(out)  # stdout is nothing but the JSON document
 
 
+@pytest.mark.slow
 def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, lcnet_home):
     assert quantized["xml"] == str(cache.ir_path(NAME, "int8"))
     assert cache.cache_dir() == lcnet_home  # this module's cache, not another module's
@@ -49,6 +50,7 @@ def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, lcn
     assert 0.9 <= int8["top1_agreement"] <= 1.0
 
 
+@pytest.mark.slow
 def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp_path, capsys):
     lines = (pages / "val_list.txt").read_text().splitlines()[:24]
     (tmp_path / "broken.jpg").write_text("not an image")
@@ -68,6 +70,7 @@ def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp
     assert f"skipped 1 unreadable file(s):\n  {tmp_path / 'broken.jpg'}: " in out
 
 
+@pytest.mark.slow
 def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, capsys):
     out_xml = tmp_path / "int8" / "model.xml"
     code = main(

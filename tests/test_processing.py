@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import IMAGENET_SAMPLE
 
 from lcnet_ov import processing
 from lcnet_ov.errors import LcnetOVError
@@ -37,7 +38,7 @@ from lcnet_ov.processing import (
 )
 from lcnet_ov.zoo import Preprocess
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-sample"
+SAMPLE_DIR = IMAGENET_SAMPLE  # conftest: ../shared/imagenet-sample or $LCNET_OV_IMAGENET_SAMPLE
 DEFAULT = Preprocess()
 CUSTOM = Preprocess(
     resize_short=288,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from quant_data import cached_dataset, orientation_ir
+from quant_data import cached_dataset
 
 from lcnet_ov import cache
 from lcnet_ov.calibration import QuantizationError, QuantizeSettings, evaluate, quantize
@@ -68,8 +68,8 @@ def heldout(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ir(tmp_path_factory, rapid_onnx) -> Path:
-    return orientation_ir(tmp_path_factory, rapid_onnx)
+def ir(orientation_xml) -> Path:
+    return orientation_xml  # the session's conversion, copied into this module's cache
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,7 @@ def test_int8_top1_within_half_a_point_of_fp32(zoo_int8, heldout):
     assert result.agreement[1] >= 0.98
 
 
+@pytest.mark.slow
 def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, calib, home):
     assert cache.cache_dir() == home  # the private cache, not the session's shared one
     assert zoo_int8.xml == resolve_ir(ZOO_NAME, "int8") == cache.ir_path(ZOO_NAME, "int8")
@@ -134,6 +135,7 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
             assert kinds == {"FakeQuantize"}
 
 
+@pytest.mark.slow
 def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
     """The AsyncClassifier default (normalization folded in front of the input FakeQuantize)
     agrees with INT8 fed PaddleClas' exact float tensors."""
@@ -155,6 +157,7 @@ def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
     assert np.abs(folded - exact).max() <= 0.05
 
 
+@pytest.mark.slow
 def test_an_int8_ir_is_refused(zoo_int8, tmp_path):
     with pytest.raises(QuantizationError, match="already quantized"):
         quantize(zoo_int8.xml, tmp_path, progress=False)
@@ -182,6 +185,7 @@ def _mixed_list(tmp_path: Path, calib: Path, good: int) -> tuple[Path, list[Path
     return tmp_path, broken
 
 
+@pytest.mark.slow
 def test_broken_calibration_files_are_skipped_named_and_replaced(ir, calib, tmp_path):
     (tmp_path / "data").mkdir()
     data, broken = _mixed_list(tmp_path / "data", calib, 30)
@@ -197,6 +201,7 @@ def test_broken_calibration_files_are_skipped_named_and_replaced(ir, calib, tmp_
     assert result.to_dict()["skipped"][0]["reason"]
 
 
+@pytest.mark.slow
 def test_failures_leave_nothing_behind(ir, calib, tmp_path, monkeypatch):
     import nncf
     import openvino as ov
@@ -247,6 +252,7 @@ def test_accuracy_control_needs_both_halves(ir, calib):
         quantize(ir, calib, max_drop=0.01, progress=False)
 
 
+@pytest.mark.slow
 def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
     import openvino as ov
 
@@ -283,6 +289,7 @@ def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
     assert not (tmp_path / "x.xml").exists()
 
 
+@pytest.mark.slow
 def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, calib):
     from lcnet_ov.resolve import converted_ir_path
 
@@ -293,6 +300,7 @@ def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, cal
     assert read_metadata(result.xml).num_classes == 1000
 
 
+@pytest.mark.slow
 def test_u8_ir_with_embedded_preprocessing_is_calibrated_on_raw_crops(
     rapid_onnx, calib, heldout, tmp_path
 ):

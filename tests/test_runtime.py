@@ -179,6 +179,7 @@ def u8_xml(rapid_onnx, tmp_path_factory) -> Path:
     ).xml
 
 
+@pytest.mark.slow
 def test_embedded_preprocessing_ir_takes_uint8_crops(clf, pages, u8_xml):
     images, _ = pages
     with Classifier(u8_xml) as u8:
