@@ -55,8 +55,8 @@ class ConvertOptions:
             raise ConversionError(f"unknown route {self.route!r}; choose one of {ROUTES}")
         if self.opset < MIN_OPSET:
             raise ConversionError(
-                f"opset {self.opset} splits HardSwish into primitive ops, after which NNCF INT8 "
-                f"outputs all zeros; use --opset {MIN_OPSET} or newer"
+                f"opset {self.opset} writes HardSwish as x * HardSigmoid(x), after which an NNCF "
+                f"INT8 model gives every image the same output; use --opset {MIN_OPSET} or newer"
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise ConversionError(f"batch size must be ≥ 1, got {self.batch_size}")
