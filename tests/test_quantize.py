@@ -153,8 +153,10 @@ def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
     print(
         "int8 folded vs exact: max |dscore|", np.abs(folded - exact).max(), "top-1", np.mean(same)
     )
-    assert np.mean(same) >= 0.99
-    assert np.abs(folded - exact).max() <= 0.05
+    # measured identical (0.0 on 1068 images, docs/benchmarks.md "Folded vs exact"): the input
+    # FakeQuantize rounds both to the same levels; 1e-5 is the FP32 folding bar
+    assert all(same)
+    assert np.abs(folded - exact).max() <= 1e-5
 
 
 @pytest.mark.slow
