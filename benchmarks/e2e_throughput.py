@@ -298,8 +298,9 @@ pipeline is judged against the ceiling instead (target ≥ 0.9), and the way to 
 make a stage cheaper.
 
 **Folded vs exact preprocessing.** `fold_preprocessing=True` stops the workers at the uint8 crop
-and lets OpenVINO normalize inside the graph (probabilities measured within 1e-6 of the exact
-path); exact workers build PaddleClas' float tensor with a `cv2.LUT` per channel.
+and lets OpenVINO normalize inside the graph (how close the probabilities stay is measured in
+"Folded vs exact preprocessing" above); exact workers build PaddleClas' float tensor with a
+`cv2.LUT` per channel.
 {"; ".join(folding) or "not measured"}. This is why `AsyncClassifier` folds by default.
 """
 
