@@ -232,8 +232,13 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
         cd, cm, ce = (med(c, i, "cpu_ms") for i in range(3))
         bound = c.ceiling(cores)
         per_run = [run.rate / ceiling(cores, dec.cpu_ms, mod.cpu_ms) for dec, mod, run in c.runs]
+        lo_hi = [
+            f"({min(r[i].rate for r in c.runs):.0f}–{max(r[i].rate for r in c.runs):.0f})"
+            for i in range(3)
+        ]
         rows.append(
-            f"| {c.label} | {d:.0f} | {m:.0f} | **{e:.0f}** | {cd:.2f} | {cm:.2f} | {ce:.2f} "
+            f"| {c.label} | {d:.0f} {lo_hi[0]} | {m:.0f} {lo_hi[1]} | **{e:.0f}** {lo_hi[2]} "
+            f"| {cd:.2f} | {cm:.2f} | {ce:.2f} "
             f"| {bound:.0f} | {e / min(d, m):.2f} | **{e / bound:.2f}** "
             f"({min(per_run):.2f}–{max(per_run):.2f}) | {bound / min(d, m):.2f} |"
         )
@@ -254,8 +259,9 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
             wins = sum(r > 1 for r in ratios)
             folding.append(
                 f"{precision.upper()}: end to end folded ÷ exact = "
-                f"{statistics.median(ratios):.2f} (median of the rounds' ratios, folded faster "
-                f"in {wins} of {len(ratios)}), CPU per image {med(exact, 2, 'cpu_ms'):.2f} → "
+                f"{statistics.median(ratios):.2f} (median of the rounds' ratios, range "
+                f"{min(ratios):.2f}–{max(ratios):.2f}, folded faster in {wins} of "
+                f"{len(ratios)}), CPU per image {med(exact, 2, 'cpu_ms'):.2f} → "
                 f"{med(folded, 2, 'cpu_ms'):.2f} ms"
             )
     # ceiling ÷ min = max(a, b) / (a + b) for stage costs a, b: ≥ 0.9 needs min(a, b) ≤ max / 9
@@ -275,7 +281,8 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
 `max_batch={args.max_batch}`, {workers} decode threads. Each round measures every
 configuration back to back: decode + preprocess only (thread pool, results dropped as they
 come), the model only (that configuration's prepared tensors, same compiled model and batches),
-then end to end (`AsyncClassifier.map` over the files); medians of {args.repeats} rounds. CPU
+then end to end (`AsyncClassifier.map` over the files); medians of {args.repeats} rounds, with
+the range over rounds in brackets (a difference inside it is not a finding). CPU
 time is the process's (all threads), per image. Load average (1 min) was {load} on {cores}
 cores.
 

@@ -407,7 +407,8 @@ class-balanced calibration subset with the model's own preprocessing. PP-LCNet i
 network for a quantizer: every activation is a HardSwish (range `[-0.375, +∞)`), the last two
 blocks have squeeze-and-excitation gates made of HardSigmoid, and the IR is converted at
 opset 14 so both stay single ops (at opset 13 HardSwish becomes `x * HardSigmoid(x)` and
-NNCF's INT8 model gives every image the same output, measured in `tests/test_opset.py`). Each setting below was applied to the same FP32 IR and the
+NNCF's INT8 model gives every image the same output, measured in `tests/test_opset.py`).
+Each setting below was applied to the same FP32 IR and the
 INT8 result compared with FP32 run at `INFERENCE_PRECISION_HINT=f32` on held-out images:
 
 * **top-1** where labels exist (rendered text pages), **agreement** = share of held-out images
