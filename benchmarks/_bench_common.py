@@ -24,16 +24,28 @@ DOC = DOCS / "benchmarks.md"
 WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
 # conversions land in the scratch cache, never in the user's ~/.cache/lcnet-ov
 os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))
-IMAGENET_SAMPLE = REPO.parent / "shared" / "imagenet-sample"
+#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
+IMAGENET_SAMPLE = Path(
+    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+)
 
 #: sections of docs/benchmarks.md that other scripts own; never rewritten from here
 FOREIGN_SECTIONS = ("e2e", "quantize")
 
+
+def _zoo_figures(name: str) -> tuple[float, float, float | None, float | None]:
+    from lcnet_ov import zoo
+
+    paper = zoo.get_spec(name).paper
+    return (paper.params_m, paper.flops_m, paper.top1, paper.latency_ms)
+
+
 #: published figures (PaddleClas docs/en/models/PP-LCNet_en.md, Intel Xeon Gold 6148,
 #: Paddle Inference + MKLDNN, batch 1, 10 threads): params M, FLOPs M (multiply-adds),
-#: top-1 %, latency ms
+#: top-1 %, latency ms. PP-LCNet's row is the zoo's (its one copy); the MobileNets are not
+#: in the zoo.
 PUBLISHED = {
-    "PPLCNet_x1_0": (3.0, 161, 71.32, 2.46),
+    "PPLCNet_x1_0": _zoo_figures("PPLCNet_x1_0"),
     "MobileNetV1_x1_0": (4.3, 578, 70.99, 3.38),
     "MobileNetV2_x1_0": (3.5, 327, 72.15, 4.26),
     "MobileNetV3_small_x1_25": (3.6, 100, 70.67, 3.95),
@@ -132,6 +144,18 @@ def int8(folder: Path) -> Path:
 # ---- Measuring on a shared machine -------------------------------------------------------------
 
 
+def spread(values: Sequence[float], fmt: str = ".2f") -> str:
+    """``median (min–max)`` of per-pass values: the figure and how far the passes scattered.
+    On a shared machine a difference inside that range is not a finding."""
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
+def ratio_spread(num: Sequence[float], den: Sequence[float], fmt: str = ".2f") -> str:
+    """Per-pass ratios (both measured in the same pass), as :func:`spread` (a ``×`` after)."""
+    ratios = [a / b for a, b in zip(num, den, strict=True)]
+    return spread(ratios, fmt).replace(" (", "× (", 1)
+
+
 @dataclass(frozen=True)
 class Combined:
     """One configuration over several passes: what survives other jobs' load best."""
@@ -143,11 +167,21 @@ class Combined:
     #: median over passes of the loop throughput
     fps: float
     batch: int
+    #: each pass's median latency and loop throughput, in pass order
+    pass_medians: tuple[float, ...] = ()
+    pass_fps: tuple[float, ...] = ()
 
     @property
     def best_fps(self) -> float:
         """Images/s at the fastest iteration's latency (batch ÷ min latency)."""
         return self.batch * 1e3 / self.min_ms
+
+    def latency_cell(self) -> str:
+        """``median (min–max over passes)`` of the passes' median latencies, in ms."""
+        return spread(self.pass_medians)
+
+    def fps_cell(self) -> str:
+        return spread(self.pass_fps, ".0f")
 
 
 Job = Callable[[], dict[Hashable, Any]]
@@ -174,6 +208,8 @@ def passes_over(jobs: Sequence[tuple[str, Job]], passes: int) -> dict[Hashable, 
             min_ms=min(m.latency.min for m in ms_),
             fps=statistics.median(m.throughput_fps for m in ms_),
             batch=ms_[0].config.batch_size,
+            pass_medians=tuple(m.latency.median for m in ms_),
+            pass_fps=tuple(m.throughput_fps for m in ms_),
         )
         for key, ms_ in runs.items()
     }
@@ -222,6 +258,19 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+#: 1-minute load average when the script started (other jobs on a shared machine)
+LOAD_AT_START = os.getloadavg()[0]
+
+
+def load_line() -> str:
+    """How busy the machine was: the 1-minute load average at the start and now."""
+    cores = len(os.sched_getaffinity(0))
+    return (
+        f"Load average (1 min): {LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+        f"the end, on {cores} cores."
+    )
+
+
 def machine_line() -> str:
     """One line naming the CPU, cores, ISA and versions, for every generated section."""
     from lcnet_ov.bench import machine_info
@@ -232,7 +281,7 @@ def machine_line() -> str:
         for k in ("openvino", "onnxruntime", "paddlepaddle", "nncf")
         if k in info.versions
     )
-    return f"Machine: {info.summary()}; {versions}."
+    return f"Machine: {info.summary()}; {versions}. {load_line()}"
 
 
 def ms(value: float) -> str:

@@ -35,6 +35,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
+IMAGENET_SAMPLE = Path(
+    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+)
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- e2e:start -->", "<!-- e2e:end -->"
 
@@ -147,7 +151,7 @@ def main() -> None:
     from lcnet_ov.resolve import resolve_ir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folder", type=Path, default=REPO.parent / "shared" / "imagenet-sample")
+    parser.add_argument("--folder", type=Path, default=IMAGENET_SAMPLE)
     parser.add_argument("--model", default="text_image_orientation")
     parser.add_argument("--limit", type=int, default=1000, help="images used (sorted, first N)")
     parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")
@@ -228,8 +232,13 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
         cd, cm, ce = (med(c, i, "cpu_ms") for i in range(3))
         bound = c.ceiling(cores)
         per_run = [run.rate / ceiling(cores, dec.cpu_ms, mod.cpu_ms) for dec, mod, run in c.runs]
+        lo_hi = [
+            f"({min(r[i].rate for r in c.runs):.0f}–{max(r[i].rate for r in c.runs):.0f})"
+            for i in range(3)
+        ]
         rows.append(
-            f"| {c.label} | {d:.0f} | {m:.0f} | **{e:.0f}** | {cd:.2f} | {cm:.2f} | {ce:.2f} "
+            f"| {c.label} | {d:.0f} {lo_hi[0]} | {m:.0f} {lo_hi[1]} | **{e:.0f}** {lo_hi[2]} "
+            f"| {cd:.2f} | {cm:.2f} | {ce:.2f} "
             f"| {bound:.0f} | {e / min(d, m):.2f} | **{e / bound:.2f}** "
             f"({min(per_run):.2f}–{max(per_run):.2f}) | {bound / min(d, m):.2f} |"
         )
@@ -250,8 +259,9 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
             wins = sum(r > 1 for r in ratios)
             folding.append(
                 f"{precision.upper()}: end to end folded ÷ exact = "
-                f"{statistics.median(ratios):.2f} (median of the rounds' ratios, folded faster "
-                f"in {wins} of {len(ratios)}), CPU per image {med(exact, 2, 'cpu_ms'):.2f} → "
+                f"{statistics.median(ratios):.2f} (median of the rounds' ratios, range "
+                f"{min(ratios):.2f}–{max(ratios):.2f}, folded faster in {wins} of "
+                f"{len(ratios)}), CPU per image {med(exact, 2, 'cpu_ms'):.2f} → "
                 f"{med(folded, 2, 'cpu_ms'):.2f} ms"
             )
     # ceiling ÷ min = max(a, b) / (a + b) for stage costs a, b: ≥ 0.9 needs min(a, b) ≤ max / 9
@@ -271,7 +281,8 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
 `max_batch={args.max_batch}`, {workers} decode threads. Each round measures every
 configuration back to back: decode + preprocess only (thread pool, results dropped as they
 come), the model only (that configuration's prepared tensors, same compiled model and batches),
-then end to end (`AsyncClassifier.map` over the files); medians of {args.repeats} rounds. CPU
+then end to end (`AsyncClassifier.map` over the files); medians of {args.repeats} rounds, with
+the range over rounds in brackets (a difference inside it is not a finding). CPU
 time is the process's (all threads), per image. Load average (1 min) was {load} on {cores}
 cores.
 
@@ -294,8 +305,9 @@ pipeline is judged against the ceiling instead (target ≥ 0.9), and the way to 
 make a stage cheaper.
 
 **Folded vs exact preprocessing.** `fold_preprocessing=True` stops the workers at the uint8 crop
-and lets OpenVINO normalize inside the graph (probabilities measured within 1e-6 of the exact
-path); exact workers build PaddleClas' float tensor with a `cv2.LUT` per channel.
+and lets OpenVINO normalize inside the graph (how close the probabilities stay is measured in
+"Folded vs exact preprocessing" above); exact workers build PaddleClas' float tensor with a
+`cv2.LUT` per channel.
 {"; ".join(folding) or "not measured"}. This is why `AsyncClassifier` folds by default.
 """
 

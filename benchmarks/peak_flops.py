@@ -187,10 +187,10 @@ def main() -> int:
             [
                 name,
                 f"{macs / 1e6:.0f}",
-                f"{ms(b1.min_ms)} ({ms(b1.median_ms)})",
+                f"{ms(b1.min_ms)}; {b1.latency_cell()}",
                 f"{g1:.1f}",
                 f"{100 * g1 / peak:.1f}%",
-                f"{ms(b8.min_ms)} ({ms(b8.median_ms)})",
+                f"{ms(b8.min_ms)}; {b8.latency_cell()}",
                 f"{g8:.1f}",
                 f"{100 * g8 / peak:.1f}%",
             ]
@@ -211,8 +211,10 @@ def main() -> int:
             "",
             "![share of peak](bench_peak.png)",
             "",
-            "OpenVINO FP32 (f32 inference precision, all cores, sync); latency in ms as "
-            "min (median); achieved GFLOP/s = 2 × multiply-adds × batch / min latency:",
+            "OpenVINO FP32 (f32 inference precision, all cores, sync); latency in ms as the "
+            "fastest iteration, then the median over passes of each pass's median with the range "
+            "over passes in brackets; achieved GFLOP/s = 2 × multiply-adds × batch / fastest "
+            "iteration (a peak is a best case, so it is compared with best cases):",
             "",
             md_table(
                 [

@@ -26,6 +26,7 @@ from _bench_common import (
     ms,
     passes_over,
     pplcnet,
+    ratio_spread,
     write_section,
 )
 
@@ -123,16 +124,16 @@ def main() -> int:
                 row.append("-")
                 continue
             c = data[name][backend]
-            row.append(
-                f"{ms(c.median_ms)} / {ms(c.min_ms)} ({c.min_ms / base[backend].min_ms:.2f}×)"
-            )
+            rel = ratio_spread(c.pass_medians, base[backend].pass_medians)
+            row.append(f"{c.latency_cell()}; {rel}")
         rows.append(row)
     plot(data, DOCS / "bench_seed.png")
     body = "\n".join(
         [
-            "Batch-1 latency in ms as *median / min* (in brackets: the fastest iteration relative "
-            "to PPLCNet_x1_0's on the same runtime; on this shared machine the median carries "
-            f"other jobs' load), {args.seconds:g} s per configuration in {args.passes} "
+            "Batch-1 latency in ms: the median over passes of each pass's median, with the range "
+            "over passes in brackets; after the semicolon, the latency relative to "
+            "PPLCNet_x1_0's on the same runtime (median and range of the passes' ratios). "
+            f"{args.seconds:g} s per configuration in {args.passes} "
             "interleaved passes, all available cores, "
             "synchronous loop. Params, FLOPs (multiply-adds), top-1 and the paper's latency are "
             "the published figures (PaddleClas `docs/en/models/PP-LCNet_en.md`). "

@@ -11,6 +11,7 @@ the source framework before it is moved into place (see :mod:`lcnet_ov.verify`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -70,8 +71,8 @@ class ConvertOptions:
             raise ConversionError(f"unknown route {self.route!r}; choose one of {ROUTES}")
         if self.opset < MIN_OPSET:
             raise ConversionError(
-                f"opset {self.opset} splits HardSwish into primitive ops, after which NNCF INT8 "
-                f"outputs all zeros; use --opset {MIN_OPSET} or newer"
+                f"opset {self.opset} writes HardSwish as x * HardSigmoid(x), after which an NNCF "
+                f"INT8 model gives every image the same output; use --opset {MIN_OPSET} or newer"
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise ConversionError(f"batch size must be ≥ 1, got {self.batch_size}")
@@ -308,6 +309,16 @@ def _to_openvino(
     return model
 
 
+def _preprocess_for(pp: zoo.Preprocess, input_size: int | None) -> zoo.Preprocess:
+    """The preprocessing an IR reshaped to ``input_size`` needs: crop that size, and resize the
+    short side in PaddleClas' proportion (256 for 224) so the crop keeps the same framing.
+    Without this the metadata kept the spec's crop and every consumer fed 224 crops to it."""
+    if not input_size or input_size == pp.crop_size:
+        return pp
+    resize = round(pp.resize_short * input_size / pp.crop_size)
+    return dataclasses.replace(pp, crop_size=input_size, resize_short=resize)
+
+
 def _fix_shapes(model: Any, options: ConvertOptions, crop: int) -> None:
     import openvino as ov
 
@@ -434,7 +445,7 @@ def convert(
             step(f"exported checkpoint as Paddle inference model ({src.program.name})")
         ov_model = _to_openvino(src, workdir, options, step)
         spec = src.spec
-        pp = spec.preprocess if spec else zoo.Preprocess()
+        pp = _preprocess_for(spec.preprocess if spec else zoo.Preprocess(), options.input_size)
         _fix_shapes(ov_model, options, pp.crop_size)
         num_classes = _num_classes(ov_model)
         onnx_path = src.path if src.kind == "onnx" else None

@@ -48,8 +48,8 @@ def distinct(small_xml):
 
 
 def _same(a: Prediction, b: Prediction) -> bool:
-    # 1e-5: the bar for folded preprocessing (measured ≤ 1e-6); distinct pages differ
-    # by > 1e-4, so a misrouted result still fails
+    # 1e-5: the bar for folded preprocessing (trained model measured ≤ 1.4e-6, see
+    # docs/benchmarks.md); distinct pages differ by > 1e-4, so a misrouted result still fails
     return a.class_ids == b.class_ids and np.allclose(a.scores, b.scores, rtol=0, atol=1e-5)
 
 
@@ -77,9 +77,12 @@ def test_async_results_equal_sync_on_real_pages(orientation_xml, fold):
     assert [p.class_id for p in expected] == labels.tolist()
     for got in (submitted, mapped):
         assert all(_same(a, b) for a, b in zip(got, expected, strict=True))
-        assert np.abs(np.array([p.scores for p in got]) - probs.max(axis=1)[:, None]).min() < 1e-6
+        # every image's top score is that image's own top probability from the sync run
+        top = np.array([p.scores[0] for p in got])
+        assert np.abs(top - probs.max(axis=1)).max() <= (1e-5 if fold else 1e-6)
 
 
+@pytest.mark.slow
 def test_soak_16_threads_500_submits_none_lost_duplicated_or_misrouted(small_xml, distinct):
     images, expected = distinct
     threads, per_thread = 16, 500

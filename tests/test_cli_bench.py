@@ -28,7 +28,7 @@ def _table_rows(out: str) -> list[str]:
     return [line for line in lines[start + 1 :] if line.strip()]
 
 
-def test_sweep_with_space_separated_values_json_and_plot(ir, tmp_path, capsys):
+def test_sweep_with_space_separated_values_json_and_plot(ir, tmp_path, capsys, need):
     out_json, out_png = tmp_path / "r" / "bench.json", tmp_path / "bench.png"
     threads = ["1", str(min(2, CORES))] if CORES > 1 else ["1"]
     code = main(
@@ -65,7 +65,7 @@ def test_sweep_with_space_separated_values_json_and_plot(ir, tmp_path, capsys):
     if out_png.exists():  # matplotlib installed (bench extra)
         assert out_png.read_bytes()[:4] == b"\x89PNG"
     else:
-        pytest.importorskip("matplotlib")
+        need("matplotlib")
         pytest.fail("--plot wrote nothing although matplotlib is installed")
 
 
@@ -90,7 +90,7 @@ def test_json_flag_with_output_file_prints_and_writes_the_same_result(ir, tmp_pa
     assert printed["model"] == written["model"] == str(ir)
 
 
-def test_peers_and_a_skip_message(rapid_onnx, capsys):
+def test_peers_and_a_skip_message(orientation_xml, capsys):
     code = main(
         [
             "bench",

@@ -6,18 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from quant_data import cached_dataset, int8_home
+from quant_data import cached_dataset
 
 from lcnet_ov import paths
 from lcnet_ov.cli import main
 
 NAME = "text_image_orientation"
-
-
-@pytest.fixture(autouse=True)
-def _int8_home(tmp_path_factory, monkeypatch):
-    """INT8 IRs made here stay out of the cache the other test files share."""
-    monkeypatch.setenv("LCNET_OV_HOME", str(int8_home(tmp_path_factory)))
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +25,17 @@ def pages(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def quantized(rapid_onnx, calib, capsys) -> dict:
+def quantized(orientation_xml, calib, capsys) -> dict:
     code = main(["quantize", "--model", NAME, "--data", str(calib), "-n", "40", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)  # stdout is nothing but the JSON document
 
 
-def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, tmp_path_factory):
-    int8_home_dir = int8_home(tmp_path_factory)
+@pytest.mark.slow
+def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, lcnet_home):
     assert quantized["xml"] == str(paths.ir_path(NAME, "int8"))
-    assert paths.home() == int8_home_dir  # not the cache other test files share
+    assert paths.home() == lcnet_home  # this module's cache, not another module's
     assert quantized["images_used"] == 40 and quantized["data"]["classes_used"] == 4
     assert quantized["settings"]["preset"] == "mixed" and quantized["nncf_version"]
     code = main(["eval", "--model", NAME, "--data", str(pages), "--json", "-b", "8"])
@@ -56,6 +50,7 @@ def test_quantize_json_then_eval_json_side_by_side(quantized, pages, capsys, tmp
     assert 0.9 <= int8["top1_agreement"] <= 1.0
 
 
+@pytest.mark.slow
 def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp_path, capsys):
     lines = (pages / "val_list.txt").read_text().splitlines()[:24]
     (tmp_path / "broken.jpg").write_text("not an image")
@@ -75,7 +70,8 @@ def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp
     assert f"skipped 1 unreadable file(s):\n  {tmp_path / 'broken.jpg'}: " in out
 
 
-def test_quantize_text_report_and_progress(rapid_onnx, calib, tmp_path, capsys):
+@pytest.mark.slow
+def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, capsys):
     out_xml = tmp_path / "int8" / "model.xml"
     code = main(
         ["quantize", "-m", NAME, "-d", str(calib), "-n", "20", "-o", str(out_xml), "--seed", "3"]

@@ -32,6 +32,7 @@ def _top5(p: np.ndarray) -> list[list[int]]:
     return [list(np.argsort(-row, kind="stable")[:5]) for row in p]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale", SCALES)
 def test_every_scale_matches_paddle_inference(scale, paddle_models, tmp_path):
     folder = paddle_models.inference_dir(scale, seed=int(scale * 100))
@@ -49,6 +50,7 @@ def test_every_scale_matches_paddle_inference(scale, paddle_models, tmp_path):
     assert np.abs(ref[0] - ref[1]).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_paddle_frontend_and_onnx_route_agree(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(1.0, seed=3)
     via_onnx = convert(folder, tmp_path / "onnx.xml")
@@ -60,6 +62,7 @@ def test_paddle_frontend_and_onnx_route_agree(paddle_models, tmp_path):
     assert np.abs(a - b).max() <= 1e-5 and _top5(a) == _top5(b)
 
 
+@pytest.mark.slow
 def test_training_checkpoint_matches_its_exported_model(paddle_models, tmp_path):
     ckpt = paddle_models.pdparams(0.5, seed=11)
     folder = paddle_models.inference_dir(0.5, seed=11)
@@ -71,6 +74,7 @@ def test_training_checkpoint_matches_its_exported_model(paddle_models, tmp_path)
     assert np.abs(openvino_inference(result.xml, x) - ref).max() <= 1e-5
 
 
+@pytest.mark.slow
 def test_checkpoint_with_custom_classes(paddle_models, tmp_path):
     ckpt = paddle_models.pdparams(0.25, seed=2, num_classes=4)
     result = convert(ckpt, tmp_path / "c4.xml")
@@ -85,6 +89,7 @@ def test_checkpoint_with_wrong_model_name_is_refused(paddle_models, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_paddle3_pir_program(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(0.35, seed=4, pir=True)
     assert (folder / "inference.json").is_file() and not (folder / "inference.pdmodel").exists()
@@ -98,6 +103,7 @@ def test_paddle3_pir_program(paddle_models, tmp_path):
         convert(folder, tmp_path / "x.xml", options=ConvertOptions(route="paddle"))
 
 
+@pytest.mark.slow
 def test_embedded_preprocessing_matches_numpy_path(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(0.75, seed=5)
     plain = convert(folder, tmp_path / "plain.xml")
@@ -112,6 +118,7 @@ def test_embedded_preprocessing_matches_numpy_path(paddle_models, tmp_path):
     assert read_metadata(folded.xml).embedded_preprocessing is True
 
 
+@pytest.mark.slow
 def test_static_batch_and_fp16_weights(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(1.0, seed=3)
     fp32 = convert(folder, tmp_path / "fp32.xml")
@@ -126,6 +133,7 @@ def test_static_batch_and_fp16_weights(paddle_models, tmp_path):
     assert fp16.verification.passed and fp16.verification.top1_agree
 
 
+@pytest.mark.slow
 def test_metadata_describes_the_ir(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(0.25, seed=0)
     result = convert(folder, tmp_path / "meta.xml", model="PPLCNet_x0_25")
@@ -139,6 +147,7 @@ def test_metadata_describes_the_ir(paddle_models, tmp_path):
     assert model.get_rt_info(["model_info", "model_type"]).astype(str) == "Classification"
 
 
+@pytest.mark.slow
 def test_real_text_orientation_model_matches_onnxruntime(rapid_onnx, tmp_path):
     """The real, trained PP-LCNet_x1_0: IR vs ONNX Runtime on real (rendered) text pages."""
     from lcnet_ov.processing import preprocess
@@ -155,6 +164,7 @@ def test_real_text_orientation_model_matches_onnxruntime(rapid_onnx, tmp_path):
     assert (out.argmax(1) == labels).mean() > 0.9  # the weights are real and trained
 
 
+@pytest.mark.slow
 def test_zoo_name_uses_the_offline_package(rapid_onnx, tmp_path):
     result = convert("text_image_orientation", tmp_path / "zoo.xml")
     assert result.source_kind == "zoo" and result.metadata.source["kind"] == "onnx"
@@ -190,6 +200,7 @@ def test_broken_weights_leave_nothing_behind(paddle_models, tmp_path):
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow
 def test_onnx_source_labels_from_its_metadata(rapid_onnx, tmp_path):
     result = convert(rapid_onnx, tmp_path / "r.xml")
     assert result.verification.reference == "ONNX Runtime"

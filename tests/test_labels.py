@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import IMAGENET_SAMPLE
 
 from lcnet_ov.errors import InvalidModelFileError, LcnetOVError
 from lcnet_ov.labels import (
@@ -23,7 +24,7 @@ from lcnet_ov.labels import (
 from lcnet_ov.processing import Prediction, is_probability, softmax, topk
 from lcnet_ov.zoo import get_spec
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-sample"
+SAMPLE_DIR = IMAGENET_SAMPLE  # conftest: ../shared/imagenet-sample or $LCNET_OV_IMAGENET_SAMPLE
 #: SHA-256 of ppcls/utils/imagenet1k_label_list.txt as shipped in the paddleclas 2.6.0 wheel
 PADDLECLAS_LIST_SHA256 = "33f41fec9a5036e84369f9bcee23c747cde5f9be1174bf76eb9dfeba690f2953"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import IMAGENET_SAMPLE
 
 from lcnet_ov import processing
 from lcnet_ov.errors import LcnetOVError
@@ -37,7 +38,7 @@ from lcnet_ov.processing import (
 )
 from lcnet_ov.zoo import Preprocess
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "imagenet-sample"
+SAMPLE_DIR = IMAGENET_SAMPLE  # conftest: ../shared/imagenet-sample or $LCNET_OV_IMAGENET_SAMPLE
 DEFAULT = Preprocess()
 CUSTOM = Preprocess(
     resize_short=288,
@@ -305,8 +306,8 @@ def test_16bit_png_scaled_like_imread(tmp_path):
     assert np.array_equal(out, (img16 >> 8).astype(np.uint8))
 
 
-def test_cmyk_jpeg(tmp_path):
-    pil = pytest.importorskip("PIL.Image")
+def test_cmyk_jpeg(tmp_path, need):
+    pil = need("pil")
     buf = io.BytesIO()
     pil.new("CMYK", (20, 10), (0, 255, 255, 0)).save(buf, "JPEG", quality=95)  # pure red
     path = tmp_path / "cmyk.jpg"
@@ -316,8 +317,8 @@ def test_cmyk_jpeg(tmp_path):
     assert np.allclose(out[5, 10].astype(int), (0, 0, 255), atol=8)  # BGR red
 
 
-def test_exif_orientation_applied_like_imread(tmp_path):
-    pil = pytest.importorskip("PIL.Image")
+def test_exif_orientation_applied_like_imread(tmp_path, need):
+    pil = need("pil")
     img = pil.new("RGB", (40, 20), (255, 0, 0))
     img.paste((0, 0, 255), (20, 0, 40, 20))  # left half red, right half blue
     exif = pil.Exif()
@@ -333,8 +334,8 @@ def test_exif_orientation_applied_like_imread(tmp_path):
     assert image_size(path.read_bytes()) == (40, 20)  # header keeps stored size
 
 
-def test_gif_via_pillow():
-    pil = pytest.importorskip("PIL.Image")
+def test_gif_via_pillow(need):
+    pil = need("pil")
     buf = io.BytesIO()
     pil.new("RGB", (31, 17), (0, 255, 0)).save(buf, "GIF")
     assert image_format(buf.getvalue()) == "gif"

@@ -10,27 +10,52 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from quant_data import cached_dataset, int8_home, orientation_ir
+from quant_data import cached_dataset
 
 from lcnet_ov import paths
 from lcnet_ov.errors import QuantizationError
 from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata, write_metadata
-from lcnet_ov.quantization import QuantizeSettings, compute_op_precisions, quantize, se_multiplies
+from lcnet_ov.quantization import QuantizeSettings, quantize, se_multiplies
 from lcnet_ov.resolve import resolve_ir
 
 ZOO_NAME = "text_image_orientation"
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return int8_home(tmp_path_factory)
+def home(lcnet_home) -> Path:
+    """This module's own cache (conftest): INT8 IRs made here are seen by no other module."""
+    return lcnet_home
 
 
-@pytest.fixture(autouse=True)
-def _int8_home(home, monkeypatch):
-    """INT8 IRs made here stay out of the cache the other test files share."""
-    monkeypatch.setenv("LCNET_OV_HOME", str(home))
+COMPUTE_OPS = ("Convolution", "GroupConvolution", "MatMul")
+
+
+def _compute_ops(model) -> list:
+    return [
+        op
+        for op in model.get_ordered_ops()
+        if op.get_type_name() in COMPUTE_OPS and op.get_input_size() > 1
+    ]
+
+
+def _runs_in_int8(op) -> bool:
+    """Read from the graph, independently of the library's weight walker: the activation comes
+    from a FakeQuantize (a flatten may sit between) and the weights are not a plain f32
+    constant."""
+    node = op.input(0).get_source_output().get_node()
+    while node.get_type_name() in ("Reshape", "Convert"):
+        node = node.input(0).get_source_output().get_node()
+    weights = op.input(1).get_source_output().get_node()
+    float_weights = (
+        weights.get_type_name() == "Constant"
+        and weights.get_element_type().get_type_name() == "f32"
+    )
+    return node.get_type_name() == "FakeQuantize" and not float_weights
+
+
+def _fake_quantize_count(model) -> int:
+    return sum(op.get_type_name() == "FakeQuantize" for op in model.get_ordered_ops())
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +69,12 @@ def heldout(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ir(tmp_path_factory, rapid_onnx) -> Path:
-    return orientation_ir(tmp_path_factory, rapid_onnx)
+def ir(orientation_xml) -> Path:
+    return orientation_xml  # the session's conversion, copied into this module's cache
 
 
 @pytest.fixture(scope="module")
-def zoo_int8(home, calib, rapid_onnx):
+def zoo_int8(home, calib, orientation_xml):
     """Default settings, zoo name, default output: what `lcnet-ov quantize` does."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LCNET_OV_HOME", str(home))
@@ -70,6 +95,7 @@ def test_int8_top1_within_half_a_point_of_fp32(zoo_int8, heldout):
     assert result.agreement[1] >= 0.98
 
 
+@pytest.mark.slow
 def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, calib, home):
     assert paths.home() == home  # the private cache, not the session's shared one
     assert zoo_int8.xml == resolve_ir(ZOO_NAME, "int8") == paths.ir_path(ZOO_NAME, "int8")
@@ -87,13 +113,21 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
     assert q["data"]["source"] == str(calib / "train_list.txt")
     assert (q["data"]["subset_size"], q["data"]["seed"], q["data"]["images_used"]) == (300, 0, 300)
     assert q["data"]["classes_used"] == 4 and q["skipped"] == []
-    assert q["fake_quantize"] == zoo_int8.fake_quantize > 30
-    # every conv and the classifier run in INT8 with the default settings
-    assert zoo_int8.fp32_ops == () and len(zoo_int8.int8_ops) == 33
-    # and, as NNCF chooses (measured harmless), both inputs of each SE multiply are quantized
     import openvino as ov
 
     model = ov.Core().read_model(str(zoo_int8.xml))
+    fp32_model = ov.Core().read_model(str(resolve_ir(ZOO_NAME, "fp32")))
+    # the reported FakeQuantize count is the saved graph's (counted here, not pinned: NNCF
+    # versions place a few more or fewer), and there is at least one per compute op
+    assert q["fake_quantize"] == zoo_int8.fake_quantize == _fake_quantize_count(model)
+    assert _fake_quantize_count(model) >= len(_compute_ops(fp32_model))
+    # every conv and the classifier of the FP32 graph run in INT8 with the default settings
+    assert zoo_int8.fp32_ops == ()
+    assert sorted(zoo_int8.int8_ops) == sorted(
+        op.get_friendly_name() for op in _compute_ops(fp32_model)
+    )
+    assert all(_runs_in_int8(op) for op in _compute_ops(model))
+    # and, as NNCF chooses (measured harmless), both inputs of each SE multiply are quantized
     se = set(se_multiplies(model))
     assert len(se) == 2
     for op in model.get_ordered_ops():
@@ -102,6 +136,7 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
             assert kinds == {"FakeQuantize"}
 
 
+@pytest.mark.slow
 def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
     """The AsyncClassifier default (normalization folded in front of the input FakeQuantize)
     agrees with INT8 fed PaddleClas' exact float tensors."""
@@ -119,10 +154,13 @@ def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
     print(
         "int8 folded vs exact: max |dscore|", np.abs(folded - exact).max(), "top-1", np.mean(same)
     )
-    assert np.mean(same) >= 0.99
-    assert np.abs(folded - exact).max() <= 0.05
+    # measured identical (0.0 on 1068 images, docs/benchmarks.md "Folded vs exact"): the input
+    # FakeQuantize rounds both to the same levels; 1e-5 is the FP32 folding bar
+    assert all(same)
+    assert np.abs(folded - exact).max() <= 1e-5
 
 
+@pytest.mark.slow
 def test_an_int8_ir_is_refused(zoo_int8, tmp_path):
     with pytest.raises(QuantizationError, match="already quantized"):
         quantize(zoo_int8.xml, tmp_path, progress=False)
@@ -150,6 +188,7 @@ def _mixed_list(tmp_path: Path, calib: Path, good: int) -> tuple[Path, list[Path
     return tmp_path, broken
 
 
+@pytest.mark.slow
 def test_broken_calibration_files_are_skipped_named_and_replaced(ir, calib, tmp_path):
     (tmp_path / "data").mkdir()
     data, broken = _mixed_list(tmp_path / "data", calib, 30)
@@ -165,6 +204,7 @@ def test_broken_calibration_files_are_skipped_named_and_replaced(ir, calib, tmp_
     assert result.to_dict()["skipped"][0]["reason"]
 
 
+@pytest.mark.slow
 def test_failures_leave_nothing_behind(ir, calib, tmp_path, monkeypatch):
     import nncf
     import openvino as ov
@@ -215,6 +255,7 @@ def test_accuracy_control_needs_both_halves(ir, calib):
         quantize(ir, calib, max_drop=0.01, progress=False)
 
 
+@pytest.mark.slow
 def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
     import openvino as ov
 
@@ -236,7 +277,9 @@ def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
             kinds = [i.get_source_output().get_node().get_type_name() for i in op.inputs()]
             assert "FakeQuantize" not in kinds, (op.get_friendly_name(), kinds)
     assert result.fp32_ops == ("MatMul.0",)
-    assert compute_op_precisions(model)[1] == ["MatMul.0"]
+    assert [op.get_friendly_name() for op in _compute_ops(model) if not _runs_in_int8(op)] == [
+        "MatMul.0"
+    ]
     with pytest.raises(QuantizationError, match="no_such_op"):
         quantize(
             ir,
@@ -249,6 +292,7 @@ def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
     assert not (tmp_path / "x.xml").exists()
 
 
+@pytest.mark.slow
 def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, calib):
     from lcnet_ov.paths import converted_ir_path
 
@@ -259,6 +303,7 @@ def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, cal
     assert read_metadata(result.xml).num_classes == 1000
 
 
+@pytest.mark.slow
 def test_u8_ir_with_embedded_preprocessing_is_calibrated_on_raw_crops(
     rapid_onnx, calib, heldout, tmp_path
 ):
@@ -293,14 +338,20 @@ def test_accuracy_control_reports_what_it_measured(ir, calib, heldout, tmp_path)
     acc = result.accuracy
     assert acc is not None and acc.val_images == 120
     assert 0.85 <= acc.fp32_top1 <= 1.0 and acc.met and acc.drop <= 0.02
-    assert acc.kept_fp32 == result.fp32_ops
+    import openvino as ov
+
+    # what accuracy control reverted is what the saved graph computes in float
+    model = ov.Core().read_model(str(out))
+    reverted = [op.get_friendly_name() for op in _compute_ops(model) if not _runs_in_int8(op)]
+    assert sorted(acc.kept_fp32) == sorted(reverted)
     stamp = read_metadata(out).quantization
     assert stamp["algorithm"] == "quantize_with_accuracy_control"
-    assert stamp["accuracy"]["int8_top1"] == acc.int8_top1
-    # the same numbers an independent evaluation of the same 120 images gives
+    # the stored and reported accuracies are what an independent evaluation of the same 120
+    # images measures
     check = evaluate(ir, heldout, precision=("fp32", out), limit=120, progress=False)
     assert check.scores[0].top1 == pytest.approx(acc.fp32_top1)
     assert check.scores[1].top1 == pytest.approx(acc.int8_top1)
+    assert stamp["accuracy"]["int8_top1"] == pytest.approx(check.scores[1].top1)
 
 
 @pytest.mark.slow

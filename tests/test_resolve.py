@@ -9,6 +9,7 @@ from lcnet_ov.errors import InvalidModelFileError, OfflineError, UnknownModelErr
 from lcnet_ov.resolve import resolve_ir
 
 
+@pytest.mark.slow
 def test_source_is_converted_once_and_cached(rapid_onnx, tmp_path):
     first = resolve_ir(rapid_onnx)
     mtime = first.stat().st_mtime_ns
@@ -57,6 +58,7 @@ def test_ir_without_our_metadata_is_taken_as_it_is(tmp_path):
     assert resolve_ir(tmp_path / "m.xml", "fp32") == tmp_path / "m.xml"
 
 
+@pytest.mark.slow
 def test_zoo_name_converts_into_the_cache(rapid_onnx):
     xml = resolve_ir("text_image_orientation")
     assert xml == paths.ir_path("text_image_orientation", "fp32")

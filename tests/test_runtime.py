@@ -179,6 +179,7 @@ def u8_xml(rapid_onnx, tmp_path_factory) -> Path:
     ).xml
 
 
+@pytest.mark.slow
 def test_embedded_preprocessing_ir_takes_uint8_crops(clf, pages, u8_xml):
     images, _ = pages
     with Classifier(u8_xml) as u8:
@@ -204,7 +205,9 @@ def test_folded_preprocessing_takes_crops_and_agrees_with_the_exact_path(clf, pa
         with pytest.raises(ValueError, match="preprocessing folded in"):
             fast.predict_probs(np.zeros((1, 224, 224, 3), np.float32))
     assert ov.Core().read_model(clf.xml).input(0).get_element_type() == ov.Type.f32
-    assert np.abs(probs - clf.predict_probs(images)).max() <= 1e-5  # measured ≤ 1e-6
+    assert (
+        np.abs(probs - clf.predict_probs(images)).max() <= 1e-5
+    )  # measured ≤ 1.4e-6 (docs/benchmarks.md)
     assert [p.class_ids for p in preds] == [p.class_ids for p in clf.predict(images)]
     assert np.abs(features - clf.embed(images[:3])).max() <= 1e-5
 
@@ -297,8 +300,9 @@ def test_class_id_map_file_replaces_labels(orientation_xml, pages, tmp_path):
 def test_compile_options_reach_openvino(orientation_xml):
     with Classifier(orientation_xml, threads=1, inference_precision="bf16") as c:
         assert c.compiled_model.get_property("INFERENCE_NUM_THREADS") == 1
-        # bf16 where the CPU has it; this AVX2 CPU reports f32 either way
-        assert c.inference_precision in ("bf16", "f32")
+        # bf16 where the CPU plugin can compute in it, f32 where it cannot
+        caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        assert c.inference_precision == ("bf16" if "BF16" in caps else "f32")
     with pytest.raises(ValueError, match="inference_precision"):
         Classifier(orientation_xml, inference_precision="int4")
     with pytest.raises(DeviceError, match="NOPE") as err:

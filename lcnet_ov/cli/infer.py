@@ -58,8 +58,8 @@ def _quiet_opencv() -> None:
 @click.option(
     "--fold-preprocessing",
     is_flag=True,
-    help="Normalize inside the compiled graph: faster over many files; scores within 1e-6 "
-    "of the exact (default) path.",
+    help="Normalize inside the compiled graph: faster over many files; scores differ from the "
+    "exact (default) path by float rounding (measured: docs/benchmarks.md).",
 )
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
 @click.option(
