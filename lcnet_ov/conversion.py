@@ -24,7 +24,7 @@ from ._deps import require
 from ._util import captured_native_output, package_versions
 from .errors import ConversionError, InvalidModelFileError, LcnetOVError
 from .folding import fold_preprocessing
-from .metadata import ModelMetadata, write_metadata
+from .metadata import ModelMetadata, ends_in_softmax, write_metadata
 from .verify import Verification, verify_ir
 
 MIN_OPSET = 14
@@ -383,6 +383,7 @@ def convert(
             preprocess=pp,
             embedded_preprocessing=options.embed_preprocessing,
             precision="fp16" if options.compress_to_fp16 else "fp32",
+            outputs_probabilities=ends_in_softmax(ov_model),  # logit exports get softmax at run
             source={
                 "kind": src.kind,
                 "path": str(src.path),
