@@ -264,6 +264,7 @@ class Classifier:
                 ok.append(i)
             except Exception as exc:
                 results[i] = FailedPrediction.of(item, exc)
+        self._check_open()  # read-ahead cancelled by close() is no per-item failure
         if tensors:
             probs = self.predict_probs(np.stack(tensors), batch_size=len(tensors))
             preds = self.model.results(probs, [chunk[i][0] for i in ok], self.topk)
