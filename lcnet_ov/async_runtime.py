@@ -40,6 +40,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import functools
 import os
 import weakref
 from collections import deque
@@ -137,6 +138,7 @@ class AsyncClassifier:
         self._engine = BatchEngine(
             self.model,
             self.compiled_model,
+            functools.partial(self.model.compile, device, config),  # after a failed inference
             num_requests=self.num_requests,
             max_batch=self.max_batch,
             max_wait=self.max_wait,

@@ -20,6 +20,10 @@ Design notes:
   exactly once. ``close`` waits for an inference in progress; afterwards every method raises
   ``RuntimeError`` at the call, before anything is created (``predict`` checks before returning
   its generator). A forgotten Classifier's decode pool is shut down when it is collected.
+* **A failed inference raises** :class:`~lcnet_ov.errors.InferenceError` (one line) and the
+  compiled model it ran on is replaced before the next call, so a failure can never leave a
+  state behind that gives later calls wrong scores (measured on multi-stream models, see
+  :mod:`lcnet_ov._batching`).
 * **Non-images fail as items.** ``predict([img, None, 42])`` yields two
   :class:`~lcnet_ov.errors.InvalidInputError` failures in place; ``predict(None)`` is one
   failed item, not a ``TypeError`` for the whole call.
@@ -27,6 +31,7 @@ Design notes:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -38,12 +43,14 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InferenceError
 from .inputs import InputItem
 from .loaded_model import (
     DEFAULT_BATCH_SIZE,
     FailedPrediction,
     LoadedModel,
     Result,
+    _last_line,
     compile_config,
     input_stream,
 )
@@ -164,9 +171,25 @@ class Classifier:
                 request = getattr(self, which)
                 if request is None:  # closed by another thread between chunks
                     raise RuntimeError("this Classifier is closed")
-                request.infer({0: self.model.pad(part)}, share_inputs=True)
-                out.append(request.get_output_tensor(0).data[: len(part)].copy())
+                try:
+                    request.infer({0: self.model.pad(part)}, share_inputs=True)
+                    out.append(request.get_output_tensor(0).data[: len(part)].copy())
+                except RuntimeError as exc:
+                    self._renew(which)
+                    raise InferenceError(f"inference failed: {_last_line(exc)}") from exc
         return np.concatenate(out)
+
+    def _renew(self, which: str) -> None:
+        """After a failed inference, never reuse the compiled model it ran on: measured on a
+        multi-stream model, a later inference returned wrong scores (see lcnet_ov._batching)."""
+        try:
+            model = self.model.feature_model() if which == "_embed_request" else None
+            compiled = self.model.compile(self.device, self._config, model)
+            setattr(self, which, compiled.create_infer_request())
+            if model is None:
+                self.compiled_model = compiled
+        except Exception:  # the InferenceError being raised says what went wrong
+            logging.getLogger(__name__).exception("recompiling after a failed inference failed")
 
     def predict_probs(
         self, batch: np.ndarray | Sequence[ImageSource], batch_size: int | None = None

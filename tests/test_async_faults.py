@@ -180,7 +180,9 @@ def test_failed_inference_fails_exactly_its_batch_and_the_queue_goes_on(small_xm
         assert all(isinstance(e, InferenceError) for e in errors)
         assert "batch of 4" in str(errors[0]) and "Tripwire" in str(errors[0])
         assert clf.stats.sizes == {1: 3, 4: 1}
+        assert clf._engine.recompiles == 2  # one fresh compiled model per failed inference
         _until(lambda: clf.pending == 0, "every slot back")  # five more fit without waiting
+        # a batch of 4 then one of 1: on the failed model's streams that 1 came back wrong
         after = [clf.submit(images[i % 8], block=False) for i in range(5)]
         assert all(_same(f.result(timeout=WAIT), expected[i % 8]) for i, f in enumerate(after))
         mapped = list(clf.map([images[6], images[7]]))

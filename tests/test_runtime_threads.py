@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import pytest
+from test_async_faults import FAIL, TripwireCore
 from textimages import text_orientation_set
 
 import lcnet_ov.runtime as runtime
-from lcnet_ov.errors import InvalidInputError
+from lcnet_ov.errors import InferenceError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction
 from lcnet_ov.processing import Prediction
 from lcnet_ov.runtime import Classifier
@@ -141,3 +142,23 @@ def test_non_images_fail_as_their_own_items(small_xml, pages):
     assert [mixed[0], mixed[3]] == want
     assert mixed[1].reason.startswith("<int 1>") and "not an image" in mixed[1].reason
     assert isinstance(mixed[2].error, TypeError)  # InvalidInputError is still a TypeError
+
+
+def test_a_failed_inference_raises_a_typed_error_and_the_next_call_is_right(small_xml, pages):
+    """Real OpenVINO failing mid-graph (the Tripwire op of test_async_faults)."""
+    with Classifier(small_xml) as ref:
+        want = ref.predict_probs(pages[:3])
+        want_feats = ref.embed(pages[:2])
+    with Classifier(small_xml, core=TripwireCore()) as clf:
+        bad = np.full((2, *clf.model.item_shape), FAIL, np.float32)
+        before = clf.compiled_model
+        with pytest.raises(InferenceError, match="Tripwire") as err:
+            clf.predict_probs(bad)
+        assert "\n" not in str(err.value)
+        assert clf.compiled_model is not before  # never reused after a failure
+        assert np.abs(clf.predict_probs(pages[:3]) - want).max() <= 1e-6
+        with pytest.raises(InferenceError):
+            clf.embed(bad)
+        assert np.abs(clf.embed(pages[:2]) - want_feats).max() <= 1e-6
+        results = list(clf.predict(pages[:3]))
+    assert [r.class_ids for r in results] == [tuple(np.argsort(-p, kind="stable")) for p in want]
