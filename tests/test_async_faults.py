@@ -222,9 +222,13 @@ def test_close_from_a_done_callback(small_xml, pages):
         seen["closed"] = clf.close(timeout=WAIT)
         done.set()
 
+    gate = threading.Event()  # nothing resolves before the callback is registered
+    prepare = clf.model.prepare
+    clf.model.prepare = lambda *a: (gate.wait(WAIT), prepare(*a))[1]  # type: ignore[method-assign]
     first = clf.submit(images[0])
-    first.add_done_callback(callback)
     later = [clf.submit(img) for img in images[1:]]
+    first.add_done_callback(callback)
+    gate.set()
     assert done.wait(WAIT), "close() from a done-callback deadlocked"
     assert seen["thread"] == "lcnet-ov-callbacks"  # never an inference thread
     assert seen["closed"] is True and clf.closed
@@ -254,8 +258,12 @@ def test_blocking_submit_and_result_from_a_done_callback(small_xml, pages):
                 out.append(exc)
             done.set()
 
+        gate = threading.Event()  # nothing resolves before the callback is registered
+        prepare = clf.model.prepare
+        clf.model.prepare = lambda *a: (gate.wait(WAIT), prepare(*a))[1]  # type: ignore[method-assign]
         first, second = clf.submit(images[0]), clf.submit(images[1])
         first.add_done_callback(callback)
+        gate.set()
         assert done.wait(WAIT), "a blocking submit from a callback deadlocked"
         assert _same(first.result(), expected[0]) and _same(second.result(), expected[1])
     assert len(out) == 2 and all(_same(a, b) for a, b in zip(out, expected[4:6], strict=True))
