@@ -59,6 +59,7 @@ _LAZY = {
             "VerificationError",
             "LabelFileError",
             "ImageDecodeError",
+            "InvalidInputError",
             "ImageTooLargeError",
             "DeviceError",
             "InferenceError",

@@ -33,7 +33,7 @@ from .errors import (
     UsageError,
 )
 from .folding import fold_preprocessing
-from .metadata import ModelMetadata, write_metadata
+from .metadata import ModelMetadata, ends_in_softmax, write_metadata
 from .verify import (
     ATOL_FP16,
     ATOL_FP32,
@@ -456,6 +456,7 @@ def convert(
             preprocess=pp,
             embedded_preprocessing=options.embed_preprocessing,
             precision="fp16" if options.compress_to_fp16 else "fp32",
+            outputs_probabilities=ends_in_softmax(ov_model),  # logit exports get softmax at run
             source={
                 "kind": src.kind,
                 "path": str(src.path),

@@ -87,6 +87,12 @@ class ImageDecodeError(LcnetOVError):
         self.filename = filename
 
 
+class InvalidInputError(ImageDecodeError, TypeError):
+    """An input that is not an image source at all (``None``, an ``int``, a dict...).
+
+    Also a ``TypeError`` (what such inputs raised before), so existing handlers keep working."""
+
+
 class ImageTooLargeError(ImageDecodeError):
     """An image over the pixel limit, or one whose resize would blow past the size guards."""
 

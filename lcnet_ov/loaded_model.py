@@ -2,9 +2,15 @@
 
 :class:`LoadedModel` reads everything a prediction needs from the IR itself
 (:func:`~lcnet_ov.metadata.read_metadata`): labels, PaddleClas preprocessing, whether that
-preprocessing is folded into the graph, and whether the graph already ends in Softmax. Both
+preprocessing is folded into the graph. Whether the graph already ends in Softmax is detected
+from the graph itself (:func:`~lcnet_ov.metadata.ends_in_softmax`), not trusted from metadata:
+a logit IR gets softmax here, so "scores" are always probabilities, and never twice. Both
 runtimes prepare images, pad batches and post-process through it, so the sync and async paths
 cannot drift apart.
+
+Anything that is not an image source (``None``, ``42``) fails as its own item with
+:class:`~lcnet_ov.errors.InvalidInputError` (:func:`input_stream`, :meth:`LoadedModel.prepare`),
+so one bad entry in a list never ends the whole call.
 
 :class:`FailedPrediction` stands in a result stream where an input could not be classified, and
 :func:`find_feature_output` locates the features that ``Classifier.embed`` returns.
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
@@ -23,14 +29,15 @@ import numpy as np
 from .errors import (
     DeviceError,
     InferenceError,
+    InvalidInputError,
     InvalidModelFileError,
     LabelFileError,
     LcnetOVError,
 )
 from .folding import fold_preprocessing as _fold
-from .inputs import InputItem
+from .inputs import InputItem, iter_inputs
 from .labels import load_labels
-from .metadata import ModelMetadata, read_metadata
+from .metadata import ModelMetadata, ends_in_softmax, read_metadata
 from .processing import (
     ImageSource,
     Prediction,
@@ -44,6 +51,8 @@ from .resolve import resolve_ir
 from .zoo import DEFAULT_MODEL
 
 DEFAULT_BATCH_SIZE = 8
+#: what ``prepare`` decodes; anything else is an InvalidInputError for that item
+_IMAGE_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray)
 #: values of ``INFERENCE_PRECISION_HINT`` we pass on (``None`` leaves the device default)
 INFERENCE_PRECISIONS = ("f32", "bf16", "f16")
 # ops allowed between the classifier MatMul and the model's result
@@ -104,6 +113,19 @@ class FailedPrediction:
 
 
 Result = Prediction | FailedPrediction
+
+
+def input_stream(inputs: object, *, recursive: bool = False) -> Iterator[InputItem]:
+    """:func:`~lcnet_ov.inputs.iter_inputs`, taking a non-iterable (``None``, ``42``) as one item.
+
+    Such an entry then fails as that item (:meth:`LoadedModel.prepare` raises
+    :class:`InvalidInputError`) instead of a ``TypeError`` ending the whole call.
+    """
+    try:
+        iter(inputs)  # type: ignore[call-overload]
+    except TypeError:
+        inputs = [inputs]
+    return iter_inputs(inputs, recursive=recursive)
 
 
 @functools.lru_cache(maxsize=1)
@@ -219,6 +241,8 @@ class LoadedModel:
         except RuntimeError as exc:
             raise InvalidModelFileError(f"{self.xml}: OpenVINO cannot read it ({exc})") from exc
         meta = read_metadata(self.ov_model)
+        # the graph is the truth: metadata may predate the stamp or the head may have been cut
+        meta = meta.replace(outputs_probabilities=ends_in_softmax(self.ov_model))
         if len(self.ov_model.inputs) != 1:
             raise InvalidModelFileError(f"{self.xml}: expected one image input")
         shape = self.ov_model.input(0).get_partial_shape()
@@ -276,7 +300,15 @@ class LoadedModel:
             ) from exc
 
     def prepare(self, source: ImageSource, name: str | None = None) -> np.ndarray:
-        """One image → the tensor the IR takes for it (no batch axis); raises ImageDecodeError."""
+        """One image → the tensor the IR takes for it (no batch axis); raises ImageDecodeError
+        (:class:`InvalidInputError` for something that is no image source at all)."""
+        if not isinstance(source, _IMAGE_TYPES):
+            what = name or f"<{type(source).__name__}>"
+            raise InvalidInputError(
+                f"{what}: not an image: expected a path, encoded bytes or a uint8 array, "
+                f"got {type(source).__name__}",
+                name,
+            )
         pp = self.metadata.preprocess
         if not self.uint8_input:
             return preprocess_image(source, pp, name=name)
@@ -321,7 +353,7 @@ class LoadedModel:
         return padded
 
     def probabilities(self, raw: np.ndarray) -> np.ndarray:
-        """Official exports end in Softmax; only logit IRs get it here, so never twice."""
+        """Probabilities from raw outputs: softmax only where the graph does not end in one."""
         return raw if self.metadata.outputs_probabilities else softmax(raw, axis=-1)
 
     def results(self, probs: np.ndarray, items: Sequence[InputItem], k: int) -> list[Result]:

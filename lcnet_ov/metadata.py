@@ -31,6 +31,9 @@ class ModelMetadata:
     embedded_preprocessing: bool = False
     #: weights precision of the IR: fp32, fp16 (compressed weights) or int8
     precision: str = "fp32"
+    #: True when the graph ends in Softmax (:func:`ends_in_softmax`, stamped at conversion).
+    #: Runtimes re-detect it from the graph on load, so an IR whose head was edited afterwards
+    #: (or one from before this field was stamped) still gets softmax exactly once.
     outputs_probabilities: bool = True
     source: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
@@ -77,6 +80,31 @@ class ModelMetadata:
 
     def replace(self, **changes: Any) -> ModelMetadata:
         return dataclasses.replace(self, **changes)
+
+
+#: ops that change neither values nor their order along the class axis
+_PASS_THROUGH = frozenset({"Convert", "Reshape", "Squeeze", "Unsqueeze"})
+
+
+def ends_in_softmax(model: Any) -> bool:
+    """Whether the first output of an ``openvino.Model`` is a Softmax over its last axis.
+
+    Walks back from the result through shape-only ops (``Convert``, ``Reshape``, ...) to the
+    op that produced the values. Only ``Softmax`` counts: logits and ``LogSoftmax`` outputs are
+    not probabilities (softmax of either gives them, since softmax ignores a per-row shift).
+    """
+    source = model.get_results()[0].input_value(0)
+    for _ in range(8):
+        node = source.get_node()
+        kind = node.get_type_name()
+        if kind == "Softmax":
+            rank = source.get_partial_shape().rank
+            axis = int(node.get_attributes().get("axis", -1))
+            return axis == -1 or (rank.is_static and axis == rank.get_length() - 1)
+        if kind not in _PASS_THROUGH:
+            return False
+        source = node.input_value(0)
+    return False
 
 
 def _model_api_info(meta: ModelMetadata) -> dict[str, str]:

@@ -14,12 +14,27 @@ Design notes:
   from the result through the classifier head (Softmax, bias Add, ...) to the final MatMul, its
   activation input is the flattened 1280-d output of ``last_conv`` + HardSwish, whatever the
   exporter named it.
+* **Thread-safe by construction, closed means closed.** One lock serializes inference on the
+  single infer request; a second guards lazy state (the decode pool ``predict`` starts, the
+  feature model ``embed`` compiles), so 32 threads hitting a fresh Classifier create each
+  exactly once. ``close`` waits for an inference in progress; afterwards every method raises
+  ``RuntimeError`` at the call, before anything is created (``predict`` checks before returning
+  its generator). A forgotten Classifier's decode pool is shut down when it is collected.
+* **A failed inference raises** :class:`~lcnet_ov.errors.InferenceError` (one line) and the
+  compiled model it ran on is replaced before the next call, so a failure can never leave a
+  state behind that gives later calls wrong scores (measured on multi-stream models, see
+  :mod:`lcnet_ov._batching`).
+* **Non-images fail as items.** ``predict([img, None, 42])`` yields two
+  :class:`~lcnet_ov.errors.InvalidInputError` failures in place; ``predict(None)`` is one
+  failed item, not a ``TypeError`` for the whole call.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,13 +43,16 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import InputItem, iter_inputs
+from .errors import InferenceError
+from .inputs import InputItem
 from .loaded_model import (
     DEFAULT_BATCH_SIZE,
     FailedPrediction,
     LoadedModel,
     Result,
+    _last_line,
     compile_config,
+    input_stream,
 )
 from .metadata import ModelMetadata
 from .processing import ImageSource, Prediction
@@ -95,7 +113,9 @@ class Classifier:
         self.compiled_model = self.model.compile(device, self._config)
         self._request = self.compiled_model.create_infer_request()
         self._embed_request: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the infer requests: one inference at a time
+        self._state_lock = threading.Lock()  # lazy pool / feature model, and closing
+        self._closed = False
         self._pool: ThreadPoolExecutor | None = None
 
     # ---- introspection -----------------------------------------------------------------------
@@ -133,21 +153,44 @@ class Classifier:
             raise ValueError(f"batch_size must be >= 1, got {size}")
         return size
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _check_open(self) -> None:
-        if self._request is None:
+        if self._closed:
             raise RuntimeError("this Classifier is closed")
 
-    def _run(self, request: Any, batch: np.ndarray, batch_size: int | None) -> np.ndarray:
-        """Infer in chunks; the lock makes the one shared infer request safe across threads."""
+    def _run(self, which: str, batch: np.ndarray, batch_size: int | None) -> np.ndarray:
+        """Infer in chunks on ``self.<which>``; the lock makes that one request thread-safe."""
         self._check_open()
         out = []
         step = self._chunk(batch_size)
         for start in range(0, len(batch), step):
             part = batch[start : start + step]
             with self._lock:
-                request.infer({0: self.model.pad(part)}, share_inputs=True)
-                out.append(request.get_output_tensor(0).data[: len(part)].copy())
+                request = getattr(self, which)
+                if request is None:  # closed by another thread between chunks
+                    raise RuntimeError("this Classifier is closed")
+                try:
+                    request.infer({0: self.model.pad(part)}, share_inputs=True)
+                    out.append(request.get_output_tensor(0).data[: len(part)].copy())
+                except RuntimeError as exc:
+                    self._renew(which)
+                    raise InferenceError(f"inference failed: {_last_line(exc)}") from exc
         return np.concatenate(out)
+
+    def _renew(self, which: str) -> None:
+        """After a failed inference, never reuse the compiled model it ran on: measured on a
+        multi-stream model, a later inference returned wrong scores (see lcnet_ov._batching)."""
+        try:
+            model = self.model.feature_model() if which == "_embed_request" else None
+            compiled = self.model.compile(self.device, self._config, model)
+            setattr(self, which, compiled.create_infer_request())
+            if model is None:
+                self.compiled_model = compiled
+        except Exception:  # the InferenceError being raised says what went wrong
+            logging.getLogger(__name__).exception("recompiling after a failed inference failed")
 
     def predict_probs(
         self, batch: np.ndarray | Sequence[ImageSource], batch_size: int | None = None
@@ -157,11 +200,13 @@ class Classifier:
         ``batch`` is either prepared tensors (``[N, 3, H, W]`` float32, or ``[N, H, W, 3]``
         uint8 for IRs with embedded preprocessing) or a list of images, prepared here.
         """
+        self._check_open()
         x = self.model.as_batch(batch)
-        return self.model.probabilities(self._run(self._request, x, batch_size))
+        return self.model.probabilities(self._run("_request", x, batch_size))
 
     def __call__(self, image: ImageSource) -> Prediction:
         """Top-k for one image (path, encoded bytes or BGR array); bad input raises."""
+        self._check_open()
         name = str(image) if isinstance(image, (str, os.PathLike)) else None
         item = InputItem(name or "<image>", image, name)
         probs = self.predict_probs(self.model.prepare(image, name)[None])
@@ -174,17 +219,23 @@ class Classifier:
         self, images: np.ndarray | Sequence[ImageSource], batch_size: int | None = None
     ) -> np.ndarray:
         """Features before the classifier, ``[N, 1280]`` float32 for PP-LCNet (see module doc)."""
-        self._check_open()
-        if self._embed_request is None:
-            compiled = self.model.compile(self.device, self._config, self.model.feature_model())
-            self._embed_request = compiled.create_infer_request()
-        return self._run(self._embed_request, self.model.as_batch(images), batch_size)
+        with self._state_lock:  # compiled once, however many threads ask at the same time
+            self._check_open()
+            if self._embed_request is None:
+                feature_model = self.model.feature_model()
+                compiled = self.model.compile(self.device, self._config, feature_model)
+                self._embed_request = compiled.create_infer_request()
+        return self._run("_embed_request", self.model.as_batch(images), batch_size)
 
     def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            workers = self.threads or os.cpu_count() or 1
-            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lcnet-ov-prep")
-        return self._pool
+        with self._state_lock:
+            self._check_open()
+            if self._pool is None:
+                workers = self.threads or os.cpu_count() or 1
+                pool = ThreadPoolExecutor(workers, thread_name_prefix="lcnet-ov-prep")
+                weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
+                self._pool = pool
+            return self._pool
 
     def predict(
         self, inputs: object, batch_size: int | None = None, *, recursive: bool = False
@@ -193,10 +244,14 @@ class Classifier:
 
         A broken input yields a :class:`FailedPrediction` in its place; the stream goes on.
         Images are decoded and preprocessed by a thread pool up to two batches ahead, so the
-        next batch is ready while this one runs. Stopping early cancels the read-ahead.
+        next batch is ready while this one runs. Stopping early cancels the read-ahead. Raises
+        ``RuntimeError`` here, not at the first ``next()``, when the Classifier is closed.
         """
+        self._check_open()
         size = self._chunk(batch_size)
-        stream = iter_inputs(inputs, recursive=recursive)
+        return self._stream(input_stream(inputs, recursive=recursive), size)
+
+    def _stream(self, stream: Iterator[InputItem], size: int) -> Iterator[Result]:
         window: deque[tuple[InputItem, Future | None]] = deque()
 
         def refill() -> None:
@@ -233,6 +288,7 @@ class Classifier:
                 ok.append(i)
             except Exception as exc:
                 results[i] = FailedPrediction.of(item, exc)
+        self._check_open()  # read-ahead cancelled by close() is no per-item failure
         if tensors:
             probs = self.predict_probs(np.stack(tensors), batch_size=len(tensors))
             preds = self.model.results(probs, [chunk[i][0] for i in ok], self.topk)
@@ -243,11 +299,17 @@ class Classifier:
     # ---- lifetime ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the read-ahead threads and drop the compiled models (idempotent)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._request = self._embed_request = self.compiled_model = None
+        """Stop the read-ahead threads and drop the compiled models (idempotent, thread-safe).
+
+        Waits for an inference another thread is running; later calls raise ``RuntimeError``.
+        """
+        with self._state_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._request = self._embed_request = self.compiled_model = None
 
     def __enter__(self) -> Classifier:
         return self

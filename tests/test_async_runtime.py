@@ -16,7 +16,7 @@ import openvino as ov
 import pytest
 
 from lcnet_ov.async_runtime import AsyncClassifier, QueueFullError
-from lcnet_ov.errors import ImageDecodeError
+from lcnet_ov.errors import ImageDecodeError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction, InferenceError
 from lcnet_ov.processing import Prediction, preprocess_image
 from lcnet_ov.runtime import Classifier
@@ -142,7 +142,7 @@ def test_one_bad_item_fails_only_its_own_future(small_xml, distinct):
         assert all(_same(f.result(), e) for f, e in zip(futures, expected, strict=False))
         assert isinstance(bad["bytes"].exception(), ImageDecodeError)
         assert "uint8" in str(bad["float"].exception())
-        assert isinstance(bad["int"].exception(), TypeError)
+        assert isinstance(bad["int"].exception(), InvalidInputError)
         assert "/no/such/image.png" in str(bad["missing"].exception())
         assert isinstance(bad["nan"].exception(), InferenceError)
 

@@ -229,18 +229,51 @@ def test_folding_an_ir_that_already_takes_crops_changes_nothing(u8_xml):
         assert len(u8.compiled_model.inputs) == 1
 
 
-def test_logit_ir_gets_softmax_exactly_once(clf, pages, orientation_xml, tmp_path):
-    """An IR without the final Softmax, marked as such, still gives the same probabilities."""
+@pytest.mark.parametrize("stamp", [False, True], ids=["stamped-logits", "stale-stamp"])
+def test_logit_ir_gets_softmax_exactly_once(clf, pages, orientation_xml, tmp_path, stamp):
+    """An IR whose final Softmax was cut off still gives probabilities: the runtime looks at
+    the graph, so even metadata that still claims probabilities (stale) cannot fool it."""
     model = ov.Core().read_model(orientation_xml)
     softmax = model.get_results()[0].input_value(0).get_node()
     assert softmax.get_type_name() == "Softmax"
     logits = ov.Model([softmax.input_value(0)], model.get_parameters(), "logits")
-    write_metadata(logits, read_metadata(model).replace(outputs_probabilities=False))
+    write_metadata(logits, read_metadata(model).replace(outputs_probabilities=stamp))
     ov.save_model(logits, tmp_path / "logits.xml", compress_to_fp16=False)
     images, _ = pages
     with Classifier(tmp_path / "logits.xml") as raw:
+        assert raw.metadata.outputs_probabilities is False  # detected, whatever was stamped
         probs = raw.predict_probs(images[:4])
-    # a second softmax would squash the 0.92 top scores to below 0.5
+        preds = list(raw.predict(images[:4]))
+    # no softmax would leave raw logits (not summing to 1), a second one would squash the 0.92
+    # top scores to below 0.5
+    assert np.abs(probs - clf.predict_probs(images[:4])).max() <= 1e-5
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    want = list(clf.predict(images[:4]))
+    assert [p.class_ids for p in preds] == [p.class_ids for p in want]
+    assert np.allclose([p.scores for p in preds], [p.scores for p in want], rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_conversion_stamps_whether_the_graph_ends_in_softmax(clf, pages, rapid_onnx, tmp_path):
+    """A logit ONNX (the real model with its Softmax node removed) converts with
+    ``outputs_probabilities: false`` in its metadata, and classifies to the same probabilities."""
+    import onnx
+
+    proto = onnx.load(str(rapid_onnx))
+    last = proto.graph.node[-1]
+    assert last.op_type == "Softmax" and last.output[0] == proto.graph.output[0].name
+    del proto.graph.node[-1]
+    proto.graph.output[0].name = last.input[0]
+    onnx.save(proto, str(tmp_path / "logits.onnx"))
+    result = convert(
+        tmp_path / "logits.onnx", tmp_path / "logits.xml", model="text_image_orientation"
+    )
+    assert result.verification is not None  # checked against ONNX Runtime on the logit graph
+    assert read_metadata(result.xml).outputs_probabilities is False
+    assert read_metadata(clf.xml).outputs_probabilities is True
+    images, _ = pages
+    with Classifier(result.xml) as raw:
+        probs = raw.predict_probs(images[:4])
     assert np.abs(probs - clf.predict_probs(images[:4])).max() <= 1e-5
 
 
