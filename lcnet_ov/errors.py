@@ -95,3 +95,7 @@ class BenchError(LcnetOVError):
     """A benchmark option that cannot work (the message names the option and the fix)."""
 
     exit_code = 2
+
+
+class ServeError(LcnetOVError):
+    """``lcnet-ov serve`` / ``export`` cannot do what was asked (port taken, bad settings)."""
