@@ -1,4 +1,4 @@
-"""The served model: one ``kserve.Model`` backed by :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+"""The served model: a ``kserve.Model`` backed by :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
 
 Why an ``AsyncClassifier`` and not a ``Classifier`` per request: every request's images are
 submitted to one micro-batching pipeline, so images of *different* concurrent requests share
@@ -78,6 +78,31 @@ class ClassifierModel(_ks.Model):
         self.load_seconds = time.perf_counter() - start
         self.ready = True
 
+    def register_metrics(self, registry: Any = None) -> None:
+        """Export the batch sizes formed (``lcnet_ov_batches_total{size="8"}``) on ``/metrics``:
+        how well concurrent requests share inferences is the point of this server."""
+        from prometheus_client import REGISTRY
+        from prometheus_client.core import CounterMetricFamily
+
+        model = self
+
+        class BatchCollector:
+            def collect(self) -> Any:
+                stats = model.classifier.stats
+                fam = CounterMetricFamily(
+                    "lcnet_ov_batches", "inferences run, by batch size", labels=["size"]
+                )
+                for size, count in sorted(stats.sizes.items()):
+                    fam.add_metric([str(size)], count)
+                yield fam
+                yield CounterMetricFamily(
+                    "lcnet_ov_images",
+                    "images classified by the batched pipeline",
+                    value=stats.images,
+                )
+
+        (registry or REGISTRY).register(BatchCollector())
+
     # ---- lifetime ----------------------------------------------------------------------------
 
     def _warm_up(self) -> None:
@@ -129,6 +154,13 @@ class ClassifierModel(_ks.Model):
     async def predict(
         self, payload: Any, headers: Mapping[str, str] | None = None, *_: Any
     ) -> InferResponse | dict[str, Any]:
+        if isinstance(payload, (bytes, bytearray)):  # v1 body sent without a JSON content type
+            import orjson
+
+            try:
+                payload = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidInput(f"request is not valid JSON ({exc})") from exc
         if isinstance(payload, dict):
             return await self._predict_v1(payload)
         if not isinstance(payload, InferRequest):

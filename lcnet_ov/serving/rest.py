@@ -49,6 +49,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._discard(receive, int(length) if length.isdigit() else 0)
             await _reply(
                 send,
                 413,
@@ -78,6 +79,16 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await _reply(send, 413, f"request body is over the limit of {self.limit} bytes")
+
+    async def _discard(self, receive: Callable, length: int) -> None:
+        """Read and drop a refused body (nothing is kept) so the client, still sending, reads
+        the 413 instead of a connection reset; past 8× the limit it is cut off instead."""
+        if length > 8 * self.limit:
+            return
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                return
 
 
 async def _reply(send: Callable, status: int, message: str) -> None:

@@ -177,7 +177,9 @@ class _NoTracebackForBadRequests(logging.Filter):
 
 
 def _quiet_logs(access_log: bool) -> None:
-    logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    level = logging.INFO if access_log else logging.WARNING
+    logging.getLogger("uvicorn.access").setLevel(level)
+    logging.getLogger("kserve.trace").setLevel(level)  # two timing lines per request
     logging.getLogger("kserve").addFilter(_NoTracebackForBadRequests())
     import cv2
 
@@ -191,6 +193,7 @@ def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
     from .model import ClassifierModel
 
     model = ClassifierModel(options)
+    model.register_metrics()
     server = build_server(model, options)
     _quiet_logs(options.access_log)
     message = (
