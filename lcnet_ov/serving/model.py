@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -32,7 +31,7 @@ from ..errors import ImageDecodeError, LcnetOVError, QueueFullError
 from ..processing import topk as rank
 from . import OUTPUT_NAMES
 from ._kserve import kserve
-from .options import ServeOptions
+from .options import ServeOptions, open_classifier
 from .tensors import ParsedRequest, RequestError, input_types, output_arrays, output_types
 from .tensors import parse_request as parse_tensors
 
@@ -52,30 +51,16 @@ _CLIENT_ERRORS = (ImageDecodeError, RequestError, ValueError)
 class ClassifierModel(_ks.Model):
     """PP-LCNet behind the Open Inference Protocol (see the module doc)."""
 
-    def __init__(self, options: ServeOptions) -> None:
-        from ..async_runtime import AsyncClassifier
-
+    def __init__(self, options: ServeOptions, classifier: Any = None) -> None:
+        """``classifier``: an :func:`open_classifier` result (built here when ``None``)."""
         self.options = options
-        self.load_seconds = 0.0
-        start = time.perf_counter()
-        self.classifier = AsyncClassifier(
-            options.model,
-            precision=options.precision,
-            device=options.device,
-            threads=options.threads,
-            inference_precision=options.inference_precision,
-            topk=1 << 30,  # every class: probabilities are rebuilt from the ranking
-            max_batch=options.max_batch,
-            max_wait_ms=options.max_wait_ms,
-        )
+        self.classifier = classifier if classifier is not None else open_classifier(options)
         meta = self.classifier.metadata
         super().__init__(options.name or meta.name)
         self.num_classes = self.classifier.model.num_classes
         self.crop = meta.preprocess.crop_size
         self._tensor_clf: Any = None
         self._tensor_lock = threading.Lock()
-        self._warm_up()
-        self.load_seconds = time.perf_counter() - start
         self.ready = True
 
     def register_metrics(self, registry: Any = None) -> None:
@@ -104,13 +89,6 @@ class ClassifierModel(_ks.Model):
         (registry or REGISTRY).register(BatchCollector())
 
     # ---- lifetime ----------------------------------------------------------------------------
-
-    def _warm_up(self) -> None:
-        """One full batch through the pipeline, so the first client pays no first-run cost."""
-        blank = np.full((self.crop, self.crop, 3), 127, dtype=np.uint8)
-        futures = [self.classifier.submit(blank) for _ in range(self.classifier.max_batch)]
-        for fut in futures:
-            fut.result()
 
     def load(self) -> bool:
         return self.ready

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from ..zoo import DEFAULT_MODEL
 from . import DEFAULT_MAX_BODY_BYTES
@@ -35,3 +36,32 @@ class ServeOptions:
     grace_s: int = 30
     grpc_threads: int = 4
     access_log: bool = False
+
+
+def open_classifier(options: ServeOptions) -> Any:
+    """The server's :class:`~lcnet_ov.async_runtime.AsyncClassifier`, compiled and warmed up.
+
+    It ranks every class (``topk`` = class count) so each request's probabilities can be
+    rebuilt exactly. Kept free of kserve so :func:`~lcnet_ov.serving.server.serve` can build it
+    while kserve (pandas, FastAPI: seconds on a busy 2-core box) imports in another thread.
+    Warm-up sends one full batch, so the first client pays no first-inference cost.
+    """
+    import numpy as np
+
+    from ..async_runtime import AsyncClassifier
+
+    clf = AsyncClassifier(
+        options.model,
+        precision=options.precision,
+        device=options.device,
+        threads=options.threads,
+        inference_precision=options.inference_precision,
+        topk=1 << 30,  # clipped to the class count by the ranking
+        max_batch=options.max_batch,
+        max_wait_ms=options.max_wait_ms,
+    )
+    crop = clf.metadata.preprocess.crop_size
+    blank = np.full((crop, crop, 3), 127, dtype=np.uint8)
+    for fut in [clf.submit(blank) for _ in range(clf.max_batch)]:
+        fut.result()
+    return clf
