@@ -248,6 +248,15 @@ def test_malformed_requests_get_4xx_and_the_server_keeps_serving(server, referen
     for body, headers, status, needle in cases:
         code, text = _http_status(base, url, body, headers)
         assert (code, needle in text) == (status, True), (body[:120], code, text)
+    # a chunked body (no Content-Length) is cut off at the limit while it streams in
+    import http.client
+
+    conn = http.client.HTTPConnection(server.host, server.http_port, timeout=60)
+    chunks = (b"y" * (1 << 20) for _ in range(5))
+    conn.request("POST", url, body=chunks, encode_chunked=True)
+    resp = conn.getresponse()
+    assert (resp.status, b"over the limit" in resp.read()) == (413, True)
+    conn.close()
     # the curl route and v1 with garbage
     assert _http_status(base, f"/v2/models/{MODEL}/classify", b"junk")[0] == 400
     assert _http_status(base, f"/v2/models/{MODEL}/classify", _png_header(9, 9) + b"x")[0] == 400
@@ -283,7 +292,7 @@ def test_malformed_requests_get_4xx_and_the_server_keeps_serving(server, referen
     grpc_bad([t("image", [1], "BYTES", np.array([good], dtype=object)),
               t("x", [1, 3, 224, 224], "FP32", np.zeros((1, 3, 224, 224), np.float32))],
              "exactly one input")  # fmt: skip
-    n_bad = len(cases) + 5 + 7
+    n_bad = len(cases) + 1 + 5 + 7
     assert n_bad >= 30, n_bad
 
     # and it still answers good requests, correctly, on both protocols
