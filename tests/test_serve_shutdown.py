@@ -75,6 +75,13 @@ def test_sigterm_answers_requests_in_flight_and_exits_0(orientation_xml, tmp_pat
     time.sleep(0.4)
     # stopped accepting: new HTTP connections are refused while the six are still pending
     assert _refused(srv.host, srv.http_port)
+    from tritonclient.utils import InferenceServerException
+
+    with pytest.raises(InferenceServerException) as refused:  # new gRPC calls are turned away
+        grpcclient.InferenceServerClient(srv.grpc_url).infer(
+            MODEL, [_image(grpcclient)], client_timeout=10
+        )
+    assert refused.value.status() == "StatusCode.UNAVAILABLE"
     for t in threads:
         t.join(60)
     assert time.monotonic() - t0 >= 2.0, "requests finished before the signal: test is void"
