@@ -124,3 +124,7 @@ class BenchError(LcnetOVError):
 
 class BenchOptionError(BenchError, UsageError):
     """A benchmark option that cannot work (the message names the option and the fix)."""
+
+
+class ServeError(LcnetOVError):
+    """``lcnet-ov serve`` / ``export`` cannot do what was asked (port taken, bad settings)."""

@@ -107,7 +107,17 @@ def ends_in_softmax(model: Any) -> bool:
     return False
 
 
+#: how many classes the Model API's ClassificationModel reports by default
+MODEL_API_TOPK = 5
+
+
 def _model_api_info(meta: ModelMetadata) -> dict[str, str]:
+    """Keys OpenVINO Model API's ``ClassificationModel`` reads from ``rt_info["model_info"]``.
+
+    ``topk`` is clipped to the class count: openvino-model-api 0.4.7 takes
+    ``np.argpartition(scores, -topk)`` without clipping, so a 4-class model stamped ``topk=5``
+    crashed on every image (measured); ``min(5, C)`` works for any class count.
+    """
     pp = meta.preprocess
     return {
         "model_type": "Classification",
@@ -117,7 +127,7 @@ def _model_api_info(meta: ModelMetadata) -> dict[str, str]:
         "scale_values": " ".join(f"{s * 255:g}" for s in pp.std),
         "reverse_input_channels": str(pp.channel_order == "RGB"),
         "output_raw_scores": "True",
-        "topk": "5",
+        "topk": str(max(1, min(MODEL_API_TOPK, meta.num_classes))),
     }
 
 

@@ -18,6 +18,8 @@ _COMMANDS = {
     "quantize": "lcnet_ov.cli.quantize:quantize",
     "eval": "lcnet_ov.cli.eval:eval_cmd",
     "bench": "lcnet_ov.cli.bench:bench",
+    "serve": "lcnet_ov.cli.serve:serve",
+    "export": "lcnet_ov.cli.export:export",
 }
 _HELP = {
     "models": "List the model zoo and download official models.",
@@ -26,6 +28,8 @@ _HELP = {
     "quantize": "INT8 post-training quantization with NNCF on a calibration subset.",
     "eval": "Top-1/top-5 accuracy on a labeled dataset, FP32 and INT8 side by side.",
     "bench": "Latency and throughput benchmark (agrees with benchmark_app).",
+    "serve": "Open Inference Protocol (KServe v2) server: REST + gRPC, batched across requests.",
+    "export": "Write an OVMS / Triton model repository (u8 NHWC input, dynamic batch).",
 }
 
 

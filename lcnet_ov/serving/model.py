@@ -1,0 +1,266 @@
+"""The served model: a ``kserve.Model`` backed by :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+
+Why an ``AsyncClassifier`` and not a ``Classifier`` per request: every request's images are
+submitted to one micro-batching pipeline, so images of *different* concurrent requests share
+an inference (``max_batch`` / ``max_wait_ms``), which is where a server's throughput comes
+from on a small CPU. ``predict`` never blocks the event loop: it submits, then awaits the
+Futures. Decoding, preprocessing and the guards are the SDK's (``decode_image`` with the same
+pixel limit as ``lcnet-ov infer``, the resize/aspect guard), reached through ``submit``.
+
+The classifier ranks every class (``topk`` = class count) so the full probability vector can be
+rebuilt exactly from each :class:`~lcnet_ov.processing.Prediction`; a request's ``topk`` then
+takes the first entries. Preprocessed ``x`` tensors cannot enter that pipeline (it decodes), so
+they go to a plain :class:`~lcnet_ov.runtime.Classifier` compiled on first use.
+
+Errors a client caused (bad tensors, undecodable bytes, a pixel bomb) become ``InvalidInput``
+naming the element index: kserve answers HTTP 400 / gRPC ``INVALID_ARGUMENT`` and carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from ..errors import ImageDecodeError, LcnetOVError, QueueFullError
+from ..processing import topk as rank
+from . import OUTPUT_NAMES
+from ._kserve import kserve
+from .options import ServeOptions, open_classifier
+from .tensors import ParsedRequest, RequestError, input_types, output_arrays, output_types
+from .tensors import parse_request as parse_tensors
+
+_ks = kserve()
+from kserve.errors import InvalidInput  # noqa: E402
+from kserve.protocol.infer_type import (  # noqa: E402
+    InferOutput,
+    InferRequest,
+    InferResponse,
+    to_http_parameters,
+)
+
+#: client-side faults: the request (not the server) is wrong
+_CLIENT_ERRORS = (ImageDecodeError, RequestError, ValueError)
+
+
+class ClassifierModel(_ks.Model):
+    """PP-LCNet behind the Open Inference Protocol (see the module doc)."""
+
+    def __init__(self, options: ServeOptions, classifier: Any = None) -> None:
+        """``classifier``: an :func:`open_classifier` result (built here when ``None``)."""
+        self.options = options
+        self.classifier = classifier if classifier is not None else open_classifier(options)
+        meta = self.classifier.metadata
+        super().__init__(options.name or meta.name)
+        self.num_classes = self.classifier.model.num_classes
+        self.crop = meta.preprocess.crop_size
+        self._tensor_clf: Any = None
+        self._tensor_lock = threading.Lock()
+        self.ready = True
+
+    def register_metrics(self, registry: Any = None) -> None:
+        """Export the batch sizes formed (``lcnet_ov_batches_total{size="8"}``) on ``/metrics``:
+        how well concurrent requests share inferences is the point of this server."""
+        from prometheus_client import REGISTRY
+        from prometheus_client.core import CounterMetricFamily
+
+        model = self
+
+        class BatchCollector:
+            def collect(self) -> Any:
+                stats = model.classifier.stats
+                fam = CounterMetricFamily(
+                    "lcnet_ov_batches", "inferences run, by batch size", labels=["size"]
+                )
+                for size, count in sorted(stats.sizes.items()):
+                    fam.add_metric([str(size)], count)
+                yield fam
+                yield CounterMetricFamily(
+                    "lcnet_ov_images",
+                    "images classified by the batched pipeline",
+                    value=stats.images,
+                )
+
+        (registry or REGISTRY).register(BatchCollector())
+
+    # ---- lifetime ----------------------------------------------------------------------------
+
+    def load(self) -> bool:
+        return self.ready
+
+    def stop(self) -> None:
+        """kserve calls this when it unloads the model on SIGTERM, *before* its gRPC server has
+        drained; closing the classifier here would fail those requests, so only the readiness
+        flips. :meth:`close` runs once every server has stopped."""
+        self.ready = False
+
+    def close(self) -> None:
+        """Finish every submitted image, then stop the pipeline's threads."""
+        self.ready = False
+        self.classifier.close(cancel_pending=False)
+        if self._tensor_clf is not None:
+            self._tensor_clf.close()
+
+    # ---- metadata ----------------------------------------------------------------------------
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        return input_types(self.crop)
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        return output_types(self.num_classes)
+
+    def parameters(self) -> dict[str, Any]:
+        """Extra fields of ``/v2/models/{name}``: labels and how inputs are preprocessed."""
+        meta = self.classifier.metadata
+        pp = meta.preprocess
+        return {
+            "labels": list(meta.labels),
+            "precision": meta.precision,
+            "preprocess": f"resize_short={pp.resize_short} crop={pp.crop_size} "
+            f"mean={list(pp.mean)} std={list(pp.std)} {pp.channel_order}",
+            "max_batch": self.classifier.max_batch,
+            "topk_default": 5,
+        }
+
+    # ---- inference ---------------------------------------------------------------------------
+
+    async def predict(
+        self, payload: Any, headers: Mapping[str, str] | None = None, *_: Any
+    ) -> InferResponse | dict[str, Any]:
+        if isinstance(payload, (bytes, bytearray)):  # v1 body sent without a JSON content type
+            import orjson
+
+            try:
+                payload = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidInput(f"request is not valid JSON ({exc})") from exc
+        if isinstance(payload, dict):
+            return await self._predict_v1(payload)
+        if not isinstance(payload, InferRequest):
+            raise InvalidInput(f"unsupported request type {type(payload).__name__}")
+        params = to_http_parameters(payload.parameters) if payload.parameters else {}
+        try:
+            request = parse_tensors(
+                payload.inputs,
+                params,
+                payload.request_outputs,
+                crop=self.crop,
+                num_classes=self.num_classes,
+            )
+        except RequestError as exc:
+            raise InvalidInput(str(exc)) from exc
+        arrays = output_arrays(await self._classify(request), request.topk, self.num_classes)
+        names = request.outputs if payload.request_outputs else OUTPUT_NAMES
+        outputs = [_infer_output(name, arrays[name]) for name in names]
+        return InferResponse(
+            response_id=payload.id or uuid.uuid4().hex,
+            model_name=self.name,
+            infer_outputs=outputs,
+            use_binary_outputs=payload.use_binary_outputs,
+            requested_outputs=payload.request_outputs,
+        )
+
+    async def classify_files(self, blobs: list[bytes], k: int) -> list[dict[str, Any]]:
+        """Encoded files → PaddleClas-style dicts (the curl route and v1 ``:predict``)."""
+        request = ParsedRequest("image", items=tuple(blobs), topk=min(k, self.num_classes))
+        preds = await self._classify(request)
+        return [_short(p, request.topk) for p in preds]
+
+    async def _predict_v1(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """KServe v1 ``:predict``: ``{"instances": [{"b64": "..."}, ...]}`` (TF-serving style)."""
+        from .tensors import _image_bytes
+
+        instances = payload.get("instances")
+        if not isinstance(instances, list) or not instances:
+            raise InvalidInput('v1 body must be {"instances": [{"b64": "<base64 file>"}, ...]}')
+        blobs = []
+        for i, inst in enumerate(instances):
+            b64 = inst.get("b64") if isinstance(inst, dict) else None
+            if not isinstance(b64, str):
+                raise InvalidInput(f'instances[{i}]: expected {{"b64": "<base64 file>"}}')
+            try:
+                blobs.append(_image_bytes(b64, i))
+            except RequestError as exc:
+                raise InvalidInput(str(exc)) from exc
+        params = payload.get("parameters") if isinstance(payload.get("parameters"), dict) else {}
+        try:
+            from .tensors import parse_topk
+
+            k = parse_topk(params, self.num_classes)
+        except RequestError as exc:
+            raise InvalidInput(str(exc)) from exc
+        return {"predictions": await self.classify_files(blobs, k)}
+
+    async def _classify(self, request: ParsedRequest) -> list[Any]:
+        """Full-length predictions for every element, or ``InvalidInput`` for the first bad one."""
+        if request.tensor is not None:
+            return await asyncio.to_thread(self._classify_tensor, request.tensor)
+        futures: list[Future] = []
+        try:
+            for i, item in enumerate(request.items):
+                futures.append(await self._submit(item, f"{request.input_name}[{i}]"))
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        outcomes = await asyncio.gather(
+            *(asyncio.wrap_future(f) for f in futures), return_exceptions=True
+        )
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, BaseException):
+                raise _as_http_error(outcome, f"{request.input_name}[{i}]") from outcome
+        return list(outcomes)
+
+    async def _submit(self, item: Any, name: str) -> Future:
+        try:
+            return self.classifier.submit(item, name=name, block=False)
+        except QueueFullError:
+            # full pipeline: wait for a slot off the event loop (backpressure, not an error)
+            return await asyncio.to_thread(self.classifier.submit, item, name=name)
+
+    def _classify_tensor(self, x: np.ndarray) -> list[Any]:
+        from ..runtime import Classifier
+
+        with self._tensor_lock:
+            if self._tensor_clf is None:  # the exact float path, compiled on first use
+                o = self.options
+                self._tensor_clf = Classifier(
+                    self.classifier.model.xml,
+                    device=o.device,
+                    threads=o.threads,
+                    inference_precision=o.inference_precision,
+                    batch_size=self.classifier.max_batch,
+                )
+            probs = self._tensor_clf.predict_probs(x)
+        return rank(probs, self.num_classes, self.classifier.labels)
+
+
+def _infer_output(name: str, arr: np.ndarray) -> InferOutput:
+    datatype = {"probabilities": "FP32", "class_ids": "INT64", "scores": "FP32"}.get(name, "BYTES")
+    out = InferOutput(name=name, shape=list(arr.shape), datatype=datatype)
+    # raw bytes now; kserve's encoders re-read them for JSON (to_grpc cannot take ndarray data)
+    out.set_data_from_numpy(arr, binary_data=True)
+    return out
+
+
+def _short(pred: Any, k: int) -> dict[str, Any]:
+    return {
+        "class_ids": list(pred.class_ids[:k]),
+        "scores": [round(float(s), 5) for s in pred.scores[:k]],
+        "label_names": list(pred.label_names[:k]),
+    }
+
+
+def _as_http_error(exc: BaseException, where: str) -> Exception:
+    """Client faults → ``InvalidInput`` (400) naming the element; the rest stay server errors."""
+    if isinstance(exc, _CLIENT_ERRORS):
+        text = str(exc).strip() or type(exc).__name__
+        return InvalidInput(text if text.startswith(where) else f"{where}: {text}")
+    if isinstance(exc, LcnetOVError):
+        return _ks.errors.InferenceError(f"{where}: {exc}")
+    return exc if isinstance(exc, Exception) else RuntimeError(str(exc))

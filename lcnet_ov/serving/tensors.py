@@ -1,0 +1,214 @@
+"""Request tensors → what to classify, and the outputs sent back.
+
+Kept free of server imports so every rule a client can break is testable on its own and is
+enforced the same way for REST and gRPC. Each check raises :class:`RequestError` with one line
+naming the input (and element index, ``image[3]``) and the reason; the model turns it into
+KServe's ``InvalidInput`` (HTTP 400, gRPC ``INVALID_ARGUMENT``).
+
+Three input forms, exactly one per request:
+
+``image``  BYTES  [N]           encoded files (JPEG/PNG/BMP/WebP/TIFF...), decoded and
+                                preprocessed like ``lcnet-ov infer`` (same pixel limit and
+                                aspect guard). Binary tensor data carries raw bytes; in JSON a
+                                BYTES element is a string, so it must be base64.
+``pixels`` UINT8  [N, H, W, 3]  BGR images of any size, resized and cropped like files.
+``x``      FP32   [N, 3, S, S]  tensors already preprocessed (S = the model's crop size).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..processing import Prediction
+from . import DEFAULT_TOPK, INPUT_NAMES, OUTPUT_NAMES
+
+_DATATYPES = {"image": "BYTES", "pixels": "UINT8", "x": "FP32"}
+#: an upper bound on images per request, whatever the body limit (keeps one request from
+#: occupying the whole pipeline and bounds the memory a small body of huge shapes could claim)
+MAX_IMAGES_PER_REQUEST = 256
+
+
+class RequestError(ValueError):
+    """A request the server refuses: the message names the input/element and the reason."""
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """What one request asks for. ``items`` are per-image sources (``bytes`` for ``image``,
+    HxWx3 uint8 arrays for ``pixels``); ``tensor`` is the ``x`` batch."""
+
+    input_name: str
+    items: tuple[Any, ...] = ()
+    tensor: np.ndarray | None = None
+    topk: int = DEFAULT_TOPK
+    outputs: tuple[str, ...] = OUTPUT_NAMES
+
+    @property
+    def size(self) -> int:
+        return len(self.tensor) if self.tensor is not None else len(self.items)
+
+
+def input_types(crop: int) -> list[dict[str, Any]]:
+    """``/v2/models/{name}`` inputs (``-1`` marks a free dimension)."""
+    return [
+        {"name": "image", "datatype": "BYTES", "shape": [-1]},
+        {"name": "pixels", "datatype": "UINT8", "shape": [-1, -1, -1, 3]},
+        {"name": "x", "datatype": "FP32", "shape": [-1, 3, crop, crop]},
+    ]
+
+
+def output_types(num_classes: int) -> list[dict[str, Any]]:
+    return [
+        {"name": "probabilities", "datatype": "FP32", "shape": [-1, num_classes]},
+        {"name": "class_ids", "datatype": "INT64", "shape": [-1, -1]},
+        {"name": "scores", "datatype": "FP32", "shape": [-1, -1]},
+        {"name": "label_names", "datatype": "BYTES", "shape": [-1, -1]},
+    ]
+
+
+def _shape(tensor: Any) -> list[int]:
+    shape = tensor.shape
+    if not isinstance(shape, Sequence) or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in shape
+    ):
+        raise RequestError(f"input '{tensor.name}': shape must be a list of integers, got {shape}")
+    dims = [int(d) for d in shape]
+    if any(d < 0 for d in dims):
+        raise RequestError(f"input '{tensor.name}': negative dimension in shape {dims}")
+    return dims
+
+
+def _array(tensor: Any, dims: list[int]) -> np.ndarray:
+    """The tensor's data as numpy, with a mismatch between data and shape reported as such."""
+    try:
+        arr = tensor.as_numpy()
+    except Exception as exc:  # ValueError (reshape), OverflowError, struct.error, InvalidInput
+        raise RequestError(
+            f"input '{tensor.name}': data does not fit datatype {tensor.datatype} and shape "
+            f"{dims} ({type(exc).__name__}: {exc})"
+        ) from exc
+    if list(arr.shape) != dims:
+        raise RequestError(
+            f"input '{tensor.name}': data has shape {list(arr.shape)}, header says {dims}"
+        )
+    return arr
+
+
+def _image_bytes(element: Any, index: int) -> bytes:
+    if isinstance(element, (bytes, bytearray, memoryview)):
+        return bytes(element)
+    if isinstance(element, str):  # JSON BYTES elements are strings: base64 for binary files
+        try:
+            return base64.b64decode(element, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RequestError(
+                f"image[{index}]: JSON BYTES elements must be base64-encoded files ({exc}); "
+                "or send binary tensor data"
+            ) from exc
+    raise RequestError(f"image[{index}]: expected bytes, got {type(element).__name__}")
+
+
+def parse_topk(parameters: Mapping[str, Any] | None, num_classes: int) -> int:
+    """The ``topk`` request parameter: an integer ≥ 1, clipped to the class count."""
+    value = (parameters or {}).get("topk", DEFAULT_TOPK)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise RequestError(f"parameter 'topk' must be an integer >= 1, got {value!r}")
+    return min(int(value), num_classes)
+
+
+def parse_outputs(requested: Sequence[Any] | None) -> tuple[str, ...]:
+    if not requested:
+        return OUTPUT_NAMES
+    names = tuple(out.name for out in requested)
+    unknown = [n for n in names if n not in OUTPUT_NAMES]
+    if unknown:
+        raise RequestError(
+            f"unknown output {unknown[0]!r}; this model returns {', '.join(OUTPUT_NAMES)}"
+        )
+    return names
+
+
+def parse_request(
+    inputs: Sequence[Any],
+    parameters: Mapping[str, Any] | None,
+    requested_outputs: Sequence[Any] | None,
+    *,
+    crop: int,
+    num_classes: int,
+) -> ParsedRequest:
+    """Validate a request's tensors (kserve ``InferInput``-like: name, datatype, shape,
+    ``as_numpy()``) and return what to classify; raises :class:`RequestError`."""
+    if len(inputs) != 1:
+        raise RequestError(
+            f"expected exactly one input (one of {', '.join(INPUT_NAMES)}), got {len(inputs)}"
+        )
+    tensor = inputs[0]
+    name = tensor.name
+    if name not in _DATATYPES:
+        raise RequestError(f"unknown input {name!r}; expected one of {', '.join(INPUT_NAMES)}")
+    want = _DATATYPES[name]
+    if str(tensor.datatype).upper() != want:
+        raise RequestError(f"input '{name}': datatype must be {want}, got {tensor.datatype}")
+    dims = _shape(tensor)
+    rank = {"image": 1, "pixels": 4, "x": 4}[name]
+    if len(dims) != rank:
+        expect = {"image": "[N]", "pixels": "[N, H, W, 3]", "x": f"[N, 3, {crop}, {crop}]"}
+        raise RequestError(f"input '{name}': shape must be {expect[name]}, got {dims}")
+    n = dims[0]
+    if n == 0:
+        raise RequestError(f"input '{name}': empty batch (shape {dims}); send at least one image")
+    if n > MAX_IMAGES_PER_REQUEST:
+        raise RequestError(
+            f"input '{name}': {n} images in one request, over the limit of "
+            f"{MAX_IMAGES_PER_REQUEST}; split it"
+        )
+    if name == "pixels" and (dims[3] != 3 or dims[1] == 0 or dims[2] == 0):
+        raise RequestError(f"input 'pixels': shape must be [N, H, W, 3] with H, W > 0, got {dims}")
+    if name == "x" and dims[1:] != [3, crop, crop]:
+        raise RequestError(f"input 'x': shape must be [N, 3, {crop}, {crop}], got {dims}")
+    topk = parse_topk(parameters, num_classes)
+    outputs = parse_outputs(requested_outputs)
+    arr = _array(tensor, dims)
+
+    if name == "image":
+        items = tuple(_image_bytes(e, i) for i, e in enumerate(arr.reshape(-1).tolist()))
+        for i, data in enumerate(items):
+            if not data:
+                raise RequestError(f"image[{i}]: empty element, not an image")
+        return ParsedRequest(name, items=items, topk=topk, outputs=outputs)
+    if name == "pixels":
+        items = tuple(np.ascontiguousarray(arr[i]) for i in range(n))
+        return ParsedRequest(name, items=items, topk=topk, outputs=outputs)
+    x = np.ascontiguousarray(arr, dtype=np.float32)
+    finite = np.isfinite(x.reshape(n, -1)).all(axis=1)
+    if not finite.all():
+        raise RequestError(f"x[{int(np.argmin(finite))}]: contains NaN or infinite values")
+    return ParsedRequest(name, tensor=x, topk=topk, outputs=outputs)
+
+
+def output_arrays(
+    predictions: Sequence[Prediction], k: int, num_classes: int
+) -> dict[str, np.ndarray]:
+    """The four outputs from full-length predictions (every class, ranked by
+    :func:`lcnet_ov.processing.topk`): ``probabilities`` scatters the scores back by class id,
+    the top-k outputs are each prediction's first ``k`` entries."""
+    n = len(predictions)
+    probs = np.zeros((n, num_classes), dtype=np.float32)
+    ids = np.empty((n, k), dtype=np.int64)
+    names = np.empty((n, k), dtype=object)
+    for r, pred in enumerate(predictions):
+        if len(pred.class_ids) != num_classes:
+            raise ValueError(f"prediction {r} ranks {len(pred.class_ids)} of {num_classes} classes")
+        probs[r, list(pred.class_ids)] = pred.scores
+        ids[r] = pred.class_ids[:k]
+        names[r] = [s.encode("utf-8") for s in pred.label_names[:k]]
+    scores = np.take_along_axis(probs, ids, axis=1)
+    return {"probabilities": probs, "class_ids": ids, "scores": scores, "label_names": names}
