@@ -66,6 +66,8 @@ _LAZY = {
             "DatasetError",
             "QuantizationError",
             "BenchError",
+            "ClusterError",
+            "OutputFileError",
         )
     },
 }

@@ -95,3 +95,11 @@ class BenchError(LcnetOVError):
     """A benchmark option that cannot work (the message names the option and the fix)."""
 
     exit_code = 2
+
+
+class ClusterError(LcnetOVError):
+    """A Ray cluster that cannot be reached, or a job that cannot fit on it (``--engine ray``)."""
+
+
+class OutputFileError(LcnetOVError):
+    """An output file that cannot be written (unknown format, missing or read-only folder)."""
