@@ -66,6 +66,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "JobSummary",
     "ShippedModel",
+    "check_address",
     "check_output",
     "classify",
     "connect",
@@ -128,8 +129,14 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def _check_reachable(address: str) -> None:
-    """Fail in seconds, with a clear line, where ``ray.init`` would retry for a minute."""
+def check_address(address: str | None) -> None:
+    """Fail in seconds, with a clear line, where ``ray.init`` would retry for a minute.
+
+    ``None`` (local Ray) and ``auto`` (found by Ray itself) pass; ``HOST:PORT`` and
+    ``ray://HOST:PORT`` must accept a TCP connection within :data:`CONNECT_TIMEOUT_S`.
+    """
+    if address is None or address == "auto":
+        return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit():
@@ -164,8 +171,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **init_k
         init_kwargs.setdefault("include_dashboard", False)
         ray.init(address="local", num_cpus=cpus, **init_kwargs)
         return True
-    if address != "auto":
-        _check_reachable(address)
+    check_address(address)
     try:
         ray.init(address=address, **init_kwargs)
     except Exception as exc:  # ConnectionError, RuntimeError, TimeoutError from Ray's layers

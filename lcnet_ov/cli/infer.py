@@ -175,7 +175,7 @@ def _infer_on_ray(
     actors: int | None,
 ) -> None:
     """``--engine ray``: everything cheap is checked before Ray starts; the library does the job."""
-    from ..distributed import check_output, classify, ray_session, write_results
+    from ..distributed import check_address, check_output, classify, ray_session, write_results
     from ..resolve import resolve_ir
 
     if output is None:
@@ -188,6 +188,7 @@ def _infer_on_ray(
     from .._deps import require
 
     require("ray.data", "ray")  # the missing extra is named before any model work
+    check_address(address)  # an unreachable cluster too
     xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
     with ray_session(address):
         dataset = classify(
