@@ -28,10 +28,11 @@ Why it is built this way:
   forever (measured on 2 CPUs: 2 actors × 1 CPU + a read task = "3/2 CPU", no progress).
   :func:`plan_actors` refuses such pools instead of letting them hang.
 * **Decode overlaps inference inside an actor.** A call gets ``ROWS_PER_CALL_FACTOR ×
-  batch_size`` rows; a decode-ahead pool of ``threads_per_actor`` threads prepares them while
-  the actor infers the previous ``batch_size`` chunk (cv2 and OpenVINO both release the GIL).
-  The decoders are the only threads outside the actor's Ray reservation: they run on the CPU
-  left for reading, which reading files barely uses (docs/distributed.md measures the effect).
+  batch_size`` rows; a decode-ahead pool of ``threads_per_actor`` threads prepares the next
+  :data:`DECODE_AHEAD_CHUNKS` chunks while the actor infers the current ``batch_size`` chunk
+  (cv2 and OpenVINO both release the GIL). The decoders are the only threads outside the
+  actor's Ray reservation: they run on the CPU left for reading, which reading files barely
+  uses (docs/distributed.md measures each process's CPU).
 * **A broken file is a row, never a failed job.** Decode errors, NaN scores, even an inference
   error become ``error`` strings on the rows concerned. A *process* that dies (OOM, SIGKILL) is
   Ray's business: Ray Data restarts map actors and retries their tasks by default, and since
@@ -78,9 +79,16 @@ __all__ = [
 
 #: CPUs each read task asks for (Ray Data's default, stated so the pool can leave it free)
 READ_CPUS = 1
-#: rows per actor call = this × batch_size: enough to keep the decode-ahead pool busy, few
-#: enough that a killed actor loses little work
-ROWS_PER_CALL_FACTOR = 4
+#: rows per actor call = this × batch_size. Ray's cost is per call and per block (task
+#: submission, the driver's executor, Arrow conversion), so calls are large: 16 × 8 rows cut
+#: Ray's CPU per image by half against 4 × 8 (docs/distributed.md); a killed actor redoes
+#: at most one call
+ROWS_PER_CALL_FACTOR = 16
+#: local files per read task (block) when the file list is known: 100 JPEGs are ~10 MB, one
+#: task instead of ten (the default split) for the same bytes
+FILES_PER_READ_TASK = 100
+#: decode-ahead bound inside a call, in inference chunks (memory: chunks × batch tensors)
+DECODE_AHEAD_CHUNKS = 2
 #: seconds allowed for a TCP connection to a cluster address before calling it unreachable
 CONNECT_TIMEOUT_S = 5.0
 OUTPUT_FORMATS = (".parquet", ".jsonl")
@@ -302,10 +310,16 @@ class _ClassifyBatch:
             for i in range(len(data))
         ]
         model = self.classifier.model
-        # decode ahead: the pool prepares later chunks while this thread infers earlier ones
-        futures = [self.pool.submit(model.prepare, it.source, it.name) for it in items]
+        # decode ahead: the pool prepares the next chunks while this thread infers this one
+        futures: list[Any] = []
+
+        def submit_until(end: int) -> None:
+            for it in items[len(futures) : end]:
+                futures.append(self.pool.submit(model.prepare, it.source, it.name))
+
         results: list[Any] = []
         for start in range(0, len(items), self.chunk):
+            submit_until(start + (1 + DECODE_AHEAD_CHUNKS) * self.chunk)
             chunk = items[start : start + self.chunk]
             done: list[Any] = [None] * len(chunk)
             tensors, ok = [], []
@@ -330,7 +344,7 @@ class _ClassifyBatch:
 # ---- the job -------------------------------------------------------------------------------------
 
 
-def _read(sources: Sequence[str | os.PathLike], recursive: bool) -> Any:
+def _read(sources: Sequence[str | os.PathLike], recursive: bool, actors: int) -> Any:
     """Local paths expand here as ``infer`` expands them; URIs go to Ray's reader as they are.
 
     A missing path, an empty folder or a pattern matching nothing becomes an error row (Ray's
@@ -347,7 +361,13 @@ def _read(sources: Sequence[str | os.PathLike], recursive: bool) -> Any:
             files.append(str(Path(item.source).absolute()))  # read tasks run elsewhere
     parts = []
     if files:
-        parts.append(rd.read_binary_files(files, include_paths=True, num_cpus=READ_CPUS))
+        # enough blocks to feed every actor a few, else ~FILES_PER_READ_TASK files each
+        blocks = min(len(files), max(4 * actors, -(-len(files) // FILES_PER_READ_TASK)))
+        parts.append(
+            rd.read_binary_files(
+                files, include_paths=True, num_cpus=READ_CPUS, override_num_blocks=blocks
+            )
+        )
     if uris:
         parts.append(
             rd.read_binary_files(
@@ -398,7 +418,7 @@ def classify(
         parts, errors = [sources], []
     else:
         items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-        parts, errors = _read(items, recursive)
+        parts, errors = _read(items, recursive, pool)
     classified = [
         ds.map_batches(
             _ClassifyBatch,
