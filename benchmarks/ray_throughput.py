@@ -114,6 +114,7 @@ def run_ray(xml: Path, files: list[Path], out: Path) -> tuple[float, float, dict
     after = cpu_by_category()
     assert summary.images == len(files) and summary.failed == 0, summary
     cpu: dict[str, float] = defaultdict(float)
+    cpu["_row_bytes"] = out.stat().st_size / len(files)  # the Parquet file, per row
     for key, seconds in after.items():
         cpu[key.split(":", 1)[1]] += seconds - before.get(key, 0.0)
     # steady: rows after the first block, over the time after it
@@ -171,8 +172,10 @@ def main() -> None:
             )
     ray.shutdown()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    kib = statistics.mean(f.stat().st_size for f in files) / 1024
     write_section(
-        report(rounds, startup, decode_ms, infer_ms, load, len(files), cores, actors), args.out
+        report(rounds, startup, decode_ms, infer_ms, load, len(files), cores, actors, kib),
+        args.out,
     )
     print(f"wrote {args.out} (between {START} and {END})")
 
@@ -182,7 +185,7 @@ def _spread(values: list[float], fmt: str = "{:.1f}") -> str:
     return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
-def report(rounds, startup, decode_ms, infer_ms, load, n, cores, actors) -> str:
+def report(rounds, startup, decode_ms, infer_ms, load, n, cores, actors, kib) -> str:
     import ray
 
     from lcnet_ov.distributed import ROWS_PER_CALL_FACTOR
@@ -194,6 +197,7 @@ def report(rounds, startup, decode_ms, infer_ms, load, n, cores, actors) -> str:
     ratio_steady = [s / a for a, _, s, _ in rounds]
     fixed = [n / j - n / s for _, j, s, _ in rounds]
     cpu: dict[str, list[float]] = defaultdict(list)
+    row_bytes = statistics.median(c.pop("_row_bytes") for *_, c in rounds)
     for *_, c in rounds:
         for k, v in c.items():
             cpu[k].append(v * 1e3 / n)
@@ -224,7 +228,9 @@ def report(rounds, startup, decode_ms, infer_ms, load, n, cores, actors) -> str:
         f"**{per_actor:.0f} images/s**; one after the other it would be "
         f"{1e3 / (decode_ms + infer_ms):.0f}. Fixed cost of a job (actor process, OpenVINO "
         f"import, compile; job time minus images / steady rate): "
-        f"{_spread(fixed, '{:.1f}')} s.",
+        f"{_spread(fixed, '{:.1f}')} s. The JPEGs average {kib:.0f} KiB, so one actor at "
+        f"its ceiling reads {per_actor * kib / 1024:.1f} MiB/s; a result row takes "
+        f"{row_bytes:.0f} bytes of Parquet.",
         "",
         "CPU milliseconds per image during the Ray job (all processes of the local Ray):",
         "",

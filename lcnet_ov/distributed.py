@@ -80,9 +80,8 @@ __all__ = [
 #: CPUs each read task asks for (Ray Data's default, stated so the pool can leave it free)
 READ_CPUS = 1
 #: rows per actor call = this × batch_size. Ray's cost is per call and per block (task
-#: submission, the driver's executor, Arrow conversion), so calls are large: 16 × 8 rows cut
-#: Ray's CPU per image by half against 4 × 8 (docs/distributed.md); a killed actor redoes
-#: at most one call
+#: submission, the driver's executor, Arrow conversion), so calls are large; a killed actor
+#: redoes at most one call
 ROWS_PER_CALL_FACTOR = 16
 #: local files per read task (block) when the file list is known: 100 JPEGs are ~10 MB, one
 #: task instead of ten (the default split) for the same bytes
