@@ -71,6 +71,8 @@ _LAZY = {
             "UsageError",
             "OutputPathError",
             "CacheDirError",
+            "ClusterError",
+            "OutputFileError",
         )
     },
 }

@@ -128,3 +128,11 @@ class BenchOptionError(BenchError, UsageError):
 
 class ServeError(LcnetOVError):
     """``lcnet-ov serve`` / ``export`` cannot do what was asked (port taken, bad settings)."""
+
+
+class ClusterError(LcnetOVError):
+    """A Ray cluster that cannot be reached, or a job that cannot fit on it (``--engine ray``)."""
+
+
+class OutputFileError(LcnetOVError):
+    """An output file that cannot be written (unknown format, missing or read-only folder)."""

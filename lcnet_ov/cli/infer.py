@@ -68,6 +68,30 @@ def _quiet_opencv() -> None:
     is_flag=True,
     help="Print one JSON object per image on stdout (JSON lines).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process. ray: a Ray Data job (local Ray, or --address), rows to --output.",
+)
+@click.option(
+    "--address",
+    metavar="auto|HOST:PORT|ray://HOST:10001",
+    help="[ray] Cluster to run on; default: start a local Ray and stop it after.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="OUT.parquet|OUT.jsonl",
+    help="[ray] Where the rows go (filename, class_ids, scores, label_names, error).",
+)
+@click.option(
+    "--actors",
+    type=click.IntRange(min=1),
+    help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
+)
 def infer(
     inputs: tuple[str, ...],
     model: str,
@@ -81,13 +105,28 @@ def infer(
     fold_preprocessing: bool,
     recursive: bool,
     as_json: bool,
+    engine: str = "local",
+    address: str | None = None,
+    output: str | None = None,
+    actors: int | None = None,
 ) -> None:
     """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns.
 
     Prints PaddleClas' line per image (class_ids, scores, label_names, filename). Inputs that
     cannot be read are named on stderr with the reason; the others are still classified, and
     the exit code is 1 at the end.
+
+    With --engine ray the same classification runs as a Ray Data job (--threads is then per
+    actor, default 1) and rows are written to --output; a summary line follows.
     """
+    if engine == "ray":
+        _infer_on_ray(
+            inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
+            infer_precision, fold_preprocessing, recursive, as_json, address, output, actors,
+        )  # fmt: skip
+        return
+    if address or output or actors:
+        raise click.UsageError("--address, --output and --actors need --engine ray")
     from ..loaded_model import FailedPrediction
     from ..resolve import resolve_ir
     from ..runtime import Classifier
@@ -128,3 +167,57 @@ def infer(
             return
     if failed:  # a ClickException, not ctx.exit(1): `main()` turns it into exit code 1
         raise click.ClickException(f"{failed} of {total} inputs could not be classified")
+
+
+def _infer_on_ray(
+    inputs: tuple[str, ...],
+    model: str,
+    precision: str | None,
+    topk: int,
+    batch_size: int,
+    threads: int | None,
+    device: str,
+    class_id_map_file: str | None,
+    infer_precision: str,
+    fold_preprocessing: bool,
+    recursive: bool,
+    as_json: bool,
+    address: str | None,
+    output: str | None,
+    actors: int | None,
+) -> None:
+    """``--engine ray``: everything cheap is checked before Ray starts; the library does the job."""
+    from ..distributed import check_address, check_output, classify, ray_session, write_results
+    from ..resolve import resolve_ir
+
+    if output is None:
+        raise click.UsageError("--engine ray writes its rows to a file: give --output OUT.parquet")
+    if as_json or device != "CPU" or class_id_map_file:
+        raise click.UsageError(
+            "--json, --device and --class-id-map-file are not available with --engine ray"
+        )
+    out = check_output(output)  # a typo in the path costs nothing, not a cluster job
+    from .._deps import require
+
+    require("ray.data", "ray")  # the missing extra is named before any model work
+    check_address(address)  # an unreachable cluster too
+    xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
+    with ray_session(address):
+        dataset = classify(
+            list(inputs),
+            xml,
+            batch_size=batch_size,
+            actors=actors,
+            threads_per_actor=threads or 1,
+            topk=topk,
+            inference_precision=infer_precision,
+            fold_preprocessing=fold_preprocessing,
+            recursive=recursive,
+        )
+        summary = write_results(dataset, out)
+    click.echo(f"{summary.line()} -> {out}")
+    if summary.failed:
+        raise click.ClickException(
+            f"{summary.failed} of {summary.images} inputs could not be classified "
+            f"(their rows in {out} say why)"
+        )

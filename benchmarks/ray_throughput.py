@@ -1,0 +1,260 @@
+"""Images/s of a Ray Data job (``lcnet_ov.distributed``) against single-process
+``AsyncClassifier`` on the same JPEGs, in interleaved rounds, plus Ray's start-up time and
+where each engine's CPU goes. Writes ``docs/distributed.md`` between ``<!-- ray:start -->``
+and ``<!-- ray:end -->`` and leaves the rest of the file alone.
+
+    python benchmarks/ray_throughput.py [--folder ../shared/imagenet-sample] [--limit 1000]
+                                        [--rounds 3]
+
+Both engines run the real PP-LCNet_x1_0 text-orientation IR with the exact (not folded)
+preprocessing, as ``lcnet-ov infer`` does with either engine. Per round:
+
+* ``AsyncClassifier``: ``map`` over the files (compile excluded; the pool is built first);
+* Ray: ``classify`` + ``write_results`` into a Parquet file on a local Ray started once
+  (``ray.init`` timed separately). *job* counts from submission (actor start and compile
+  included), *steady* from the first rows to the last.
+
+CPU seconds are read per process (psutil) for the Ray job: the actor, the read-task workers,
+the driver (this process: Ray Data's executor and the Parquet writer) and Ray's daemons
+(raylet, GCS, ...), so the gap to ``AsyncClassifier`` is attributed rather than guessed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DOC = REPO / "docs" / "distributed.md"
+START, END = "<!-- ray:start -->", "<!-- ray:end -->"
+WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
+os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))  # never the user's cache
+ACTOR_TITLE = "MapWorker(MapBatches(_ClassifyBatch))"
+
+
+def stage_costs(xml: Path, files: list[Path]) -> tuple[float, float]:
+    """CPU ms per image on one thread: decode + preprocess, and inference at batch 8.
+
+    CPU time, not wall time, so other jobs' load does not inflate it: decoding is timed with
+    this thread's clock, inference with the process clock (OpenVINO's one worker thread).
+    """
+    import numpy as np
+
+    from lcnet_ov.runtime import Classifier
+
+    with Classifier(xml, threads=1, batch_size=8) as clf:
+        sample = files[:160]
+        t = time.thread_time()
+        tensors = [clf.model.prepare(f) for f in sample]
+        decode = (time.thread_time() - t) * 1e3 / len(sample)
+        batch = np.stack(tensors)
+        clf.predict_probs(batch[:8])  # warm-up
+        t = time.process_time()
+        clf.predict_probs(batch, batch_size=8)
+        infer = (time.process_time() - t) * 1e3 / len(sample)
+    return decode, infer
+
+
+def run_async(xml: Path, files: list[Path]) -> float:
+    from lcnet_ov.async_runtime import AsyncClassifier
+
+    with AsyncClassifier(xml, fold_preprocessing=False) as pool:
+        t = time.perf_counter()
+        n = sum(1 for _ in pool.map(files))
+        return n / (time.perf_counter() - t)
+
+
+def _category(proc, me: int) -> str:
+    if proc.pid == me:
+        return "driver"
+    cmd = " ".join(proc.cmdline())
+    if ACTOR_TITLE in cmd:
+        return "actor"
+    if cmd.startswith("ray::"):
+        return "read tasks + Ray Data helpers"
+    return "Ray daemons (raylet, GCS, agents)"
+
+
+def cpu_by_category() -> dict[str, float]:
+    import psutil
+
+    me = os.getpid()
+    out: dict[str, float] = defaultdict(float)
+    for proc in [psutil.Process(me), *psutil.Process(me).children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            out[f"{proc.pid}:{_category(proc, me)}"] = t.user + t.system
+        except psutil.Error:
+            continue
+    return out
+
+
+def run_ray(xml: Path, files: list[Path], out: Path) -> tuple[float, float, dict[str, float]]:
+    """(job images/s, steady images/s, CPU seconds per category) of one Ray job."""
+    from lcnet_ov import distributed
+
+    first: list[tuple[float, int]] = []
+
+    def on_rows(images: int, failed: int) -> None:
+        if not first:
+            first.append((time.perf_counter(), images))
+
+    before = cpu_by_category()
+    t = time.perf_counter()
+    summary = distributed.write_results(distributed.classify(files, xml), out, on_rows=on_rows)
+    end = time.perf_counter()
+    after = cpu_by_category()
+    assert summary.images == len(files) and summary.failed == 0, summary
+    cpu: dict[str, float] = defaultdict(float)
+    cpu["_row_bytes"] = out.stat().st_size / len(files)  # the Parquet file, per row
+    for key, seconds in after.items():
+        cpu[key.split(":", 1)[1]] += seconds - before.get(key, 0.0)
+    # steady: rows after the first block, over the time after it
+    t_first, n_first = first[0] if first else (t, 0)
+    steady = (len(files) - n_first) / (end - t_first) if end > t_first else 0.0
+    return len(files) / (end - t), steady, dict(cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folder", type=Path, default=REPO.parent / "shared" / "imagenet-sample")
+    parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=DOC)
+    args = parser.parse_args()
+
+    import ray
+
+    from lcnet_ov import distributed
+    from lcnet_ov.resolve import resolve_ir
+
+    files = sorted(p for p in args.folder.glob("*.JPEG"))[: args.limit]
+    if not files:
+        sys.exit(f"no *.JPEG in {args.folder}")
+    xml = resolve_ir("text_image_orientation")
+    cores = len(os.sched_getaffinity(0))
+    load = [os.getloadavg()[0]]
+    decode_ms, infer_ms = stage_costs(xml, files)
+
+    t = time.perf_counter()
+    ray.init(address="local", num_cpus=cores, include_dashboard=False, logging_level="WARNING")
+    startup = time.perf_counter() - t
+    from ray.data import DataContext
+
+    DataContext.get_current().enable_progress_bars = False
+    actors = distributed.plan_actors(None, 1)
+
+    rounds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            order = ["async", "ray"] if r % 2 == 0 else ["ray", "async"]
+            result: dict[str, object] = {}
+            for engine in order:
+                if engine == "async":
+                    result["async"] = run_async(xml, files)
+                else:
+                    result["ray"] = run_ray(xml, files, Path(tmp) / f"rows{r}.parquet")
+            load.append(os.getloadavg()[0])
+            job, steady, cpu = result["ray"]  # type: ignore[misc]
+            rounds.append((result["async"], job, steady, cpu))
+            print(
+                f"round {r + 1}: async {result['async']:.1f}/s, ray job {job:.1f}/s, "
+                f"steady {steady:.1f}/s, load {load[-1]:.2f}",
+                file=sys.stderr,
+            )
+    ray.shutdown()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    kib = statistics.mean(f.stat().st_size for f in files) / 1024
+    write_section(
+        report(rounds, startup, decode_ms, infer_ms, load, len(files), cores, actors, kib),
+        args.out,
+    )
+    print(f"wrote {args.out} (between {START} and {END})")
+
+
+def _spread(values: list[float], fmt: str = "{:.1f}") -> str:
+    med = statistics.median(values)
+    return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def report(rounds, startup, decode_ms, infer_ms, load, n, cores, actors, kib) -> str:
+    import ray
+
+    from lcnet_ov.distributed import ROWS_PER_CALL_FACTOR
+
+    asyncs = [r[0] for r in rounds]
+    jobs = [r[1] for r in rounds]
+    steadies = [r[2] for r in rounds]
+    ratio_job = [j / a for a, j, _, _ in rounds]
+    ratio_steady = [s / a for a, _, s, _ in rounds]
+    fixed = [n / j - n / s for _, j, s, _ in rounds]
+    cpu: dict[str, list[float]] = defaultdict(list)
+    row_bytes = statistics.median(c.pop("_row_bytes") for *_, c in rounds)
+    for *_, c in rounds:
+        for k, v in c.items():
+            cpu[k].append(v * 1e3 / n)
+    per_actor = 1e3 / max(decode_ms, infer_ms)
+    cpu_model = os.popen("lscpu | sed -n 's/^Model name: *//p'").read().strip() or "unknown CPU"
+    lines = [
+        f"Measured {datetime.date.today()} on {cpu_model}, {cores} cores shared with other jobs "
+        f"(load average {min(load):.1f}–{max(load):.1f} during the run), Ray {ray.__version__}, "
+        f"{n} ImageNet JPEGs, the PP-LCNet_x1_0 text-orientation IR (FP32, exact "
+        f"preprocessing), {len(rounds)} interleaved rounds: median (min–max). "
+        f"`python benchmarks/ray_throughput.py`",
+        "",
+        "| engine | images/s | vs AsyncClassifier |",
+        "| --- | --- | --- |",
+        f"| `AsyncClassifier` (one process, all cores) | {_spread(asyncs)} | 1 |",
+        f"| Ray job, {actors} actor × 1 CPU, actor start included | {_spread(jobs)} | "
+        f"{_spread(ratio_job, '{:.2f}')}× |",
+        f"| Ray job, steady (first rows to last) | {_spread(steadies)} | "
+        f"{_spread(ratio_steady, '{:.2f}')}× |",
+        "",
+        f"Ray start-up (`ray.init`, local, no dashboard): {startup:.1f} s, paid once per "
+        f"`lcnet-ov infer --engine ray` without `--address`. Rows per actor call: "
+        f"{ROWS_PER_CALL_FACTOR} × batch 8.",
+        "",
+        "CPU time on one thread, this machine, same run: decode + preprocess "
+        f"{decode_ms:.2f} ms/image, inference {infer_ms:.2f} ms/image (batch 8). An actor "
+        f"overlaps the two, so with a core for each its ceiling is 1000 / max(...) = "
+        f"**{per_actor:.0f} images/s**; one after the other it would be "
+        f"{1e3 / (decode_ms + infer_ms):.0f}. Fixed cost of a job (actor process, OpenVINO "
+        f"import, compile; job time minus images / steady rate): "
+        f"{_spread(fixed, '{:.1f}')} s. The JPEGs average {kib:.0f} KiB, so one actor at "
+        f"its ceiling reads {per_actor * kib / 1024:.1f} MiB/s; a result row takes "
+        f"{row_bytes:.0f} bytes of Parquet.",
+        "",
+        "CPU milliseconds per image during the Ray job (all processes of the local Ray):",
+        "",
+        "| where | CPU ms/image |",
+        "| --- | --- |",
+    ]
+    for k in sorted(cpu, key=lambda k: -statistics.median(cpu[k])):
+        lines.append(f"| {k} | {_spread(cpu[k], '{:.2f}')} |")
+    lines.append(f"| model work on one thread (decode + inference, above) | "
+                 f"{decode_ms + infer_ms:.2f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_section(text: str, doc: Path = DOC) -> None:
+    """Replace only the generated block; create the file around it if needed."""
+    body = f"{START}\n{text.strip()}\n{END}"
+    content = doc.read_text() if doc.is_file() else f"# Distributed classification\n\n{body}\n"
+    if START in content and END in content:
+        head, rest = content.split(START, 1)
+        content = head + body + rest.split(END, 1)[1]
+    elif body not in content:
+        content = content.rstrip() + "\n\n" + body + "\n"
+    doc.write_text(content)
+
+
+if __name__ == "__main__":
+    main()

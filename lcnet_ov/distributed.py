@@ -1,0 +1,533 @@
+"""Classify image collections on a Ray cluster (or a local Ray started for you) with Ray Data.
+
+Nothing here schedules work: Ray Data does (streaming, backpressure, retries, progress). This
+module only wires the SDK into it::
+
+    read_binary_files(paths, include_paths=True)      read tasks, READ_CPUS each: bytes + path
+        └─► map_batches(_ClassifyBatch, concurrency=actors, num_cpus=threads_per_actor)
+              one actor = one compiled model; decodes with the SDK's exact preprocessing
+        └─► rows: filename, class_ids, scores, label_names, error
+
+Why it is built this way:
+
+* **Bytes in, decoding in the actor.** ``read_images`` would decode and resize with PIL, which
+  is not PaddleClas' pipeline. Reading raw bytes and decoding in the actor with
+  :class:`~lcnet_ov.loaded_model.LoadedModel` gives the SDK's decoder, its size guards
+  (``max_pixels``, aspect limit) and PaddleClas' resize/crop/normalize bit for bit, so rows
+  equal what :class:`~lcnet_ov.runtime.Classifier` returns for the same files.
+* **The IR travels through the object store.** The driver resolves the model once (converting it
+  if needed), reads the ``.xml``/``.bin`` bytes and ``ray.put``\\ s them; each actor fetches them
+  in ``__init__``, writes them to a private temp folder on its own node and compiles there. No
+  node needs the driver's model cache, a shared filesystem for models, or network access to
+  model hosts, and nothing compiled is ever pickled. (The *images* must be readable from every
+  node: a shared path, or a URI such as ``s3://`` that pyarrow's filesystems open.)
+* **Resources right by construction.** An actor asks Ray for ``threads_per_actor`` CPUs and
+  compiles with ``INFERENCE_NUM_THREADS`` equal to that. Read tasks ask for :data:`READ_CPUS`,
+  and the default pool leaves that much free (``(cluster CPUs - READ_CPUS) // threads``, at least
+  one actor), because a pool that takes every CPU starves the read tasks and the job waits
+  forever (measured on 2 CPUs: 2 actors × 1 CPU + a read task = "3/2 CPU", no progress).
+  :func:`plan_actors` refuses such pools instead of letting them hang.
+* **Decode overlaps inference inside an actor.** A call gets ``ROWS_PER_CALL_FACTOR ×
+  batch_size`` rows; a decode-ahead pool of ``threads_per_actor`` threads prepares the next
+  :data:`DECODE_AHEAD_CHUNKS` chunks while the actor infers the current ``batch_size`` chunk
+  (cv2 and OpenVINO both release the GIL). The decoders are the only threads outside the
+  actor's Ray reservation: they run on the CPU left for reading, which reading files barely
+  uses (docs/distributed.md measures each process's CPU).
+* **A broken file is a row, never a failed job.** Decode errors, NaN scores, even an inference
+  error become ``error`` strings on the rows concerned. A *process* that dies (OOM, SIGKILL) is
+  Ray's business: Ray Data restarts map actors and retries their tasks by default, and since
+  results reach the driver only from finished tasks every input still appears exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._deps import require
+from .errors import ClusterError, OutputFileError
+from .inputs import IMAGE_EXTENSIONS, InputItem, iter_inputs
+from .loaded_model import DEFAULT_BATCH_SIZE, FailedPrediction
+from .zoo import DEFAULT_MODEL
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "JobSummary",
+    "ShippedModel",
+    "check_address",
+    "check_output",
+    "classify",
+    "connect",
+    "plan_actors",
+    "ray_session",
+    "ship_model",
+    "write_results",
+]
+
+#: CPUs each read task asks for (Ray Data's default, stated so the pool can leave it free)
+READ_CPUS = 1
+#: rows per actor call = this × batch_size. Ray's cost is per call and per block (task
+#: submission, the driver's executor, Arrow conversion), so calls are large; a killed actor
+#: redoes at most one call
+ROWS_PER_CALL_FACTOR = 16
+#: local files per read task (block) when the file list is known: 100 JPEGs are ~10 MB, one
+#: task instead of ten (the default split) for the same bytes
+FILES_PER_READ_TASK = 100
+#: decode-ahead bound inside a call, in inference chunks (memory: chunks × batch tensors)
+DECODE_AHEAD_CHUNKS = 2
+#: seconds allowed for a TCP connection to a cluster address before calling it unreachable
+CONNECT_TIMEOUT_S = 5.0
+OUTPUT_FORMATS = (".parquet", ".jsonl")
+_URI_EXTENSIONS = sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS)
+
+
+def _ray() -> Any:
+    require("ray.data", "ray")  # ray without [data] lacks pyarrow: same install advice
+    return require("ray", "ray")
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("filename", pa.string()),
+            ("class_ids", pa.list_(pa.int64())),
+            ("scores", pa.list_(pa.float64())),  # float32 model scores, exactly
+            ("label_names", pa.list_(pa.string())),
+            ("error", pa.string()),
+        ]
+    )
+
+
+def _rows_table(results: Sequence[Any]) -> Any:
+    """Predictions / FailedPredictions → one Arrow table in the output schema."""
+    import pyarrow as pa
+
+    failed = [isinstance(r, FailedPrediction) for r in results]
+    columns = {
+        "filename": [r.filename for r in results],
+        "class_ids": [list(r.class_ids) for r in results],
+        "scores": [[float(s) for s in r.scores] for r in results],
+        "label_names": [list(r.label_names) for r in results],
+        "error": [r.reason if f else None for r, f in zip(results, failed, strict=True)],
+    }
+    return pa.Table.from_pydict(columns, schema=_schema())
+
+
+# ---- the cluster ---------------------------------------------------------------------------------
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def check_address(address: str | None) -> None:
+    """Fail in seconds, with a clear line, where ``ray.init`` would retry for a minute.
+
+    ``None`` (local Ray) and ``auto`` (found by Ray itself) pass; ``HOST:PORT`` and
+    ``ray://HOST:PORT`` must accept a TCP connection within :data:`CONNECT_TIMEOUT_S`.
+    """
+    if address is None or address == "auto":
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ClusterError(
+            f"--address {address!r}: expected auto, HOST:PORT (the GCS, usually 6379) or "
+            "ray://HOST:10001 (Ray Client)"
+        )
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise ClusterError(
+            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}); start one with "
+            "`ray start --head` or leave out --address to run on a local Ray"
+        ) from exc
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None, **init_kwargs: Any) -> bool:
+    """Join ``address`` (``auto``, ``HOST:PORT``, ``ray://HOST:10001``) or start a local Ray.
+
+    A local Ray gets ``num_cpus`` (default: the CPUs this process may use) and no dashboard.
+    Returns ``True`` when this call initialized Ray (so the caller should ``ray.shutdown()``),
+    ``False`` when Ray was already initialized in this process (then it is used as it is).
+    Unreachable clusters raise :class:`ClusterError`.
+    """
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    init_kwargs.setdefault("logging_level", "WARNING")
+    if address is None:
+        cpus = num_cpus or len(os.sched_getaffinity(0)) or os.cpu_count() or 1
+        init_kwargs.setdefault("include_dashboard", False)
+        ray.init(address="local", num_cpus=cpus, **init_kwargs)
+        return True
+    check_address(address)
+    try:
+        ray.init(address=address, **init_kwargs)
+    except Exception as exc:  # ConnectionError, RuntimeError, TimeoutError from Ray's layers
+        raise ClusterError(f"cannot connect to Ray at {address}: {_last_line(exc)}") from exc
+    return True
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, **kwargs: Any) -> Iterator[None]:
+    """:func:`connect` for a ``with`` block: a Ray it started (or joined) is shut down after."""
+    started = connect(address, **kwargs)
+    try:
+        yield
+    finally:
+        if started:
+            _ray().shutdown()
+
+
+def plan_actors(actors: int | None, threads_per_actor: int) -> int:
+    """Actor-pool size that leaves :data:`READ_CPUS` free; refuses pools that would stall.
+
+    ``None`` means as many as fit: ``(cluster CPUs - READ_CPUS) // threads_per_actor``, at least
+    one. A pool whose CPUs plus a read task exceed the cluster, or an actor larger than every
+    node, would wait forever for resources, so both raise :class:`ClusterError`.
+    """
+    ray = _ray()
+    if threads_per_actor < 1:
+        raise ValueError(f"threads_per_actor must be >= 1, got {threads_per_actor}")
+    total = int(ray.cluster_resources().get("CPU", 0))
+    largest = max(
+        (int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=0
+    )
+    if largest < threads_per_actor:
+        raise ClusterError(
+            f"an actor needs {threads_per_actor} CPUs on one node, and the largest node has "
+            f"{largest}; use fewer threads per actor"
+        )
+    fit = max(1, (total - READ_CPUS) // threads_per_actor)
+    if actors is None:
+        return fit
+    if actors < 1:
+        raise ValueError(f"actors must be >= 1, got {actors}")
+    if actors * threads_per_actor + READ_CPUS > total:
+        raise ClusterError(
+            f"{actors} actors × {threads_per_actor} CPUs plus {READ_CPUS} CPU for reading need "
+            f"{actors * threads_per_actor + READ_CPUS} of the cluster's {total} CPUs; Ray Data "
+            f"would wait forever. Use at most {fit} actor(s)"
+        )
+    return actors
+
+
+# ---- the model -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """An IR in the object store: what an actor needs to compile it on any node."""
+
+    name: str  # the model's own name, for messages
+    sha256: str  # of xml + bin, names the actor's temp folder
+    blobs: Any  # ObjectRef of (xml bytes, bin bytes)
+
+
+def ship_model(
+    model: str | os.PathLike = DEFAULT_MODEL, precision: str | None = None
+) -> ShippedModel:
+    """Resolve ``model`` here (converting once, as ``Classifier`` does) and ``ray.put`` its IR."""
+    from .metadata import read_metadata
+    from .resolve import resolve_ir
+
+    xml = resolve_ir(model, precision)
+    blobs = (xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
+    digest = hashlib.sha256(blobs[0] + blobs[1]).hexdigest()[:16]
+    return ShippedModel(read_metadata(xml).name, digest, _ray().put(blobs))
+
+
+class _ClassifyBatch:
+    """The ``map_batches`` callable: one compiled :class:`Classifier` per actor.
+
+    Constructed inside the actor from a :class:`ShippedModel` (a handle, cheap to pickle); the
+    compiled model lives and dies with the actor.
+    """
+
+    def __init__(
+        self,
+        shipped: ShippedModel,
+        *,
+        threads: int,
+        topk: int,
+        batch_size: int,
+        inference_precision: str | None,
+        fold_preprocessing: bool,
+    ) -> None:
+        import cv2
+
+        from .runtime import Classifier
+
+        # our errors name the file; OpenCV's own warnings would only flood the driver's log
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        xml_bytes, bin_bytes = _ray().get(shipped.blobs)
+        folder = Path(tempfile.mkdtemp(prefix=f"lcnet-ov-{shipped.sha256}-"))
+        try:
+            xml = folder / "model.xml"
+            xml.write_bytes(xml_bytes)
+            xml.with_suffix(".bin").write_bytes(bin_bytes)
+            self.classifier = Classifier(
+                xml,
+                threads=threads,  # INFERENCE_NUM_THREADS == the actor's num_cpus
+                topk=topk,
+                batch_size=batch_size,
+                inference_precision=inference_precision,
+                fold_preprocessing=fold_preprocessing,
+            )
+        finally:  # compiled: the files are no longer needed
+            shutil.rmtree(folder, ignore_errors=True)
+        self.chunk = self.classifier.model.static_batch or batch_size
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="lcnet-ov-decode")
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> Any:
+        data = batch["bytes"]
+        paths = batch.get("path")
+        items = [
+            InputItem(
+                str(paths[i]) if paths is not None else "<bytes>",
+                data[i],
+                str(paths[i]) if paths is not None else None,
+            )
+            for i in range(len(data))
+        ]
+        model = self.classifier.model
+        # decode ahead: the pool prepares the next chunks while this thread infers this one
+        futures: list[Any] = []
+
+        def submit_until(end: int) -> None:
+            for it in items[len(futures) : end]:
+                futures.append(self.pool.submit(model.prepare, it.source, it.name))
+
+        results: list[Any] = []
+        for start in range(0, len(items), self.chunk):
+            submit_until(start + (1 + DECODE_AHEAD_CHUNKS) * self.chunk)
+            chunk = items[start : start + self.chunk]
+            done: list[Any] = [None] * len(chunk)
+            tensors, ok = [], []
+            for i, fut in enumerate(futures[start : start + self.chunk]):
+                try:
+                    tensors.append(fut.result())
+                    ok.append(i)
+                except Exception as exc:
+                    done[i] = FailedPrediction.of(chunk[i], exc)
+            if tensors:
+                try:
+                    probs = self.classifier.predict_probs(np.stack(tensors), len(tensors))
+                    preds = model.results(probs, [chunk[i] for i in ok], self.classifier.topk)
+                except Exception as exc:  # the rows fail, the job goes on
+                    preds = [FailedPrediction.of(chunk[i], exc) for i in ok]
+                for i, pred in zip(ok, preds, strict=True):
+                    done[i] = pred
+            results.extend(done)
+        return _rows_table(results)
+
+
+# ---- the job -------------------------------------------------------------------------------------
+
+
+def _read(sources: Sequence[str | os.PathLike], recursive: bool, actors: int) -> Any:
+    """Local paths expand here as ``infer`` expands them; URIs go to Ray's reader as they are.
+
+    A missing path, an empty folder or a pattern matching nothing becomes an error row (Ray's
+    reader would fail the whole job on it).
+    """
+    rd = _ray().data
+    local = [os.fspath(s) for s in sources if "://" not in os.fspath(s)]
+    uris = [os.fspath(s) for s in sources if "://" in os.fspath(s)]
+    files, errors = [], []
+    for item in iter_inputs(local, recursive=recursive):
+        if item.error is not None:
+            errors.append(FailedPrediction.of(item, item.error))
+        else:
+            files.append(str(Path(item.source).absolute()))  # read tasks run elsewhere
+    parts = []
+    if files:
+        # enough blocks to feed every actor a few, else ~FILES_PER_READ_TASK files each
+        blocks = min(len(files), max(4 * actors, -(-len(files) // FILES_PER_READ_TASK)))
+        parts.append(
+            rd.read_binary_files(
+                files, include_paths=True, num_cpus=READ_CPUS, override_num_blocks=blocks
+            )
+        )
+    if uris:
+        parts.append(
+            rd.read_binary_files(
+                uris, include_paths=True, num_cpus=READ_CPUS, file_extensions=_URI_EXTENSIONS
+            )
+        )
+    return parts, errors
+
+
+def classify(
+    sources: Any,
+    model: str | os.PathLike = DEFAULT_MODEL,
+    *,
+    precision: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    actors: int | None = None,
+    threads_per_actor: int = 1,
+    address: str | None = None,
+    topk: int = 5,
+    inference_precision: str | None = "f32",
+    fold_preprocessing: bool = False,
+    recursive: bool = False,
+) -> Any:
+    """A lazy ``ray.data.Dataset`` of classification rows for ``sources``.
+
+    ``sources``: local files, folders and globs (expanded as ``lcnet-ov infer`` does), URIs Ray's
+    readers accept (``s3://``, ``gs://``, ``hdfs://``; folders are listed recursively, image
+    suffixes only), a mix of these, or a ``ray.data.Dataset`` with a ``bytes`` column (and
+    optionally ``path``). Rows: ``filename`` (the path read: absolute for local files),
+    ``class_ids``, ``scores``, ``label_names`` (top-``topk``, best first; empty on failure) and
+    ``error`` (``None``, or why that input failed). Nothing runs until the dataset is consumed
+    (``iter_batches``, ``write_parquet``, :func:`write_results`).
+
+    Connects to ``address`` (or starts a local Ray) unless Ray is already initialized. The
+    model is resolved here and shipped to the actors (module doc); other arguments are those of
+    :class:`~lcnet_ov.runtime.Classifier`. ``actors`` defaults to what :func:`plan_actors`
+    finds room for.
+    """
+    ray = _ray()
+    if batch_size < 1 or topk < 1:
+        raise ValueError(f"batch_size and topk must be >= 1, got {batch_size} and {topk}")
+    connect(address)
+    pool = plan_actors(actors, threads_per_actor)
+    shipped = ship_model(model, precision)
+    if isinstance(sources, ray.data.Dataset):
+        if "bytes" not in (sources.columns() or []):
+            raise ValueError("a Dataset source needs a 'bytes' column (and optionally 'path')")
+        parts, errors = [sources], []
+    else:
+        items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+        parts, errors = _read(items, recursive, pool)
+    classified = [
+        ds.map_batches(
+            _ClassifyBatch,
+            fn_constructor_kwargs={
+                "shipped": shipped,
+                "threads": threads_per_actor,
+                "topk": topk,
+                "batch_size": batch_size,
+                "inference_precision": inference_precision,
+                "fold_preprocessing": fold_preprocessing,
+            },
+            batch_size=ROWS_PER_CALL_FACTOR * batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=pool),
+            num_cpus=threads_per_actor,
+        )
+        for ds in parts
+    ]
+    if errors:
+        classified.append(ray.data.from_arrow(_rows_table(errors)))
+    if not classified:
+        raise ValueError("no sources given")
+    out = classified[0]
+    return out.union(*classified[1:]) if len(classified) > 1 else out
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """What a finished job did: rows written, rows with an error, wall seconds."""
+
+    images: int
+    failed: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.images} images, {self.failed} failed, {self.seconds:.1f} s, "
+            f"{self.rate:.1f} images/s"
+        )
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """``path`` if a ``.parquet``/``.jsonl`` file can be created there; else OutputFileError.
+
+    Checked before any cluster work so a typo costs seconds, not a job.
+    """
+    out = Path(path)
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise OutputFileError(f"{out}: output must end in {' or '.join(OUTPUT_FORMATS)}")
+    if out.is_dir():
+        raise OutputFileError(f"{out}: is a folder, expected a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputFileError(f"{out}: folder {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise OutputFileError(f"{out}: cannot write in {parent} ({exc.strerror or exc})") from exc
+    return out
+
+
+def write_results(
+    dataset: Any,
+    output: str | os.PathLike,
+    *,
+    on_rows: Callable[[int, int], None] | None = None,
+) -> JobSummary:
+    """Run ``dataset`` and stream its rows into ONE ``.parquet`` or ``.jsonl`` file.
+
+    Rows arrive on the driver as Ray finishes them (unordered) and go to a temp file beside
+    ``output``, renamed into place at the end: an interrupted or failed job leaves no half
+    file. ``on_rows(images, failed)`` is called after each block, for progress displays.
+    """
+    import pyarrow.parquet as pq
+
+    out = check_output(output)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    images = failed = 0
+    start = time.perf_counter()
+    try:
+        if out.suffix.lower() == ".parquet":
+            writer: Any = pq.ParquetWriter(tmp, _schema())
+            write = writer.write_table
+        else:
+            writer = tmp.open("w", encoding="utf-8")
+
+            def write(table: Any) -> None:
+                for row in table.to_pylist():
+                    writer.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+        with contextlib.closing(writer):
+            for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+                table = table.select(_schema().names).cast(_schema())
+                write(table)
+                images += table.num_rows
+                failed += table.num_rows - table["error"].null_count
+                if on_rows is not None:
+                    on_rows(images, failed)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return JobSummary(images, failed, time.perf_counter() - start)

@@ -1,0 +1,215 @@
+"""The Ray Data engine on a real local Ray (2 CPUs, one session for the module): rows equal
+``Classifier``'s on ImageNet photos and the sample pages, broken files become error rows with
+the same reasons, the actor compiles with INFERENCE_NUM_THREADS = its CPUs, pools that would
+stall are refused, and a SIGKILLed actor costs a restart, not a row."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("ray.data")
+
+import ray
+
+from lcnet_ov import distributed
+from lcnet_ov.errors import ClusterError
+from lcnet_ov.runtime import Classifier
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "images"
+ACTOR_TITLE = "MapWorker(MapBatches(_ClassifyBatch))"  # Ray's process title for our actors
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray for the module, 2 CPUs as in CI, its own short temp dir (socket paths)."""
+    temp = tempfile.mkdtemp(prefix="lcnet-ray-", dir="/tmp")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=300 * 1024 * 1024,
+        _temp_dir=temp,
+        logging_level="WARNING",
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _huge_png_header() -> bytes:
+    """A valid PNG signature and IHDR claiming 40000×40000: refused before decoding."""
+    _, buf = cv2.imencode(".png", np.zeros((2, 2, 3), np.uint8))
+    data = bytearray(buf.tobytes())
+    data[16:24] = (40000).to_bytes(4, "big") * 2
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory) -> list[Path]:
+    root = tmp_path_factory.mktemp("broken")
+    png = cv2.imencode(".png", np.full((64, 80, 3), 127, np.uint8))[1].tobytes()
+    files = {
+        "truncated.png": png[: len(png) // 2],
+        "empty.jpg": b"",
+        "text.jpg": b"hello, not an image",
+        "huge.png": _huge_png_header(),
+    }
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    return [root / name for name in files]
+
+
+@pytest.fixture(scope="module")
+def photos(imagenet_dir) -> list[Path]:
+    return sorted(imagenet_dir.glob("*.JPEG"))[::16]  # 63 of the 1000, all classes' spread
+
+
+def _rows(dataset) -> list[dict]:
+    return dataset.take_all()
+
+
+@pytest.fixture(scope="module")
+def job(ray_local, orientation_xml, photos, broken) -> dict[str, dict]:
+    """One job over photos, the sample pages, broken files and a missing path."""
+    missing = str(broken[0].parent / "missing.jpg")
+    sources = [str(p) for p in photos] + [str(SAMPLES), *map(str, broken), missing]
+    rows = _rows(distributed.classify(sources, orientation_xml, batch_size=8))
+    by_name = {r["filename"]: r for r in rows}
+    assert len(by_name) == len(rows) == len(photos) + 4 + len(broken) + 1
+    return by_name
+
+
+def _expected(xml: Path, files: list[str]) -> list:
+    with Classifier(xml, threads=1, batch_size=8) as clf:
+        return list(clf.predict(files))
+
+
+def _assert_same(rows: dict[str, dict], expected: list) -> None:
+    for pred in expected:
+        row = rows[pred.filename]
+        assert row["error"] is None, row
+        assert list(row["class_ids"]) == list(pred.class_ids)
+        assert list(row["label_names"]) == list(pred.label_names)
+        assert list(row["scores"]) == [float(s) for s in pred.scores]  # bit for bit
+
+
+def test_rows_equal_classifier_on_imagenet_photos(job, orientation_xml, photos):
+    _assert_same(job, _expected(orientation_xml, [str(p) for p in photos]))
+
+
+def test_rows_equal_classifier_on_the_sample_pages(job, orientation_xml):
+    pages = sorted(str(p) for p in SAMPLES.glob("*.jpg"))
+    expected = _expected(orientation_xml, pages)
+    _assert_same(job, expected)
+    # the trained orientation model reads each page's rotation off its name
+    assert [job[p]["label_names"][0] for p in pages] == [
+        Path(p).stem.removeprefix("page_").removesuffix("deg") for p in pages
+    ]
+
+
+def test_broken_files_are_error_rows_with_the_sdk_reasons(job, orientation_xml, broken):
+    missing = str(broken[0].parent / "missing.jpg")
+    expected = _expected(orientation_xml, [*map(str, broken), missing])
+    for failure in expected:
+        row = job[failure.filename]
+        assert row["error"] == failure.reason
+        assert list(row["class_ids"]) == [] and list(row["scores"]) == []
+    assert "over the limit" in job[str(broken[3])]["error"]  # refused from the header
+
+
+def test_dataset_with_a_bytes_column(ray_local, orientation_xml):
+    page = SAMPLES / "page_90deg.jpg"
+    source = ray.data.from_items([{"bytes": page.read_bytes()}, {"bytes": b"junk"}])
+    rows = _rows(distributed.classify(source, orientation_xml))
+    good = [r for r in rows if r["error"] is None]
+    bad = [r for r in rows if r["error"] is not None]
+    assert len(good) == len(bad) == 1
+    assert good[0]["label_names"][0] == "90" and good[0]["filename"] is None
+    assert "<bytes>: cannot decode image" in bad[0]["error"]
+    with pytest.raises(ValueError, match="'bytes' column"):
+        distributed.classify(ray.data.from_items([{"x": 1}]), orientation_xml)
+
+
+def test_actor_compiles_with_its_cpus_as_inference_threads(ray_local, orientation_xml):
+    shipped = distributed.ship_model(orientation_xml)
+    actor = distributed._ClassifyBatch(
+        shipped,
+        threads=1,
+        topk=5,
+        batch_size=8,
+        inference_precision="f32",
+        fold_preprocessing=False,
+    )
+    compiled = actor.classifier.compiled_model
+    assert int(compiled.get_property("INFERENCE_NUM_THREADS")) == 1
+    assert actor.pool._max_workers == 1
+    page = (SAMPLES / "page_180deg.jpg").read_bytes()
+    table = actor({"bytes": np.array([page], dtype=object), "path": np.array(["p"])})
+    assert table.column("label_names").to_pylist()[0][0] == "180"
+
+
+def test_pools_that_would_stall_are_refused(ray_local, orientation_xml):
+    assert distributed.plan_actors(None, 1) == 1  # 2 CPUs: one actor, one CPU for reading
+    with pytest.raises(ClusterError, match=r"wait forever.*at most 1 actor"):
+        distributed.plan_actors(2, 1)
+    with pytest.raises(ClusterError, match="largest node has 2"):
+        distributed.plan_actors(None, 3)
+    with pytest.raises(ClusterError, match="wait forever"):
+        distributed.classify([str(SAMPLES)], orientation_xml, actors=2)
+
+
+def _actor_pids() -> list[int]:
+    """Our map actors among this test process's descendants (the local raylet's workers)."""
+    import psutil
+
+    pids = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if ACTOR_TITLE in " ".join(proc.cmdline()):
+                pids.append(proc.pid)
+        except psutil.Error:
+            continue
+    return pids
+
+
+def test_sigkilled_actor_is_restarted_and_every_input_appears_once(
+    ray_local, orientation_xml, imagenet_dir, tmp_path
+):
+    files = sorted(str(p) for p in imagenet_dir.glob("*.JPEG"))[:400]
+    killed: list[int] = []
+    seen_at_kill: list[int] = []
+
+    def kill_once(images: int, failed: int) -> None:
+        if killed:
+            return
+        pids = _actor_pids()
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
+        killed.append(pids[0])
+        seen_at_kill.append(images)
+
+    out = tmp_path / "rows.parquet"
+    dataset = distributed.classify(files, orientation_xml, batch_size=8)
+    summary = distributed.write_results(dataset, out, on_rows=kill_once)
+
+    assert killed and seen_at_kill[0] < len(files)  # killed mid-job
+    import psutil
+
+    assert not psutil.pid_exists(killed[0]) or psutil.Process(killed[0]).status() == "zombie"
+    import pyarrow.parquet as pq
+
+    names = pq.read_table(out).column("filename").to_pylist()
+    assert sorted(names) == files  # each input exactly once
+    assert summary.images == len(files) and summary.failed == 0

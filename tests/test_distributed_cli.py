@@ -1,0 +1,107 @@
+"""``lcnet-ov infer --engine ray`` failing fast and cleanly, without starting Ray: a bad
+--output, a missing [ray] extra, an unreachable --address are one line and a non-zero exit;
+neither the CLI nor the library module imports Ray until a job needs it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lcnet_ov.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = str(REPO / "samples" / "images")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _one_error_line(capfd) -> str:
+    err = capfd.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_help_and_the_module_stay_free_of_ray():
+    code = (
+        "import sys; import lcnet_ov.distributed, lcnet_ov.cli.infer;"
+        "from lcnet_ov.cli import main;"
+        "rc = main(['infer', '--help']); assert rc == 0, rc;"
+        "assert 'ray' not in sys.modules, 'ray imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "--engine [local|ray]" in proc.stdout and "--address" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("rows.csv", "must end in .parquet or .jsonl"),
+        ("no/such/folder/rows.parquet", "does not exist"),
+    ],
+)
+def test_bad_output_is_refused_before_ray(output, message, tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "ray", None)  # proves Ray is never reached
+    assert main(["infer", "--engine", "ray", PAGES, "-o", output]) == 1
+    assert message in _one_error_line(capfd)
+    assert list(tmp_path.iterdir()) == []  # not even a probe file left behind
+
+
+def test_folder_as_output_is_refused(tmp_path, capfd):
+    from lcnet_ov.distributed import check_output
+    from lcnet_ov.errors import OutputFileError
+
+    (tmp_path / "rows.parquet").mkdir()
+    assert main(["infer", "--engine", "ray", PAGES, "-o", str(tmp_path / "rows.parquet")]) == 2
+    assert "is a directory" in capfd.readouterr().err
+    with pytest.raises(OutputFileError, match="is a folder"):  # library callers, same check
+        check_output(tmp_path / "rows.parquet")
+
+
+def test_missing_ray_extra_names_the_pip_command(tmp_path, capfd, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    out = tmp_path / "rows.parquet"
+    assert main(["infer", "--engine", "ray", PAGES, "-o", str(out)]) == 1
+    assert 'pip install "lcnet-ov[ray]"' in _one_error_line(capfd)
+    assert not out.exists()
+
+
+def test_ray_options_need_the_ray_engine(capfd):
+    assert main(["infer", PAGES, "--output", "x.parquet"]) == 2
+    assert "need --engine ray" in capfd.readouterr().err
+    assert main(["infer", "--engine", "ray", PAGES]) == 2
+    assert "--output" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_unreachable_address_is_one_line(scheme, tmp_path, capfd):
+    pytest.importorskip("ray.data")
+    import ray
+
+    if ray.is_initialized():  # a Ray joined earlier in this process would be used instead
+        pytest.skip("Ray is initialized in this test process")
+    address = f"{scheme}127.0.0.1:{_free_port()}"
+    out = tmp_path / "rows.jsonl"
+    rc = main(["infer", "--engine", "ray", "--address", address, PAGES, "-o", str(out)])
+    assert rc == 1
+    line = _one_error_line(capfd)
+    assert f"cannot reach a Ray cluster at {address}" in line and "ray start --head" in line
+    assert not out.exists() and not ray.is_initialized()
+
+
+def test_malformed_address_is_one_line(tmp_path, capfd):
+    pytest.importorskip("ray.data")
+    rc = main(["infer", "--engine", "ray", "--address", "nowhere", PAGES, "-o", "x.jsonl"])
+    assert rc == 1
+    assert "expected auto, HOST:PORT" in _one_error_line(capfd)
