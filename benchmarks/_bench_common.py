@@ -222,16 +222,17 @@ def _markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
-def write_section(name: str, body: str) -> None:
+def write_section(name: str, body: str, doc: Path = DOC, title: str = "Benchmarks") -> None:
     """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` only.
 
     A section not in the file yet is added before the sections other scripts own, so their
-    markers and contents stay exactly where they are.
+    markers and contents stay exactly where they are. ``doc`` is another page of docs/ for
+    scripts that own one (created with ``# title`` when missing).
     """
     if name in FOREIGN_SECTIONS:
         raise ValueError(f"section {name!r} belongs to another script")
     start, end = _markers(name)
-    text = DOC.read_text() if DOC.is_file() else "# Benchmarks\n"
+    text = doc.read_text() if doc.is_file() else f"# {title}\n"
     block = f"{start}\n{body.strip()}\n{end}"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
@@ -244,12 +245,12 @@ def write_section(name: str, body: str) -> None:
             text = text[:anchor] + block + "\n\n" + text[anchor:]
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
-    for foreign in FOREIGN_SECTIONS:  # keep the other engineers' markers present
+    for foreign in FOREIGN_SECTIONS if doc == DOC else ():  # keep the others' markers present
         fs, fe = _markers(foreign)
         if fs not in text:
             text = text.rstrip("\n") + f"\n\n{fs}\n{fe}\n"
-    DOCS.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
 
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

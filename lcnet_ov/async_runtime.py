@@ -90,6 +90,11 @@ class AsyncClassifier:
     threads, and end-to-end throughput rises (``docs/benchmarks.md``); probabilities within
     1.4e-6 of the exact numpy path on the trained model (``benchmarks/folding_parity.py``).
     ``False`` feeds PaddleClas' float tensors bit for bit.
+
+    ``fast_decode`` (default on: throughput is this class's point) decodes large JPEGs at a
+    DCT-domain reduction that still covers the resize target (see
+    :class:`~lcnet_ov.runtime.Classifier`; measured in ``docs/fast_decode.md``). Images whose
+    short side is under twice ``resize_short``, ImageNet-size photos included, are unaffected.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class AsyncClassifier:
         workers: int | None = None,
         performance_hint: str = "THROUGHPUT",
         fold_preprocessing: bool = True,
+        fast_decode: bool = True,
         core: Any = None,
     ) -> None:
         if topk < 1 or max_batch < 1 or max_wait_ms < 0:
@@ -121,6 +127,7 @@ class AsyncClassifier:
             precision=precision,
             class_id_map_file=class_id_map_file,
             fold_preprocessing=fold_preprocessing,
+            fast_decode=fast_decode,
             core=core,
         )
         config = compile_config(

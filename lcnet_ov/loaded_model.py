@@ -232,9 +232,11 @@ class LoadedModel:
         precision: str | None = None,
         class_id_map_file: str | os.PathLike | None = None,
         fold_preprocessing: bool = False,
+        fast_decode: bool = False,
         core: Any = None,
     ) -> None:
         self.core = core or shared_core()
+        self.fast_decode = fast_decode
         self.xml = resolve_ir(model, precision)
         try:
             self.ov_model = self.core.read_model(str(self.xml))
@@ -311,10 +313,12 @@ class LoadedModel:
             )
         pp = self.metadata.preprocess
         if not self.uint8_input:
-            return preprocess_image(source, pp, name=name)
+            return preprocess_image(source, pp, name=name, fast_decode=self.fast_decode)
         if name is None and isinstance(source, (str, os.PathLike)):
             name = str(source)
-        img = decode_image(source, name=name)
+        img = decode_image(
+            source, name=name, min_short_side=pp.resize_short if self.fast_decode else None
+        )
         return np.ascontiguousarray(resize_crop(img, pp, name=name))
 
     def as_batch(self, images: np.ndarray | Sequence[ImageSource]) -> np.ndarray:

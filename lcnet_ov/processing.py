@@ -334,11 +334,20 @@ def preprocess_image(
     *,
     name: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    fast_decode: bool = False,
 ) -> np.ndarray:
-    """:func:`decode_image` then :func:`preprocess`, with errors naming the file."""
+    """:func:`decode_image` then :func:`preprocess`, with errors naming the file.
+
+    ``fast_decode`` lets a large JPEG decode at a reduced scale that still covers
+    ``pp.resize_short`` (see :func:`decode_image`'s ``min_short_side``)."""
     if name is None and isinstance(source, (str, os.PathLike)):
         name = str(source)
-    img = decode_image(source, name=name, max_pixels=max_pixels)
+    img = decode_image(
+        source,
+        name=name,
+        max_pixels=max_pixels,
+        min_short_side=pp.resize_short if fast_decode else None,
+    )
     return preprocess(img, pp, name=name)
 
 

@@ -3,6 +3,8 @@ stays at or above what the resize needs; everything else decodes in full."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -59,3 +61,50 @@ def test_pixel_limit_still_applies_to_the_full_size():
 
     with pytest.raises(ImageTooLargeError, match="4032x3024"):
         decode_image(_jpeg(4032, 3024), min_short_side=256, max_pixels=4032 * 3024 - 1)
+
+
+@pytest.fixture(scope="module")
+def camera_page(tmp_path_factory) -> Path:
+    """A rendered text page at camera size (4032×3024), turned 90°: a real input for the real
+    text-orientation model where fast decode takes the 1/8 reduction."""
+    from lcnet_ov.testing import CLEAN, render_page
+
+    page = render_page(np.random.default_rng(7), CLEAN)
+    big = cv2.resize(page, (4032, 3024), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path_factory.mktemp("camera") / "page.jpg"
+    cv2.imwrite(str(path), cv2.rotate(big, cv2.ROTATE_90_CLOCKWISE), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+@pytest.mark.slow
+def test_runtimes_decode_reduced_only_when_asked(orientation_xml, camera_page):
+    from lcnet_ov import AsyncClassifier, Classifier
+
+    reduced = decode_image(camera_page, min_short_side=256)
+    assert reduced.shape[:2] == (504, 378)  # turned: 3024 wide, 4032 high, 1/8
+    with (
+        Classifier(orientation_xml) as exact,
+        Classifier(orientation_xml, fast_decode=True) as fast,
+    ):
+        p_exact = exact.predict_probs([camera_page])[0]
+        p_fast = fast.predict_probs([camera_page])[0]
+        # fast decode is the reduced decode followed by the usual pipeline, bit for bit
+        assert np.array_equal(p_fast, exact.predict_probs([reduced])[0])
+        assert not np.array_equal(p_fast, p_exact)  # and it did change the input
+        assert exact.labels[int(p_fast.argmax())] == exact.labels[int(p_exact.argmax())] == "90"
+    with AsyncClassifier(orientation_xml, fold_preprocessing=False) as pool:  # fast by default
+        assert np.allclose(pool.submit(camera_page).result(timeout=60).scores[0], p_fast.max())
+
+
+@pytest.mark.slow
+def test_cli_fast_decode_flag(orientation_xml, camera_page, capsys):
+    import json
+
+    from lcnet_ov.cli import main
+
+    rows = []
+    for extra in ([], ["--fast-decode"]):
+        assert main(["infer", "-m", str(orientation_xml), str(camera_page), "--json", *extra]) == 0
+        rows.append(json.loads(capsys.readouterr().out))
+    assert rows[0]["label_names"][0] == rows[1]["label_names"][0] == "90"
+    assert rows[0]["scores"] != rows[1]["scores"]
