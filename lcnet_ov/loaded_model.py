@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import paths
 from .errors import (
     DeviceError,
     InferenceError,
@@ -161,6 +162,24 @@ def compile_config(
     return config
 
 
+def model_cache_config() -> dict[str, str]:
+    """``{"CACHE_DIR": <home>/compiled}`` for OpenVINO's compiled-model cache, or ``{}``.
+
+    Compiling the text-orientation IR takes ~250 ms and loading its cached blob ~90 ms
+    (``benchmarks/startup.py``), which is most of a one-image ``lcnet-ov infer``. The cache is
+    an optimization only: an unwritable or read-only ``$LCNET_OV_HOME`` (a pre-filled cache
+    mounted read-only) compiles as before, and ``LCNET_OV_COMPILE_CACHE=0`` turns it off.
+    """
+    if os.environ.get("LCNET_OV_COMPILE_CACHE", "1").strip().lower() in ("0", "false", "no"):
+        return {}
+    folder = paths.compiled_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return {}
+    return {"CACHE_DIR": str(folder)} if os.access(folder, os.W_OK) else {}
+
+
 def _is_constant(output: Any, depth: int = 0) -> bool:
     """True for weights: a Constant, possibly behind a short decompression/quantization chain
     (FP16 ``Convert``, INT8 ``Subtract``/``Multiply``/``FakeQuantize`` on constants)."""
@@ -294,8 +313,12 @@ class LoadedModel:
         return self.metadata.labels
 
     def compile(self, device: str, config: dict[str, Any], model: Any = None) -> Any:
+        """Compile for ``device``, through OpenVINO's model cache where the cache is writable
+        (:func:`model_cache_config`): a later process loads the compiled blob instead."""
         try:
-            return self.core.compile_model(model or self.ov_model, device, config)
+            return self.core.compile_model(
+                model or self.ov_model, device, {**model_cache_config(), **config}
+            )
         except RuntimeError as exc:
             raise DeviceError(
                 f"cannot compile {self.metadata.name} for device {device!r}: {_last_line(exc)}"
