@@ -25,7 +25,7 @@ import numpy as np
 from .config import BenchConfig, BenchSettings
 from .inputs import ImageBatches, static_shape, synthetic
 from .results import LatencyStats, Measurement
-from .timing import Limits, clock, total_duration
+from .timing import Limits, Run, clock, timed_loop, total_duration
 
 #: properties reported after compiling (the plugin's decisions, not our requests)
 ACTUAL_PROPERTIES = (
@@ -139,9 +139,6 @@ def measure(
     )
 
 
-_Run = tuple[list[float], float, int, float, list[float]]
-
-
 def _run_sync(
     compiled: Any,
     data: np.ndarray | None,
@@ -149,7 +146,7 @@ def _run_sync(
     batch: int,
     warmup: int,
     limits: Limits,
-) -> _Run:
+) -> Run:
     request = compiled.create_infer_request()
     first_ms: float | None = None
     if data is not None:
@@ -157,38 +154,22 @@ def _run_sync(
         for _ in range(warmup):
             request.infer()
             first_ms = request.latency if first_ms is None else first_ms
-    else:
-        assert images is not None
-        for _ in range(warmup):
-            x, pre_ms = images.next_batch(batch)
-            request.infer({0: x})
-            first_ms = pre_ms + request.latency if first_ms is None else first_ms
-    times: list[float] = []
-    pre: list[float] = []
-    iteration = 0
-    elapsed = 0.0
-    start = clock()
-    if data is not None:
-        while limits.running(iteration, elapsed):
+
+        def step(_: None) -> float:
             request.infer()
-            times.append(request.latency)
-            iteration += 1
-            elapsed = clock() - start
-            limits.report(iteration, elapsed)
-    else:
-        assert images is not None
-        while limits.running(iteration, elapsed):
-            t0 = clock()
-            x, pre_ms = images.next_batch(batch)
-            request.infer({0: x})
-            times.append((clock() - t0) * 1000.0)
-            pre.append(pre_ms)
-            iteration += 1
-            elapsed = clock() - start
-            limits.report(iteration, elapsed)
-    duration = total_duration(start)
-    limits.done()
-    return times, duration, iteration, first_ms if first_ms is not None else times[0], pre
+            return request.latency  # the request's own timer, as benchmark_app reports
+
+        return timed_loop(step, None, batch, limits, first_ms)
+    assert images is not None
+    for _ in range(warmup):
+        x, pre_ms = images.next_batch(batch)
+        request.infer({0: x})
+        first_ms = pre_ms + request.latency if first_ms is None else first_ms
+
+    def step_images(x: np.ndarray) -> None:
+        request.infer({0: x})
+
+    return timed_loop(step_images, images, batch, limits, first_ms)
 
 
 def _run_async(
@@ -199,7 +180,7 @@ def _run_async(
     batch: int,
     warmup: int,
     limits: Limits,
-) -> _Run:
+) -> Run:
     import openvino as ov
 
     queue = ov.AsyncInferQueue(compiled, nireq)
