@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import BenchConfig, BenchSettings
 from .inputs import ImageBatches, static_shape, synthetic
-from .results import LatencyStats, Measurement
+from .results import Measurement
 from .timing import Limits, Run, clock, timed_loop, total_duration
 
 #: properties reported after compiling (the plugin's decisions, not our requests)
@@ -116,26 +116,14 @@ def measure(
     else:
         nireq = cfg.requests or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         run = _run_async(compiled, nireq, data, images, cfg.batch_size, settings.warmup, limits)
-    samples, duration, iterations, first_ms, pre = run
     notes = []
     if images is not None:
         notes.append(
             "end to end: latency = read + decode + preprocess + inference "
             + ("(wall time per iteration)" if cfg.mode == "sync" else "(queueing excluded)")
         )
-    return Measurement(
-        config=cfg,
-        model_path=str(xml),
-        iterations=iterations,
-        duration_s=duration,
-        throughput_fps=cfg.batch_size * iterations / duration,
-        latency=LatencyStats.from_samples(samples),
-        first_inference_ms=first_ms,
-        load_ms=load_ms,
-        actual=actual,
-        requests=nireq,
-        preprocess=LatencyStats.from_samples(pre) if pre else None,
-        notes=tuple(notes),
+    return Measurement.from_run(
+        cfg, str(xml), run, load_ms=load_ms, actual=actual, requests=nireq, notes=notes
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from .._util import captured_native_output
 from .config import BenchConfig, BenchSettings, available_cores
 from .inputs import ImageBatches, static_shape, synthetic
-from .results import LatencyStats, Measurement
+from .results import Measurement
 from .timing import Limits, Run, clock, timed_loop
 
 
@@ -121,25 +121,13 @@ def _measurement(
     actual: dict[str, Any],
     settings: BenchSettings,
 ) -> Measurement:
-    samples, duration, iterations, first_ms, pre = run
     notes = []
     if settings.mode == "async":
         notes.append(f"{cfg.backend} has no async request queue here: measured with a sync loop")
-    if pre:
+    if run[4]:
         notes.append("end to end: latency = read + decode + preprocess + inference (wall time)")
-    return Measurement(
-        config=cfg,
-        model_path=str(path),
-        iterations=iterations,
-        duration_s=duration,
-        throughput_fps=cfg.batch_size * iterations / duration,
-        latency=LatencyStats.from_samples(samples),
-        first_inference_ms=first_ms,
-        load_ms=load_ms,
-        actual=actual,
-        requests=1,
-        preprocess=LatencyStats.from_samples(pre) if pre else None,
-        notes=tuple(notes),
+    return Measurement.from_run(
+        cfg, str(path), run, load_ms=load_ms, actual=actual, requests=1, notes=notes
     )
 
 
