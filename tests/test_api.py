@@ -32,7 +32,14 @@ def test_every_domain_exception_is_exported_from_errors():
         if inspect.isclass(obj) and issubclass(obj, errors.LcnetOVError)
     }
     assert defined <= set(lcnet_ov.__all__)
-    for module in ("loaded_model", "async_runtime", "calibration", "bench"):
+    for module in (
+        "loaded_model",
+        "async_runtime",
+        "quantization",
+        "evaluation",
+        "datasets",
+        "bench",
+    ):
         mod = __import__(f"lcnet_ov.{module}", fromlist=["_"])
         for name, obj in vars(mod).items():
             if inspect.isclass(obj) and issubclass(obj, errors.LcnetOVError):
