@@ -12,8 +12,6 @@ the source framework before it is moved into place (see :mod:`lcnet_ov.verify`).
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,14 +20,13 @@ from typing import Any
 
 from . import paths, zoo
 from ._deps import require
-from ._outputs import check_writable_dir, ir_output, make_dir, remove_empty_dirs
-from ._util import captured_native_output, package_versions
+from ._outputs import check_writable_dir, ir_output
+from ._util import WrittenIR, captured_native_output, package_versions, save_ir_atomically
 from .errors import (
     CacheDirError,
     ConversionError,
     DownloadError,
     InvalidModelFileError,
-    LcnetOVError,
     UsageError,
 )
 from .folding import fold_preprocessing
@@ -79,7 +76,7 @@ class ConvertOptions:
 
 
 @dataclass(frozen=True)
-class ConvertResult:
+class ConvertResult(WrittenIR):
     xml: Path
     metadata: ModelMetadata
     source_kind: str
@@ -87,14 +84,9 @@ class ConvertResult:
     verification: Verification | None
     steps: list[str] = field(default_factory=list)
 
-    @property
-    def bin(self) -> Path:
-        return self.xml.with_suffix(".bin")
-
     def to_dict(self) -> dict[str, Any]:
         return {
-            "xml": str(self.xml),
-            "bin": str(self.bin),
+            **self.files(),
             "name": self.metadata.name,
             "num_classes": self.metadata.num_classes,
             "precision": self.metadata.precision,
@@ -416,7 +408,6 @@ def convert(
     ``.pdparams`` of a non-default size; otherwise inferred). Nothing is left at ``output``
     unless conversion and verification succeed.
     """
-    import openvino as ov
 
     options = options or ConvertOptions()
     steps: list[str] = []
@@ -475,27 +466,23 @@ def convert(
         write_metadata(ov_model, meta)
 
         out_xml = ir_output(output) if output else default_output(name, options)
-        created = make_dir(out_xml.parent)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_xml.parent))
-        try:
-            staged = staging / out_xml.name
-            ov.save_model(ov_model, str(staged), compress_to_fp16=options.compress_to_fp16)
+        verification: Verification | None = None
+
+        def check(staged: Path) -> None:
+            nonlocal verification
             step(f"saved IR ({'fp16' if options.compress_to_fp16 else 'fp32'} weights)")
-            verification = None
             if options.verify:
                 verification = _verify(staged, src, pp, options)
                 step(verification.summary())
                 verification.raise_if_failed()
-            # .bin first: a reader that finds the .xml always finds matching weights
-            os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
-            os.replace(staged, out_xml)
-        except BaseException as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            remove_empty_dirs(created)  # a failed run leaves no folders behind either
-            if isinstance(exc, (LcnetOVError, KeyboardInterrupt, SystemExit)):
-                raise
-            raise ConversionError(f"could not write {out_xml}: {exc}") from exc
-        shutil.rmtree(staging, ignore_errors=True)
+
+        save_ir_atomically(
+            ov_model,
+            out_xml,
+            compress_to_fp16=options.compress_to_fp16,
+            error=ConversionError,
+            check=check,
+        )
     step(f"wrote {out_xml}")
     return ConvertResult(
         xml=out_xml,

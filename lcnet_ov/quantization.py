@@ -27,9 +27,7 @@ import io
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,7 +38,7 @@ import numpy as np
 
 from ._deps import require
 from ._outputs import check_writable_dir, ir_output
-from ._util import package_versions
+from ._util import WrittenIR, package_versions, save_ir_atomically
 from .class_folders import apply_class_folders
 from .datasets import (
     CALIBRATION_LISTS,
@@ -154,7 +152,7 @@ class AccuracyReport:
 
 
 @dataclass(frozen=True)
-class QuantizeResult:
+class QuantizeResult(WrittenIR):
     xml: Path
     source_xml: Path
     metadata: ModelMetadata
@@ -174,14 +172,9 @@ class QuantizeResult:
     #: things the caller should know (fewer calibration images than asked for)
     warnings: tuple[str, ...] = ()
 
-    @property
-    def bin(self) -> Path:
-        return self.xml.with_suffix(".bin")
-
     def to_dict(self) -> dict[str, Any]:
         return {
-            "xml": str(self.xml),
-            "bin": str(self.bin),
+            **self.files(),
             "source_xml": str(self.source_xml),
             "name": self.metadata.name,
             "settings": self.settings.to_dict(),
@@ -398,28 +391,6 @@ def _load(
     return loaded
 
 
-def _save_atomically(model: Any, out_xml: Path) -> None:
-    """Stage in the target folder, then rename ``.bin`` before ``.xml``.
-
-    A reader that finds the ``.xml`` always finds matching weights, and a failure leaves the
-    previous INT8 IR (if any) untouched and no half-written files behind.
-    """
-    import openvino as ov
-
-    out_xml.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_xml.parent))
-    try:
-        staged = staging / out_xml.name
-        # weights are int8 already; fp16 compression would also round the ops left in float
-        ov.save_model(model, str(staged), compress_to_fp16=False)
-        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
-        os.replace(staged, out_xml)
-    except (OSError, RuntimeError) as exc:
-        raise QuantizationError(f"could not write {out_xml}: {exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 # ---- Public API ---------------------------------------------------------------------------------
 
 
@@ -550,7 +521,8 @@ def quantize(
         versions={**meta.versions, **package_versions("lcnet-ov", "openvino", "nncf")},
     )
     write_metadata(q_model, new_meta)
-    _save_atomically(q_model, out_xml)
+    # weights are int8 already; fp16 compression would also round the ops left in float
+    save_ir_atomically(q_model, out_xml, compress_to_fp16=False, error=QuantizationError)
     return QuantizeResult(
         xml=out_xml,
         source_xml=source_xml,

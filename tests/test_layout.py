@@ -8,6 +8,7 @@ ones: a cycle hidden in a function body still ties two modules into one.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,23 @@ def test_library_never_imports_the_test_scaffolding(module):
         pytest.skip(f"{module} does not exist")
     users = sorted(m for m, deps in graph.items() if module in deps)
     assert users == [], f"{module} is imported by library code: {users}"
+
+
+def _layout_block() -> str:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    return section.split("```", 2)[1]
+
+
+def test_readme_layout_matches_the_tree():
+    """Every module and sub-package of lcnet_ov/ is in README's Layout, and nothing else is."""
+    block = _layout_block()
+    package_block = block.split("\ntests/", 1)[0]
+    named = set(re.findall(r"\b([a-z_][a-z0-9_]*\.py)\b", package_block))
+    named |= {f"{d}/" for d in re.findall(r"^ +([a-z_][a-z0-9_]*)/", package_block, flags=re.M)}
+    actual = {p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    actual |= {f"{p.name}/" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert sorted(actual - named) == [], "in lcnet_ov/ but not in README's Layout"
+    assert sorted(named - actual) == [], "in README's Layout but not in lcnet_ov/"
+    for folder in re.findall(r"^([a-z_]+)/", block, flags=re.M):
+        assert (PACKAGE.parent / folder).is_dir(), f"README's Layout names {folder}/"

@@ -24,8 +24,8 @@ import numpy as np
 
 from .config import BenchConfig, BenchSettings
 from .inputs import ImageBatches, static_shape, synthetic
-from .results import LatencyStats, Measurement
-from .timing import Limits, clock, total_duration
+from .results import Measurement
+from .timing import Limits, Run, clock, timed_loop, total_duration
 
 #: properties reported after compiling (the plugin's decisions, not our requests)
 ACTUAL_PROPERTIES = (
@@ -116,30 +116,15 @@ def measure(
     else:
         nireq = cfg.requests or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         run = _run_async(compiled, nireq, data, images, cfg.batch_size, settings.warmup, limits)
-    samples, duration, iterations, first_ms, pre = run
     notes = []
     if images is not None:
         notes.append(
             "end to end: latency = read + decode + preprocess + inference "
             + ("(wall time per iteration)" if cfg.mode == "sync" else "(queueing excluded)")
         )
-    return Measurement(
-        config=cfg,
-        model_path=str(xml),
-        iterations=iterations,
-        duration_s=duration,
-        throughput_fps=cfg.batch_size * iterations / duration,
-        latency=LatencyStats.from_samples(samples),
-        first_inference_ms=first_ms,
-        load_ms=load_ms,
-        actual=actual,
-        requests=nireq,
-        preprocess=LatencyStats.from_samples(pre) if pre else None,
-        notes=tuple(notes),
+    return Measurement.from_run(
+        cfg, str(xml), run, load_ms=load_ms, actual=actual, requests=nireq, notes=notes
     )
-
-
-_Run = tuple[list[float], float, int, float, list[float]]
 
 
 def _run_sync(
@@ -149,7 +134,7 @@ def _run_sync(
     batch: int,
     warmup: int,
     limits: Limits,
-) -> _Run:
+) -> Run:
     request = compiled.create_infer_request()
     first_ms: float | None = None
     if data is not None:
@@ -157,38 +142,22 @@ def _run_sync(
         for _ in range(warmup):
             request.infer()
             first_ms = request.latency if first_ms is None else first_ms
-    else:
-        assert images is not None
-        for _ in range(warmup):
-            x, pre_ms = images.next_batch(batch)
-            request.infer({0: x})
-            first_ms = pre_ms + request.latency if first_ms is None else first_ms
-    times: list[float] = []
-    pre: list[float] = []
-    iteration = 0
-    elapsed = 0.0
-    start = clock()
-    if data is not None:
-        while limits.running(iteration, elapsed):
+
+        def step(_: None) -> float:
             request.infer()
-            times.append(request.latency)
-            iteration += 1
-            elapsed = clock() - start
-            limits.report(iteration, elapsed)
-    else:
-        assert images is not None
-        while limits.running(iteration, elapsed):
-            t0 = clock()
-            x, pre_ms = images.next_batch(batch)
-            request.infer({0: x})
-            times.append((clock() - t0) * 1000.0)
-            pre.append(pre_ms)
-            iteration += 1
-            elapsed = clock() - start
-            limits.report(iteration, elapsed)
-    duration = total_duration(start)
-    limits.done()
-    return times, duration, iteration, first_ms if first_ms is not None else times[0], pre
+            return request.latency  # the request's own timer, as benchmark_app reports
+
+        return timed_loop(step, None, batch, limits, first_ms)
+    assert images is not None
+    for _ in range(warmup):
+        x, pre_ms = images.next_batch(batch)
+        request.infer({0: x})
+        first_ms = pre_ms + request.latency if first_ms is None else first_ms
+
+    def step_images(x: np.ndarray) -> None:
+        request.infer({0: x})
+
+    return timed_loop(step_images, images, batch, limits, first_ms)
 
 
 def _run_async(
@@ -199,7 +168,7 @@ def _run_async(
     batch: int,
     warmup: int,
     limits: Limits,
-) -> _Run:
+) -> Run:
     import openvino as ov
 
     queue = ov.AsyncInferQueue(compiled, nireq)

@@ -18,8 +18,8 @@ import numpy as np
 from .._util import captured_native_output
 from .config import BenchConfig, BenchSettings, available_cores
 from .inputs import ImageBatches, static_shape, synthetic
-from .results import LatencyStats, Measurement
-from .timing import Limits, clock, total_duration
+from .results import Measurement
+from .timing import Limits, Run, clock, timed_loop
 
 
 class BackendUnavailable(Exception):
@@ -103,62 +103,31 @@ def _loop(
     batch: int,
     warmup: int,
     limits: Limits,
-) -> tuple[list[float], float, int, float, list[float]]:
+) -> Run:
     """Synchronous loop timed by wall clock per call (peers have no per-request timer)."""
     first_ms: float | None = None
     for _ in range(warmup):
         t0 = clock()
         infer(images.next_batch(batch)[0] if images is not None else None)
         first_ms = (clock() - t0) * 1000.0 if first_ms is None else first_ms
-    times: list[float] = []
-    pre: list[float] = []
-    iteration = 0
-    elapsed = 0.0
-    start = clock()
-    while limits.running(iteration, elapsed):
-        t0 = clock()
-        if images is not None:
-            x, pre_ms = images.next_batch(batch)
-            pre.append(pre_ms)
-            infer(x)
-        else:
-            infer(None)
-        times.append((clock() - t0) * 1000.0)
-        iteration += 1
-        elapsed = clock() - start
-        limits.report(iteration, elapsed)
-    duration = total_duration(start)
-    limits.done()
-    return times, duration, iteration, first_ms if first_ms is not None else times[0], pre
+    return timed_loop(infer, images, batch, limits, first_ms)
 
 
 def _measurement(
     cfg: BenchConfig,
     path: Path,
-    run: tuple[list[float], float, int, float, list[float]],
+    run: Run,
     load_ms: float,
     actual: dict[str, Any],
     settings: BenchSettings,
 ) -> Measurement:
-    samples, duration, iterations, first_ms, pre = run
     notes = []
     if settings.mode == "async":
         notes.append(f"{cfg.backend} has no async request queue here: measured with a sync loop")
-    if pre:
+    if run[4]:
         notes.append("end to end: latency = read + decode + preprocess + inference (wall time)")
-    return Measurement(
-        config=cfg,
-        model_path=str(path),
-        iterations=iterations,
-        duration_s=duration,
-        throughput_fps=cfg.batch_size * iterations / duration,
-        latency=LatencyStats.from_samples(samples),
-        first_inference_ms=first_ms,
-        load_ms=load_ms,
-        actual=actual,
-        requests=1,
-        preprocess=LatencyStats.from_samples(pre) if pre else None,
-        notes=tuple(notes),
+    return Measurement.from_run(
+        cfg, str(path), run, load_ms=load_ms, actual=actual, requests=1, notes=notes
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .config import BenchConfig
 from .machine import MachineInfo
+from .timing import Run
 
 
 def percentile(sorted_values: Sequence[float], percent: float) -> float:
@@ -86,6 +87,35 @@ class Measurement:
     #: decode + preprocess time per batch when the input is a folder of images
     preprocess: LatencyStats | None = None
     notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_run(
+        cls,
+        cfg: BenchConfig,
+        model_path: str,
+        run: Run,
+        *,
+        load_ms: float,
+        actual: dict[str, Any],
+        requests: int,
+        notes: Sequence[str] = (),
+    ) -> Measurement:
+        """The numbers of one timed loop (see :func:`~lcnet_ov.bench.timing.timed_loop`)."""
+        samples, duration, iterations, first_ms, pre = run
+        return cls(
+            config=cfg,
+            model_path=model_path,
+            iterations=iterations,
+            duration_s=duration,
+            throughput_fps=cfg.batch_size * iterations / duration,
+            latency=LatencyStats.from_samples(samples),
+            first_inference_ms=first_ms,
+            load_ms=load_ms,
+            actual=actual,
+            requests=requests,
+            preprocess=LatencyStats.from_samples(pre) if pre else None,
+            notes=tuple(notes),
+        )
 
     @property
     def label(self) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from .inputs import ImageBatches
 
 #: called with the fraction of the measured loop done (0..1)
 Tick = Callable[[float], None]
@@ -60,3 +63,43 @@ class Limits:
 def total_duration(start: float) -> float:
     """Seconds since ``start``, never zero (benchmark_app divides by it)."""
     return max(clock() - start, RESOLUTION)
+
+
+#: what a timed loop returns: per-iteration ms, total seconds, iterations, first-inference ms,
+#: per-batch preprocessing ms (empty for synthetic input)
+Run = tuple[list[float], float, int, float, list[float]]
+
+
+def timed_loop(
+    step: Callable[[Any], float | None],
+    images: ImageBatches | None,
+    batch: int,
+    limits: Limits,
+    first_ms: float | None,
+) -> Run:
+    """The measured synchronous loop every backend shares.
+
+    ``step`` runs one inference on the batch it is given (``None`` for bound synthetic input)
+    and returns its own latency in ms when the runtime has a per-request timer, else ``None``,
+    and the wall time of the call is used. With ``images`` each call's wall time includes
+    reading and preprocessing its batch (end to end).
+    """
+    times: list[float] = []
+    pre: list[float] = []
+    iteration = 0
+    elapsed = 0.0
+    start = clock()
+    while limits.running(iteration, elapsed):
+        t0 = clock()
+        x = None
+        if images is not None:
+            x, pre_ms = images.next_batch(batch)
+            pre.append(pre_ms)
+        own_ms = step(x)
+        times.append(own_ms if own_ms is not None else (clock() - t0) * 1000.0)
+        iteration += 1
+        elapsed = clock() - start
+        limits.report(iteration, elapsed)
+    duration = total_duration(start)
+    limits.done()
+    return times, duration, iteration, first_ms if first_ms is not None else times[0], pre
