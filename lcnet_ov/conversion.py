@@ -445,8 +445,8 @@ def convert(
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
             remove_empty_dirs(created)  # a failed run leaves no folders behind either
-            if isinstance(exc, (LcnetOVError, KeyboardInterrupt, SystemExit)):
-                raise
+            if isinstance(exc, LcnetOVError) or not isinstance(exc, Exception):
+                raise  # ours, or KeyboardInterrupt & co.: as they are
             raise ConversionError(f"could not write {out_xml}: {exc}") from exc
         shutil.rmtree(staging, ignore_errors=True)
     step(f"wrote {out_xml}")
