@@ -67,6 +67,8 @@ _LAZY = {
             "QuantizationError",
             "BenchError",
             "BenchOptionError",
+            "ConvertOptionError",
+            "QuantizeOptionError",
             "UsageError",
             "OutputPathError",
             "CacheDirError",

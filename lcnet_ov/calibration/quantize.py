@@ -43,7 +43,7 @@ from .._deps import require
 from .._outputs import check_writable_dir, ir_output
 from .._util import package_versions
 from ..class_folders import apply_class_folders
-from ..errors import LcnetOVError, QuantizationError
+from ..errors import LcnetOVError, QuantizationError, QuantizeOptionError
 from ..metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
 from ..resolve import converted_ir_path, resolve_ir
 from .datasets import (
@@ -99,27 +99,27 @@ class QuantizeSettings:
             self, "ignored_scope", (scope,) if isinstance(scope, str) else tuple(scope)
         )
         if self.subset_size < 1:
-            raise QuantizationError(f"subset_size must be ≥ 1, got {self.subset_size}")
+            raise QuantizeOptionError(f"subset_size must be ≥ 1, got {self.subset_size}")
         if self.preset not in PRESETS:
-            raise QuantizationError(f"unknown preset {self.preset!r}; choose one of {PRESETS}")
+            raise QuantizeOptionError(f"unknown preset {self.preset!r}; choose one of {PRESETS}")
         if self.model_type not in MODEL_TYPES:
-            raise QuantizationError(
+            raise QuantizeOptionError(
                 f"unknown model_type {self.model_type!r}; choose None or 'transformer'"
             )
         if self.max_drop is not None and not 0 <= self.max_drop < 1:
-            raise QuantizationError(
+            raise QuantizeOptionError(
                 f"max_drop is a top-1 fraction in [0, 1) (0.01 = 1 point), got {self.max_drop}"
             )
         if self.val_subset_size is not None and self.val_subset_size < 1:
-            raise QuantizationError(f"val_subset_size must be ≥ 1, got {self.val_subset_size}")
+            raise QuantizeOptionError(f"val_subset_size must be ≥ 1, got {self.val_subset_size}")
         for entry in self.ignored_scope:
             if not isinstance(entry, str) or not entry.strip() or entry in ("type:", "re:"):
-                raise QuantizationError(f"empty ignored-scope entry {entry!r}")
+                raise QuantizeOptionError(f"empty ignored-scope entry {entry!r}")
             if entry.startswith("re:"):
                 try:
                     re.compile(entry[3:])
                 except re.error as exc:
-                    raise QuantizationError(f"bad ignored-scope regex {entry!r}: {exc}") from None
+                    raise QuantizeOptionError(f"bad ignored-scope regex {entry!r}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -480,7 +480,7 @@ def quantize(
         val_subset_size=val_subset_size,
     )
     if (max_drop is None) != (val_data is None):
-        raise QuantizationError("accuracy control needs both max_drop and val_data")
+        raise QuantizeOptionError("accuracy control needs both max_drop and val_data")
     nncf = require("nncf", extra="quantize")
     import openvino as ov
 
