@@ -354,3 +354,21 @@ def test_paddle_chatter_never_reaches_cli_output(paddle_models, tmp_path):
     assert "ccache" not in text
     assert not re.search(r"^[IWE]\d{4} \d", text, re.M), text  # glog's "I1202 07:..." lines
     assert all(line.startswith("•") for line in res.stderr.strip().splitlines()), res.stderr
+
+
+@pytest.mark.parametrize("option", ["-o", "--plot"])
+def test_bench_output_files_are_checked_before_measuring(option, orientation_xml, tmp_path, capsys):
+    blocker = tmp_path / "FILE"
+    blocker.write_text("")
+    args = ["bench", "-m", str(orientation_xml), "-n", "50", option, str(blocker / "r.out")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert str(blocker) in one_line(err) and "median" not in err  # nothing was measured
+
+
+def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path, capsys):
+    """tarfile's 'could not be opened' message lists one method per line."""
+    not_a_tar = tmp_path / "model.tar"
+    not_a_tar.write_text("plain text\n")
+    assert main(["models", "download", "PPLCNet_x1_0", "--from", str(not_a_tar)]) == 1
+    assert str(not_a_tar) in one_line(capsys.readouterr().err)
