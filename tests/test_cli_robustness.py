@@ -372,3 +372,23 @@ def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path, capsys):
     not_a_tar.write_text("plain text\n")
     assert main(["models", "download", "PPLCNet_x1_0", "--from", str(not_a_tar)]) == 1
     assert str(not_a_tar) in one_line(capsys.readouterr().err)
+
+
+def test_quantize_validation_folders_map_by_label_name(orientation_xml, tmp_path):
+    """Accuracy control scores INT8 against these labels: 0/90/180/270 folders must be ids
+    0/1/2/3 (sorted order would make 180 → 1, 90 → 3)."""
+    from lcnet_ov.calibration.quantize import QuantizeSettings, _validation_items
+    from lcnet_ov.metadata import read_metadata
+
+    data = class_folders(tmp_path / "val", ANGLES)
+    meta = read_metadata(orientation_xml)
+    items = _validation_items(data, meta, QuantizeSettings(max_drop=0.01), progress=False)
+    by_label = sorted(int(labels[0]) for _, labels in items)
+    assert by_label == [0, 1, 2, 3]
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(
+        str(orientation_xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+    )
+    predicted = [int(compiled(x)[0].argmax()) for x, _ in items]
+    assert predicted == [int(labels[0]) for _, labels in items]  # every page scored right
