@@ -68,6 +68,8 @@ _LAZY = {
             "QuantizationError",
             "BenchError",
             "BenchOptionError",
+            "ConvertOptionError",
+            "QuantizeOptionError",
             "UsageError",
             "OutputPathError",
             "CacheDirError",

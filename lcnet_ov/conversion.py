@@ -25,6 +25,7 @@ from ._util import WrittenIR, captured_native_output, package_versions, save_ir_
 from .errors import (
     CacheDirError,
     ConversionError,
+    ConvertOptionError,
     DownloadError,
     InvalidModelFileError,
     UsageError,
@@ -65,14 +66,14 @@ class ConvertOptions:
 
     def __post_init__(self) -> None:
         if self.route not in ROUTES:
-            raise ConversionError(f"unknown route {self.route!r}; choose one of {ROUTES}")
+            raise ConvertOptionError(f"unknown route {self.route!r}; choose one of {ROUTES}")
         if self.opset < MIN_OPSET:
-            raise ConversionError(
+            raise ConvertOptionError(
                 f"opset {self.opset} writes HardSwish as x * HardSigmoid(x), after which an NNCF "
                 f"INT8 model gives every image the same output; use --opset {MIN_OPSET} or newer"
             )
         if self.batch_size is not None and self.batch_size < 1:
-            raise ConversionError(f"batch size must be ≥ 1, got {self.batch_size}")
+            raise ConvertOptionError(f"batch size must be ≥ 1, got {self.batch_size}")
 
 
 @dataclass(frozen=True)

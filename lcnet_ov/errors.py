@@ -71,6 +71,10 @@ class ConversionError(LcnetOVError):
     """A conversion step (paddle2onnx, OpenVINO frontends) failed."""
 
 
+class ConvertOptionError(ConversionError, UsageError):
+    """A conversion setting that cannot work (opset, route, batch size): a usage error."""
+
+
 class VerificationError(ConversionError):
     """A converted model does not reproduce its source numerically."""
 
@@ -116,6 +120,10 @@ class DatasetError(LcnetOVError):
 
 class QuantizationError(LcnetOVError):
     """Quantization was refused (already INT8, bad settings) or NNCF failed."""
+
+
+class QuantizeOptionError(QuantizationError, UsageError):
+    """A quantization setting that cannot work (preset, sizes, ignored scope): a usage error."""
 
 
 class BenchError(LcnetOVError):

@@ -16,10 +16,10 @@ CORES = len(os.sched_getaffinity(0))
 
 
 @pytest.fixture(scope="module")
-def ir(rapid_onnx: Path) -> Path:
-    from lcnet_ov.resolve import resolve_ir
-
-    return resolve_ir(rapid_onnx)
+def ir(orientation_xml: Path) -> Path:
+    """The real text model's IR, in the session's isolated cache (a module-scoped
+    resolve_ir here ran before the autouse LCNET_OV_HOME fixture and wrote to ~/.cache)."""
+    return orientation_xml
 
 
 def _table_rows(out: str) -> list[str]:

