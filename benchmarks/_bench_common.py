@@ -13,6 +13,7 @@ import re
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,14 +262,17 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 #: 1-minute load average when the script started (other jobs on a shared machine)
 LOAD_AT_START = os.getloadavg()[0]
+_STARTED = time.monotonic()
 
 
 def load_line() -> str:
-    """How busy the machine was: the 1-minute load average at the start and now."""
+    """How busy the machine was (1-minute load average at the start and now) and how long the
+    script ran."""
     cores = len(os.sched_getaffinity(0))
+    minutes = (time.monotonic() - _STARTED) / 60
     return (
         f"Load average (1 min): {LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at "
-        f"the end, on {cores} cores."
+        f"the end, on {cores} cores; the script ran {minutes:.1f} min."
     )
 
 
