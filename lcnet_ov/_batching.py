@@ -362,8 +362,11 @@ def _join(threads: Iterable[threading.Thread], deadline: float | None) -> bool:
 
 def _take(job: Job, batch: list[Job]) -> None:
     """Claim a job for a batch; from here on ``cancel()`` no longer applies to it."""
-    if job.future.set_running_or_notify_cancel():
-        batch.append(job)
+    try:
+        if job.future.set_running_or_notify_cancel():
+            batch.append(job)
+    except RuntimeError:  # already resolved (failed by a close that timed out): skip it
+        pass
 
 
 def settle(future: Future, outcome: object) -> None:

@@ -19,7 +19,7 @@ Design notes:
   feature model ``embed`` compiles), so 32 threads hitting a fresh Classifier create each
   exactly once. ``close`` waits for an inference in progress; afterwards every method raises
   ``RuntimeError`` at the call, before anything is created (``predict`` checks before returning
-  its generator). A forgotten Classifier's decode pool is shut down when it is collected.
+  its generator).
 * **A failed inference raises** :class:`~lcnet_ov.errors.InferenceError` (one line) and the
   compiled model it ran on is replaced before the next call, so a failure can never leave a
   state behind that gives later calls wrong scores (measured on multi-stream models, see
@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -239,9 +238,9 @@ class Classifier:
             self._check_open()
             if self._pool is None:
                 workers = self.threads or os.cpu_count() or 1
-                pool = ThreadPoolExecutor(workers, thread_name_prefix="lcnet-ov-prep")
-                weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
-                self._pool = pool
+                # a forgotten Classifier needs no finalizer for it: a collected executor
+                # wakes its threads and they exit
+                self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lcnet-ov-prep")
             return self._pool
 
     def predict(

@@ -18,7 +18,11 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import pytest
-from textimages import text_orientation_set
+
+try:  # main after the layout merge: the page renderer lives in lcnet_ov.testing
+    from lcnet_ov.testing import text_orientation_set
+except ImportError:  # this branch before it
+    from textimages import text_orientation_set
 
 from lcnet_ov.async_runtime import AsyncClassifier
 from lcnet_ov.errors import InferenceError, InvalidInputError

@@ -12,7 +12,11 @@ import numpy as np
 import openvino as ov
 import pytest
 from test_async_faults import FAIL, TripwireCore
-from textimages import text_orientation_set
+
+try:  # main after the layout merge: the page renderer lives in lcnet_ov.testing
+    from lcnet_ov.testing import text_orientation_set
+except ImportError:  # this branch before it
+    from textimages import text_orientation_set
 
 import lcnet_ov.runtime as runtime
 from lcnet_ov.errors import InferenceError, InvalidInputError
