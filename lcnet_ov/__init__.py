@@ -66,6 +66,7 @@ _LAZY = {
             "DatasetError",
             "QuantizationError",
             "BenchError",
+            "ServeError",
         )
     },
 }
