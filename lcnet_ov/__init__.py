@@ -75,6 +75,7 @@ _LAZY = {
             "CacheDirError",
             "ClusterError",
             "OutputFileError",
+            "ServeError",
         )
     },
 }

@@ -7,10 +7,11 @@
 * :mod:`~lcnet_ov.serving.server`: ``kserve.ModelServer`` (REST + gRPC + ``/metrics``) with the
   routes and limits ``lcnet-ov serve`` adds (binary BYTES, 4xx for bad requests, body limit,
   bind address, a curl route, drain on SIGTERM);
-* :mod:`~lcnet_ov.serving.export`: OVMS / Triton model repositories for servers without Python.
+* :mod:`~lcnet_ov.serving.export`: OVMS / Triton model repositories for servers without Python;
+* :mod:`~lcnet_ov.serving.process`: ``lcnet-ov serve`` as a child process (tests, benchmark).
 
 Nothing here is imported by ``import lcnet_ov``; ``kserve`` is imported only when a server is
-built (:func:`~lcnet_ov.serving._kserve.kserve_modules`).
+built (:func:`lcnet_ov.serving._kserve.kserve`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ImageDecodeError, LcnetOVError, QueueFullError
 from ..processing import topk as rank
-from . import OUTPUT_NAMES
+from . import DEFAULT_TOPK, OUTPUT_NAMES
 from ._kserve import kserve
 from .options import ServeOptions, open_classifier
 from .tensors import ParsedRequest, RequestError, input_types, output_arrays, output_types
@@ -94,9 +94,9 @@ class ClassifierModel(_ks.Model):
         return self.ready
 
     def stop(self) -> None:
-        """kserve calls this when it unloads the model on SIGTERM, *before* its gRPC server has
-        drained; closing the classifier here would fail those requests, so only the readiness
-        flips. :meth:`close` runs once every server has stopped."""
+        """kserve calls this when the model is unloaded (its repository API; stock kserve also
+        on SIGTERM, before gRPC has drained). Requests may still be running then, so only the
+        readiness flips; :meth:`close` runs once every server has stopped."""
         self.ready = False
 
     def close(self) -> None:
@@ -124,7 +124,7 @@ class ClassifierModel(_ks.Model):
             "preprocess": f"resize_short={pp.resize_short} crop={pp.crop_size} "
             f"mean={list(pp.mean)} std={list(pp.std)} {pp.channel_order}",
             "max_batch": self.classifier.max_batch,
-            "topk_default": 5,
+            "topk_default": DEFAULT_TOPK,
         }
 
     # ---- inference ---------------------------------------------------------------------------
