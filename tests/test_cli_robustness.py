@@ -377,8 +377,8 @@ def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path, capsys):
 def test_quantize_validation_folders_map_by_label_name(orientation_xml, tmp_path):
     """Accuracy control scores INT8 against these labels: 0/90/180/270 folders must be ids
     0/1/2/3 (sorted order would make 180 → 1, 90 → 3)."""
-    from lcnet_ov.calibration.quantize import QuantizeSettings, _validation_items
     from lcnet_ov.metadata import read_metadata
+    from lcnet_ov.quantization import QuantizeSettings, _validation_items
 
     data = class_folders(tmp_path / "val", ANGLES)
     meta = read_metadata(orientation_xml)
