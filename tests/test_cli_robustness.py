@@ -91,7 +91,7 @@ def test_output_with_a_foreign_suffix_is_a_usage_error(command, rapid_onnx, tmp_
 def test_quantize_into_a_files_folder_fails_before_calibration(orientation_xml, tmp_path):
     """12 undecodable images: calibration would fail with 'none could be read'; the output
     check must come first."""
-    from lcnet_ov.calibration.quantize import quantize
+    from lcnet_ov.quantization import quantize
 
     data = tmp_path / "broken"
     data.mkdir()

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lcnet_ov.calibration import evaluate, quantize
 from quant_data import cached_dataset
 
 from lcnet_ov import bench
 from lcnet_ov.conversion import ConvertOptions, convert
+from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata
 from lcnet_ov.processing import preprocess_image
+from lcnet_ov.quantization import quantize
 from lcnet_ov.runtime import Classifier
 
 SIZE = 192

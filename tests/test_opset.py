@@ -13,11 +13,11 @@ import collections
 from pathlib import Path
 
 import pytest
-from lcnet_ov.calibration import quantize
 from quant_data import cached_dataset
 
 from lcnet_ov import zoo
 from lcnet_ov.conversion import convert, paddle_to_onnx
+from lcnet_ov.quantization import quantize
 from lcnet_ov.verify import normalize, sample_images
 
 
