@@ -29,7 +29,7 @@ from ..zoo import DEFAULT_MODEL
 @click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Triton dynamic batching queue delay.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace DIR/<name> if it exists.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def export(
     model: str,
     fmt: str,
