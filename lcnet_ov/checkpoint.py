@@ -17,15 +17,21 @@ import numpy as np
 
 from .errors import InvalidModelFileError, UnsafeCheckpointError
 
+try:  # numpy 2 moved the core to numpy._core; numpy.core still works but warns on access
+    from numpy._core import multiarray as _multiarray
+except ImportError:  # numpy 1.x
+    from numpy.core import multiarray as _multiarray  # type: ignore[no-redef]
+
 # (module, name) pairs a Paddle state dict legitimately references when pickled by paddle.save
 _ALLOWED_GLOBALS = {
     ("collections", "OrderedDict"): OrderedDict,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
+    # pickles name the module of the numpy that wrote them: either spelling maps to this one
+    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
     ("builtins", "tuple"): tuple,
     ("builtins", "list"): list,
     ("builtins", "dict"): dict,
