@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import InvalidModelFileError, UnsafeCheckpointError
 
-try:  # numpy 2 moved the array internals to numpy._core (numpy.core is a deprecated alias)
+try:  # numpy 2 moved the core to numpy._core; numpy.core still works but warns on access
     from numpy._core import multiarray as _multiarray
 except ImportError:  # numpy 1.x
     from numpy.core import multiarray as _multiarray  # type: ignore[no-redef]
@@ -27,6 +27,7 @@ _ALLOWED_GLOBALS = {
     ("collections", "OrderedDict"): OrderedDict,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    # pickles name the module of the numpy that wrote them: either spelling maps to this one
     ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
     ("numpy.core.multiarray", "scalar"): _multiarray.scalar,

@@ -52,9 +52,11 @@ from .datasets import (
     open_image_set,
 )
 from .errors import LcnetOVError, QuantizationError, QuantizeOptionError
+from .loaded_model import LoadedModel
 from .metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
 from .paths import int8_ir_path
 from .resolve import resolve_ir
+from .zoo import Preprocess
 
 PRESETS = ("mixed", "performance")
 MODEL_TYPES = (None, "transformer")
@@ -461,9 +463,11 @@ def quantize(
 
     image_set = open_image_set(data, list_file=list_file, prefer=CALIBRATION_LISTS)
     check_subset(len(image_set), subset_size, image_set.source, force)  # before decoding
-    loaded = _load(image_set, meta.preprocess, subset_size, seed, "calibration images", progress)
+    # what the runtime will feed this IR (an IR reshaped at conversion takes smaller crops)
+    pp = LoadedModel(source_xml).metadata.preprocess
+    loaded = _load(image_set, pp, subset_size, seed, "calibration images", progress)
     shortfall = check_subset(len(loaded), subset_size, image_set.source, force)
-    x = model_input(loaded.crops, meta.preprocess, meta.embedded_preprocessing)
+    x = model_input(loaded.crops, pp, meta.embedded_preprocessing)
     items, batch = _calibration_items(ov_model, x)
     scope = _ignored_scope(settings, ov_model)
     kwargs: dict[str, Any] = {
@@ -482,7 +486,7 @@ def quantize(
                     ov_model, nncf.Dataset(items), advanced_parameters=advanced, **kwargs
                 )
             else:
-                val_items = _validation_items(val_data, meta, settings, progress)
+                val_items = _validation_items(val_data, meta, pp, settings, progress)
                 q_model = nncf.quantize_with_accuracy_control(
                     ov_model,
                     nncf.Dataset(items),
@@ -552,7 +556,7 @@ def _advanced(batch: int) -> Any:
 
 
 def _validation_items(
-    val_data: Any, meta: ModelMetadata, settings: QuantizeSettings, progress: bool
+    val_data: Any, meta: ModelMetadata, pp: Preprocess, settings: QuantizeSettings, progress: bool
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """One image per item, so NNCF can rank quantizers image by image."""
     val_set = open_image_set(val_data, prefer=EVAL_LISTS)
@@ -561,15 +565,13 @@ def _validation_items(
     val_set, mapping = apply_class_folders(val_set, meta.labels)  # folders named like labels
     if mapping is not None and mapping.note:
         print(f"Note: --val-data {val_set.source}: {mapping.note}", file=sys.stderr)
-    loaded = _load(
-        val_set, meta.preprocess, settings.val_subset_size, settings.seed, "validation", progress
-    )
+    loaded = _load(val_set, pp, settings.val_subset_size, settings.seed, "validation", progress)
     if int(loaded.labels.max()) >= meta.num_classes:
         raise DatasetError(
             f"{val_set.source}: class id {int(loaded.labels.max())} but the model has "
             f"{meta.num_classes} classes"
         )
-    x = model_input(loaded.crops, meta.preprocess, meta.embedded_preprocessing)
+    x = model_input(loaded.crops, pp, meta.embedded_preprocessing)
     return [(x[i : i + 1], loaded.labels[i : i + 1]) for i in range(len(x))]
 
 

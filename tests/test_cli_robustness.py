@@ -382,7 +382,9 @@ def test_quantize_validation_folders_map_by_label_name(orientation_xml, tmp_path
 
     data = class_folders(tmp_path / "val", ANGLES)
     meta = read_metadata(orientation_xml)
-    items = _validation_items(data, meta, QuantizeSettings(max_drop=0.01), progress=False)
+    items = _validation_items(
+        data, meta, meta.preprocess, QuantizeSettings(max_drop=0.01), progress=False
+    )
     by_label = sorted(int(labels[0]) for _, labels in items)
     assert by_label == [0, 1, 2, 3]
     import openvino as ov
