@@ -1,6 +1,7 @@
 """An IR reshaped at conversion (``ConvertOptions(input_size=...)``) is fed crops of its own
-size by evaluation and quantization, as by the runtime, although its metadata keeps the spec's
-crop: all three take the preprocessing from the runtime's ``LoadedModel``."""
+size by evaluation and quantization, as by the runtime: its metadata records the crop, and all
+three take the preprocessing from the runtime's ``LoadedModel`` (which also corrects IRs
+converted before the crop was recorded)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def reshaped_xml(tmp_path_factory, rapid_onnx):
 
 
 def test_eval_and_quantize_feed_the_reshaped_size(reshaped_xml, tmp_path_factory):
-    assert read_metadata(reshaped_xml).preprocess.crop_size == 224  # what the metadata says
+    assert read_metadata(reshaped_xml).preprocess.crop_size == 192  # what the metadata says
     data = cached_dataset(tmp_path_factory, 120, 21)
     assert LoadedModel(reshaped_xml).metadata.preprocess.crop_size == 192  # what runs
     result = quantize(reshaped_xml, data, subset_size=40, progress=False)
