@@ -193,8 +193,10 @@ def test_failed_inference_fails_exactly_its_batch_and_the_queue_goes_on(small_xm
     assert all(_same(a, b) for a, b in zip(mapped, expected[6:], strict=True))
 
 
-def test_an_inference_that_never_completes_cannot_hang_close(small_xml, pages):
-    """The async analogue of a queue that never calls back: close(timeout) still returns."""
+@pytest.mark.parametrize("cancel_pending", [True, False], ids=["cancel", "drain"])
+def test_an_inference_that_never_completes_cannot_hang_close(small_xml, pages, cancel_pending):
+    """The async analogue of a queue that never calls back: close(timeout) still returns,
+    also when told to drain first (it waits for the queued items only until the timeout)."""
     images, _ = pages
     clf = _faulty(small_xml, num_requests=1, max_batch=1, workers=1)
     threads = clf._engine.threads()
@@ -202,8 +204,8 @@ def test_an_inference_that_never_completes_cannot_hang_close(small_xml, pages):
     _until(lambda: clf.stats.images == 1, "the HANG inference to start")
     queued = [clf.submit(img) for img in images[1:4]]
     start = time.monotonic()
-    assert clf.close(timeout=0.5) is False
-    assert time.monotonic() - start < 10
+    assert clf.close(cancel_pending=cancel_pending, timeout=0.5) is False
+    assert 0.5 <= time.monotonic() - start < 10
     error = stuck.exception(timeout=0)
     assert isinstance(error, InferenceError) and "closed before" in str(error)
     assert all(f.cancelled() for f in queued)
