@@ -19,16 +19,12 @@ import numpy as np
 import openvino as ov
 import pytest
 
-try:  # main after the layout merge: the page renderer lives in lcnet_ov.testing
-    from lcnet_ov.testing import text_orientation_set
-except ImportError:  # this branch before it
-    from textimages import text_orientation_set
-
 from lcnet_ov.async_runtime import AsyncClassifier
 from lcnet_ov.errors import InferenceError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction
 from lcnet_ov.processing import Prediction
 from lcnet_ov.runtime import Classifier
+from lcnet_ov.testing import text_orientation_set
 
 FAIL, HANG = -999.0, -555.0
 RELEASE = threading.Event()  # lets HANG inferences finish

@@ -13,16 +13,12 @@ import openvino as ov
 import pytest
 from test_async_faults import FAIL, TripwireCore
 
-try:  # main after the layout merge: the page renderer lives in lcnet_ov.testing
-    from lcnet_ov.testing import text_orientation_set
-except ImportError:  # this branch before it
-    from textimages import text_orientation_set
-
 import lcnet_ov.runtime as runtime
 from lcnet_ov.errors import InferenceError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction
 from lcnet_ov.processing import Prediction
 from lcnet_ov.runtime import Classifier
+from lcnet_ov.testing import text_orientation_set
 
 WAIT = 120
 
