@@ -176,8 +176,8 @@ def report(args, acc, rates, n_speed: int) -> str:
                 (
                     "set",
                     "top-1 agree",
-                    "max |Δprob|",
-                    "median |Δprob|",
+                    "max Δprob",
+                    "median Δprob",
                     "exact vs ref",
                     "fast vs ref",
                 ),
