@@ -40,9 +40,22 @@ def require(module: str, extra: str | None = None) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        dist, default_extra = _EXTRAS.get(module.split(".")[0], (module, None))
-        extra = extra or default_extra
-        how = f'pip install "lcnet-ov[{extra}]"' if extra else f"pip install {dist}"
-        raise MissingDependencyError(
-            f"{module} is needed for this and is not installed ({exc}). Install it with: {how}"
-        ) from exc
+        raise _missing(module, extra, str(exc)) from exc
+
+
+def ensure_installed(module: str, extra: str | None = None) -> None:
+    """:func:`require` without the import, for work that runs in a child process
+    (:mod:`lcnet_ov._child`): the missing extra is named before the child starts."""
+    import importlib.util
+
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        raise _missing(module, extra, f"no module named {module!r}")
+
+
+def _missing(module: str, extra: str | None, why: str) -> MissingDependencyError:
+    dist, default_extra = _EXTRAS.get(module.split(".")[0], (module, None))
+    extra = extra or default_extra
+    how = f'pip install "lcnet-ov[{extra}]"' if extra else f"pip install {dist}"
+    return MissingDependencyError(
+        f"{module} is needed for this and is not installed ({why}). Install it with: {how}"
+    )

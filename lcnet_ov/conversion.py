@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, zoo
-from ._deps import require
+from ._child import call_in_child
+from ._deps import ensure_installed, require
 from ._outputs import check_writable_dir, ir_output
-from ._util import WrittenIR, captured_native_output, package_versions, save_ir_atomically
+from ._util import WrittenIR, package_versions, save_ir_atomically
 from .errors import (
     CacheDirError,
     ConversionError,
@@ -248,30 +249,40 @@ def _spec_for_scale(scale: float, num_classes: int) -> zoo.ModelSpec | None:
 
 
 def paddle_to_onnx(program: Path, params: Path, out: Path, opset: int = MIN_OPSET) -> Path:
-    """paddle2onnx without its polygraphy step (which pip-installs packages on first use)."""
+    """paddle2onnx without its polygraphy step (which pip-installs packages on first use).
+
+    Runs in a child interpreter (:mod:`lcnet_ov._child`): paddle2onnx prints from C++ to fds
+    1/2, which this process must not redirect."""
+    ensure_installed("paddle", extra="convert")  # named before the child starts
+    ensure_installed("paddle2onnx", extra="convert")
+    _, log = call_in_child(
+        "lcnet_ov.conversion:_paddle2onnx_here",
+        program,
+        params,
+        out,
+        opset,
+        error=ConversionError,
+        what=f"paddle2onnx on {program}",
+    )
+    if not out.is_file():
+        raise ConversionError(f"paddle2onnx wrote no output for {program}\n{log[-1500:]}")
+    return out
+
+
+def _paddle2onnx_here(program: Path, params: Path, out: Path, opset: int) -> None:
+    """The export itself, in the child process."""
     require("paddle", extra="convert")
     p2o = require("paddle2onnx", extra="convert")
-    with captured_native_output() as log:
-        try:
-            p2o.export(
-                str(program),
-                str(params),
-                str(out),
-                opset_version=opset,
-                auto_upgrade_opset=False,
-                enable_onnx_checker=True,
-                optimize_tool="None",
-                verbose=False,
-            )
-            failed = None
-        except (Exception, SystemExit) as exc:  # paddle2onnx raises bare Exceptions, or exits
-            failed = exc
-    if failed is not None or not out.is_file():
-        raise ConversionError(
-            f"paddle2onnx could not convert {program}: {failed or 'no output written'}\n"
-            + "".join(log)[-1500:]
-        )
-    return out
+    p2o.export(
+        str(program),
+        str(params),
+        str(out),
+        opset_version=opset,
+        auto_upgrade_opset=False,
+        enable_onnx_checker=True,
+        optimize_tool="None",
+        verbose=False,
+    )
 
 
 def _to_openvino(
@@ -294,8 +305,7 @@ def _to_openvino(
         target = paddle_to_onnx(src.program, src.params, workdir / "model.onnx", options.opset)
         step(f"paddle2onnx (opset {options.opset}): {src.program.name} → ONNX")
     try:
-        with captured_native_output():
-            model = ov.convert_model(str(target))
+        model = ov.convert_model(str(target))
     except Exception as exc:
         raise ConversionError(f"OpenVINO could not read {target}: {exc}") from exc
     step("OpenVINO convert_model → ov.Model")

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ._util import captured_native_output
 from .errors import VerificationError
 from .processing import normalize, topk_ids
 from .zoo import Preprocess
@@ -91,25 +90,44 @@ def sample_images(batch: int, size: int, seed: int = VERIFY_SEED) -> np.ndarray:
 
 
 def paddle_inference(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
-    """Run a Paddle inference model with Paddle Inference (the deploy runtime, oneDNN on CPU)."""
+    """Run a Paddle inference model with Paddle Inference (the deploy runtime, oneDNN on CPU).
+
+    In a child interpreter (:mod:`lcnet_ov._child`): Paddle prints from C++ to fds 1/2, which
+    this process must not redirect (a conversion can start inside someone's server)."""
+    from ._child import call_in_child
+    from ._deps import ensure_installed
+    from .errors import VerificationError
+
+    ensure_installed("paddle", extra="convert")
+    out, _ = call_in_child(
+        "lcnet_ov.verify:_paddle_inference_here",
+        program,
+        params,
+        np.ascontiguousarray(x),
+        error=VerificationError,
+        what=f"Paddle Inference on {program}",
+    )
+    return out
+
+
+def _paddle_inference_here(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
+    """The reference run itself, in the child process."""
     from ._deps import require
 
     require("paddle", extra="convert")
     from paddle import inference
 
-    with captured_native_output():
-        config = inference.Config(str(program), str(params))
-        config.disable_glog_info()
-        # Paddle's own graph fusions (conv+BN, oneDNN activation fusing) reorder float
-        # arithmetic by ~1e-5; off, the reference computes the graph exactly as written
-        config.switch_ir_optim(False)
-        predictor = inference.create_predictor(config)
-        handle = predictor.get_input_handle(predictor.get_input_names()[0])
-        handle.reshape(list(x.shape))
-        handle.copy_from_cpu(np.ascontiguousarray(x))
-        predictor.run()
-        out = predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
-    return np.asarray(out)
+    config = inference.Config(str(program), str(params))
+    config.disable_glog_info()
+    # Paddle's own graph fusions (conv+BN, oneDNN activation fusing) reorder float
+    # arithmetic by ~1e-5; off, the reference computes the graph exactly as written
+    config.switch_ir_optim(False)
+    predictor = inference.create_predictor(config)
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    handle.reshape(list(x.shape))
+    handle.copy_from_cpu(x)
+    predictor.run()
+    return np.asarray(predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu())
 
 
 def onnxruntime_inference(path: Path, x: np.ndarray) -> np.ndarray:
