@@ -82,13 +82,26 @@ def _rows(dataset) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def job(ray_local, orientation_xml, photos, broken) -> dict[str, dict]:
-    """One job over photos, the sample pages, broken files and a missing path."""
+def uri_folder(tmp_path_factory) -> Path:
+    """A tree read through a URI: listed recursively by Ray, image suffixes only."""
+    root = tmp_path_factory.mktemp("uri")
+    (root / "a").mkdir()
+    (root / "b").mkdir()
+    shutil.copy(SAMPLES / "page_0deg.jpg", root / "a" / "x.jpg")
+    shutil.copy(SAMPLES / "page_90deg.jpg", root / "b" / "y.JPG")
+    (root / "notes.txt").write_text("not an image, not listed")
+    return root
+
+
+@pytest.fixture(scope="module")
+def job(ray_local, orientation_xml, photos, broken, uri_folder) -> dict[str, dict]:
+    """One job over photos, the sample pages, broken files, a missing path and a URI."""
     missing = str(broken[0].parent / "missing.jpg")
     sources = [str(p) for p in photos] + [str(SAMPLES), *map(str, broken), missing]
+    sources.append(f"file://{uri_folder}")
     rows = _rows(distributed.classify(sources, orientation_xml, batch_size=8))
     by_name = {r["filename"]: r for r in rows}
-    assert len(by_name) == len(rows) == len(photos) + 4 + len(broken) + 1
+    assert len(by_name) == len(rows) == len(photos) + 4 + len(broken) + 1 + 2
     return by_name
 
 
@@ -128,6 +141,12 @@ def test_broken_files_are_error_rows_with_the_sdk_reasons(job, orientation_xml, 
         assert row["error"] == failure.reason
         assert list(row["class_ids"]) == [] and list(row["scores"]) == []
     assert "over the limit" in job[str(broken[3])]["error"]  # refused from the header
+
+
+def test_uri_sources_are_listed_by_ray_with_image_suffixes_only(job, uri_folder):
+    assert job[str(uri_folder / "a" / "x.jpg")]["label_names"][0] == "0"
+    assert job[str(uri_folder / "b" / "y.JPG")]["label_names"][0] == "90"
+    assert str(uri_folder / "notes.txt") not in job
 
 
 def test_dataset_with_a_bytes_column(ray_local, orientation_xml):
