@@ -408,10 +408,16 @@ def conclusions(results: dict[str, Any]) -> dict[str, str]:
     pages = {r["label"]: r for r in secs["pages"]["rows"]}
     out = {
         "perf_pages": f"{gap('pages', default, perf):.1f}",
-        "perf_top1": f"{(pages[default]['top1'] - pages[perf]['top1']) * 100:.1f}",
+        "perf_top1": f"{(pages[default]['top1'] - pages[perf]['top1']) * 100:+.1f}",
         "perf_pages_min": f"{_row(secs['pages'], perf)['min_cosine']:.2f}",
         "mixed_pages_min": f"{_row(secs['pages'], default)['min_cosine']:.2f}",
-        "perf_pages_ci": "[{:+.1f}, {:+.1f}]".format(*interval("pages", default, perf)),
+        "perf_all": gaps(default, perf, keys),
+        "perf_verdict": verdict(default, perf, keys),
+        "perf_collapse": (
+            " (some pages collapse under `performance`)"
+            if _row(secs["pages"], perf)["min_cosine"] < 0.5
+            else ""
+        ),
         "full_ratio": f"{time_ratio:.1f}",
         "full_ratio_range": f"{min(time_ratios):.1f}–{max(time_ratios):.1f}",
         "full_gap": gaps(full, default, keys),
@@ -427,6 +433,8 @@ def conclusions(results: dict[str, Any]) -> dict[str, str]:
     }
     sweep = results["sweep"]
     out["sweep_cos"] = " → ".join(f"{cos:.4f}" for _, _, cos, _ in sweep) if sweep else "n/a"
+    out["sweep_agree"] = " → ".join(f"{a * 100:.2f}" for _, a, _, _ in sweep) if sweep else "n/a"
+    out["sweep_sizes"] = "/".join(str(n) for n, _, _, _ in sweep) if sweep else "n/a"
     return out
 
 
@@ -488,11 +496,11 @@ the held-out images in brackets: a difference whose interval includes zero is no
 
 * **`preset="mixed"`** (asymmetric activations). The symmetric `performance` preset (NNCF's
   default for CNNs) centres every activation grid on zero, but a HardSwish output is never
-  below −0.375, so about half of the 256 levels go unused. On rendered pages it costs
-  {perf_top1} points of top-1 and {perf_pages} {perf_pages_ci} of agreement, and some pages
-  collapse (min cos {perf_pages_min} vs {mixed_pages_min}); elsewhere `mixed` is ahead by
-  {perf_other} points of agreement. With `mixed` the HardSwish FakeQuantize ranges start at
-  −0.375 (a symmetric range of ±max before).
+  below −0.375, so about half of the 256 levels go unused. Against it, `mixed` changed
+  agreement by {perf_all} points ({perf_verdict}); on the labeled pages top-1 moved by
+  {perf_top1} points and the worst page's cosine was {mixed_pages_min} with `mixed`,
+  {perf_pages_min} with `performance`{perf_collapse}. With `mixed` the HardSwish FakeQuantize
+  ranges start at −0.375 (a symmetric range of ±max before).
 * **Fast bias correction.** Full bias correction took {full_ratio}× as long (median over the
   three tables, range {full_ratio_range}; one run each) and changed agreement by {full_gap}
   points: {full_verdict}, so the extra time buys nothing measurable. It remains available
@@ -506,9 +514,10 @@ the held-out images in brackets: a difference whose interval includes zero is no
 * **`model_type=None`.** `transformer` also uses asymmetric activations and skips the SE inputs
   ({fq_tr} FakeQuantize instead of {fq_default}); agreement differed by {tr_gap} points
   ({tr_verdict}) and it does extra SmoothQuant work meant for attention models.
-* **300 calibration images.** In the subset table the mean cosine keeps improving up to 300
-  images ({sweep_cos}), while agreement, a coarser measure on 700 images, moves by about a
-  point either way. How long 300 take is measured in docs/benchmarks.md (the bar is 30 s).
+* **300 calibration images** (NNCF's own default). For {sweep_sizes} images the subset table
+  gives mean cosine {sweep_cos} and agreement {sweep_agree} % (agreement differences of about
+  a point are inside the intervals above).
+  How long 300 take is measured in docs/benchmarks.md (the bar is 30 s).
 
 About the seeded random network: its BatchNorm statistics are random, so activations are far
 rougher than a trained network's and small quantization errors flip many top-1 classes. Its

@@ -100,6 +100,7 @@ def test_bad_arguments_give_one_clean_line(argv, code, message, capsys):
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_quantize_refuses_unlabeled_validation_and_json_stays_clean(calib, tmp_path, capsys):
     flat = tmp_path / "flat"
     flat.mkdir()

@@ -104,6 +104,7 @@ def _sample_files() -> list[Path]:
 # ---- Parity with the reference -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.imagenet
 def test_parity_all_imagenet_sample_images():
     """Every sample image (~11 s for 1000) gives the identical float tensor, bit for bit."""

@@ -212,6 +212,7 @@ def test_folded_preprocessing_takes_crops_and_agrees_with_the_exact_path(clf, pa
     assert np.abs(features - clf.embed(images[:3])).max() <= 1e-5
 
 
+@pytest.mark.slow
 @pytest.mark.imagenet
 def test_folded_preprocessing_on_imagenet_photos(clf, imagenet_dir):
     """Every 10th sample photo (grayscale and odd sizes among them); measured 9.2e-7."""
@@ -223,6 +224,7 @@ def test_folded_preprocessing_on_imagenet_photos(clf, imagenet_dir):
     assert np.array_equal(probs.argmax(axis=1), exact.argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_folding_an_ir_that_already_takes_crops_changes_nothing(u8_xml):
     with Classifier(u8_xml, fold_preprocessing=True) as u8:
         assert u8.model.uint8_input and not u8.model.folded
