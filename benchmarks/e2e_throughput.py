@@ -162,7 +162,8 @@ class Peer:
             return None
         import tempfile
 
-        work = Path(tempfile.gettempdir()) / "lcnet-ov-bench" / f"e2e-pages-{args.pages}"
+        work = args.pages_dir or Path(tempfile.gettempdir()) / "lcnet-ov-bench" / "e2e-pages"
+        work = work / f"n{args.pages}"
         pages, labels = _model_api_peer.rendered_pages(work, args.pages)
         samples = sorted((REPO / "samples" / "images").glob("page_*deg.jpg"))
         sample_labels = [int(f.stem.split("_")[1][:-3]) // 90 for f in samples]
@@ -239,6 +240,9 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip OpenVINO Model API")
     parser.add_argument(
         "--pages", type=int, default=400, help="rendered text pages (JPEG files) for the peer"
+    )
+    parser.add_argument(
+        "--pages-dir", type=Path, help="where the pages are written (default: a temp folder)"
     )
     parser.add_argument("--out", type=Path, default=DOC)
     parser.add_argument("--no-write", action="store_true", help="print only")
