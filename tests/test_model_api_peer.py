@@ -84,11 +84,13 @@ def test_e2e_script_reports_model_api_per_round(peer_module, tmp_path):
     assert set(speed) == {"`photos` (12)", "rendered pages (8)"}
     for rest in speed.values():
         cells = [c.strip() for c in rest.split("|")]
-        per_round = [float(r) for r in cells[-2].split(",")]
+        per_round = [float(r) for r in cells[-3].split(",")]
         assert len(per_round) == 2 and all(r > 0 for r in per_round)  # one ratio per round
+        assert float(cells[-2].strip("* ").split()[0].strip("*")) > 0  # CPU-cost ratio
         assert float(cells[1].split()[0]) > 0  # Model API img/s
     # agreement rows: labelled pages get accuracies, the sample pages are all classified right
     assert re.search(r"^\| rendered pages \| \d+/8 .*\| \d+/8 \(.*\|$", section, re.M)
     assert re.search(r"^\| sample pages \| 4/4 \(100\.0 %\) \|.*\| 4/4 \(100\.0 %\) \|$",
                      section, re.M)  # fmt: skip
+    assert re.search(r"would be at most \d+\.\d+× Model\s+API's \d+\.\d+ ms per image", section)
     assert re.search(r"load average \(1 min\) at each round's\s+start: [\d.]+, [\d.]+\.", section)
