@@ -92,5 +92,6 @@ def test_e2e_script_reports_model_api_per_round(peer_module, tmp_path):
     assert re.search(r"^\| rendered pages \| \d+/8 .*\| \d+/8 \(.*\|$", section, re.M)
     assert re.search(r"^\| sample pages \| 4/4 \(100\.0 %\) \|.*\| 4/4 \(100\.0 %\) \|$",
                      section, re.M)  # fmt: skip
-    assert re.search(r"would be at most \d+\.\d+× Model\s+API's \d+\.\d+ ms per image", section)
+    assert re.search(r"would cost at most \d+\.\d+× less\s+than Model API's \d+\.\d+ ms", section)
+    assert re.search(r"`photos`: lcnet-ov \d+\.\d+, Model API \d+\.\d+;", section)
     assert re.search(r"load average \(1 min\) at each round's\s+start: [\d.]+, [\d.]+\.", section)
