@@ -13,6 +13,12 @@ Configurations, measured in interleaved rounds so load bursts from other jobs hi
   ``lcnet_ov.quantization.quantize`` (skipped with ``--no-int8``), where the model is cheap and
   decoding becomes the larger stage.
 
+* ``Model API``: OpenVINO Model API's ``ClassificationModel`` + ``AsyncPipeline`` on the same
+  FP32 IR and files, beside an ``AsyncClassifier`` with its defaults, on the folder and on
+  rendered text pages (``--pages``), with top-1 agreement of its stretch-to-224 resize against
+  PaddleClas' resize-short + center-crop (skipped with ``--no-peer`` or when
+  ``openvino-model-api`` is not installed; see ``_model_api_peer.py``).
+
 Every stage is timed in wall seconds *and* in process CPU seconds (all threads), so each stage's
 cost per image is known. With both stages on the same cores, end to end cannot beat
 ``cores / (CPU per image decoding + CPU per image in the model)``: that work-conserving ceiling,
@@ -35,12 +41,17 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling _model_api_peer
+import _model_api_peer  # noqa: E402
+
 #: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
 IMAGENET_SAMPLE = Path(
     os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
 )
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- e2e:start -->", "<!-- e2e:end -->"
+#: images of each set both peers classify untimed before the rounds
+WARMUP = 32
 
 
 @dataclass
@@ -128,6 +139,79 @@ def int8_ir(fp32_xml: Path, data: Path) -> Path:
     return out
 
 
+class Peer:
+    """OpenVINO Model API beside a dedicated ``AsyncClassifier`` (defaults) on the e2e files,
+    rendered pages and the sample pages; see ``benchmarks/_model_api_peer.py``."""
+
+    def __init__(self, args, xml: Path, sets: list, workers: int) -> None:
+        from lcnet_ov.async_runtime import AsyncClassifier
+
+        self.xml = xml
+        self.sets = sets
+        self.loads: list[float] = []
+        self.defaults = _model_api_peer.default_setup(xml)
+        self.peer = _model_api_peer.ModelApiPeer(xml, threads=args.threads)
+        self.clf = AsyncClassifier(
+            xml, threads=args.threads, max_batch=args.max_batch, workers=workers
+        )
+        for s in sets:  # untimed warm-up of both (kernels, and Model API's per-shape setup)
+            list(self.clf.map(s.files[:WARMUP]))
+            self.peer.classify(s.files[:WARMUP])
+        streams = self.clf.compiled_model.get_property("NUM_STREAMS")
+        self.setup = (
+            f"{streams} streams, {self.clf.num_requests} requests, max_batch {args.max_batch}"
+        )
+
+    @classmethod
+    def setup(cls, args, xml: Path, files: list[Path], workers: int) -> Peer | None:
+        if args.no_peer or _model_api_peer.available() is not None:
+            return None
+        import tempfile
+
+        work = args.pages_dir or Path(tempfile.gettempdir()) / "lcnet-ov-bench" / "e2e-pages"
+        work = work / f"n{args.pages}"
+        pages, labels = _model_api_peer.rendered_pages(work, args.pages)
+        samples = sorted((REPO / "samples" / "images").glob("page_*deg.jpg"))
+        sample_labels = [int(f.stem.split("_")[1][:-3]) // 90 for f in samples]
+        sets = [_model_api_peer.FileSet(f"`{args.folder.name}`", files)]
+        if pages:
+            sets.append(_model_api_peer.FileSet("rendered pages", pages, labels))
+        if samples:
+            sets.append(_model_api_peer.FileSet("sample pages", samples, sample_labels, False))
+        for s in sets:
+            for f in s.files:
+                f.read_bytes()
+        return cls(args, xml, sets, workers)
+
+    def round(self, index: int) -> None:
+        self.loads.append(os.getloadavg()[0])
+
+        def ours(files: list[Path]) -> tuple[float, float]:
+            stage, failed = e2e_stage(self.clf, files)
+            if failed:
+                raise RuntimeError(f"{failed} images failed in AsyncClassifier")
+            return stage.rate, stage.cpu_ms
+
+        _model_api_peer.measure_round(index, self.sets, ours, self.peer)
+
+    def finish(self, floor_ms: float | None = None) -> str:
+        """Top-1 of all three paths on every set (untimed), then the subsection."""
+        from lcnet_ov.runtime import Classifier
+
+        reference = Classifier(self.xml, topk=1)
+        tops = {}
+        for s in self.sets:
+            tops[s.name] = {
+                "reference": [r.class_ids[0] for r in reference.predict(s.files)],
+                "async": [r.class_ids[0] for r in self.clf.map(s.files)],
+                "model_api": self.peer.classify(s.files),
+            }
+        self.clf.close()
+        return _model_api_peer.report(
+            self.sets, tops, self.peer, self.defaults, self.loads, self.setup, floor_ms
+        )
+
+
 def write_section(text: str, doc: Path = DOC) -> None:
     """Replace only what lies between our markers (add them, or the file, when missing)."""
     body = f"{START}\n{text.strip()}\n{END}"
@@ -159,6 +243,13 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-int8", action="store_true", help="skip the INT8 configuration")
+    parser.add_argument("--no-peer", action="store_true", help="skip OpenVINO Model API")
+    parser.add_argument(
+        "--pages", type=int, default=400, help="rendered text pages (JPEG files) for the peer"
+    )
+    parser.add_argument(
+        "--pages-dir", type=Path, help="where the pages are written (default: a temp folder)"
+    )
     parser.add_argument("--out", type=Path, default=DOC)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -193,13 +284,17 @@ def main() -> None:
         ]
         del tensors
 
+    peer = Peer.setup(args, fp32, files, workers)
+
     load_before = os.getloadavg()[0]
-    for _ in range(args.repeats):
+    for index in range(args.repeats):
         for c in configs:
             decode = decode_stage(c.clf.model, files, workers)
             model = model_stage(c.clf, c.batches, len(files))
             e2e, c.failed = e2e_stage(c.clf, files)
             c.runs.append((decode, model, e2e))
+        if peer is not None:
+            peer.round(index)
     load_after = os.getloadavg()[0]
 
     first = configs[0].clf
@@ -217,6 +312,13 @@ def main() -> None:
     )
     load = f"{load_before:.1f} before and {load_after:.1f} after"
     text = report(args, machine, workers, files, configs, stats, setup, load)
+    if peer is not None:
+        folded = next((c for c in configs if c.label == "fp32 folded"), None)
+        floor = folded.median(0, "cpu_ms") + folded.median(1, "cpu_ms") if folded else None
+        text += "\n" + peer.finish(floor)
+    elif not args.no_peer:
+        text += "\n### Against OpenVINO Model API\n\nnot measured: openvino-model-api is not "
+        text += f"installed ({_model_api_peer.available()}).\n"
     print(text)
     if not args.no_write:
         write_section(text, args.out)

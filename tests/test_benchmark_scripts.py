@@ -33,7 +33,7 @@ def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
     )
     args = ["--folder", str(folder), "--limit", "16", "--repeats", "1", "--max-batch", "4"]
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--no-int8", "--out", str(doc)],
+        [sys.executable, str(SCRIPT), *args, "--no-int8", "--no-peer", "--out", str(doc)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -127,10 +127,20 @@ def test_input_folder_runs_end_to_end(ir, tmp_path, capsys):
     rng = np.random.default_rng(0)
     for i in range(2):
         cv2.imwrite(str(tmp_path / f"{i}.jpg"), rng.integers(0, 256, (240, 320, 3), np.uint8))
-    code = main(["bench", "-m", str(ir), "--input", str(tmp_path), "-n", "4", "-q"])
+    code = main(["bench", "-m", str(ir), "--input", str(tmp_path), "-n", "4", "-b", "2", "--json"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "pre ms" in captured.out and f"input {tmp_path}" in captured.out
+    (r,) = json.loads(captured.out)["results"]  # async: through AsyncClassifier.map
+    assert r["iterations"] == r["latency_ms"]["count"] == 4  # -n counts images here
+    assert sum(int(k) * v for k, v in r["actual"]["batch_sizes"].items()) == 4
+    assert r["preprocess_ms"] is None
+    code = main(["bench", "-m", str(ir), "--input", str(tmp_path), "-n", "4", "-b", "2", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0 and "mean batch" in out and "AsyncClassifier.map" in out
+    assert f"input {tmp_path}" in out
+    code = main(["bench", "-m", str(ir), "--input", str(tmp_path), "-n", "4", "--mode", "sync"])
+    out = capsys.readouterr().out
+    assert code == 0 and "pre ms" in out and "mean batch" not in out  # the serial loop
 
 
 def test_threads_beyond_cores_warn(ir, capsys):

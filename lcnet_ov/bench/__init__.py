@@ -64,7 +64,9 @@ def run(
     (async + THROUGHPUT; ``hint="latency"`` alone means sync). ``infer_precision`` defaults to
     ``f32`` because OpenVINO otherwise runs FP32 IRs in bf16 on CPUs that have it, which would
     make "FP32" numbers bf16 numbers. ``input`` is ``"synthetic"`` or a folder of images to
-    decode and preprocess inside the timed loop. Raises :class:`BenchError` for bad options.
+    decode and preprocess inside the timed loop (async OpenVINO: through
+    ``AsyncClassifier.map``, the SDK's own pipeline, with ``iterations`` counting images).
+    Raises :class:`BenchError` for bad options.
     """
     settings = BenchSettings(
         model=model,

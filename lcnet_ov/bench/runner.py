@@ -183,13 +183,15 @@ def _measure_one(
     files: list[Path] | None,
     progress: Progress | None,
 ) -> Measurement:
-    from . import openvino_backend, peers
+    from . import openvino_backend, peers, pipeline
 
     source = sources.get(cfg.backend, cfg.precision)
     limits = Limits(
         settings.duration_s, settings.iterations, tick=progress.tick if progress else None
     )
     if cfg.backend == "openvino":
+        if files is not None and pipeline.usable(cfg):  # the SDK's own pipeline, end to end
+            return pipeline.measure_pipeline(source, cfg, settings, files, limits)
         pp, embedded, _ = _ir_preprocess(source)
         images = ImageBatches(files, pp, embedded) if files is not None else None
         return openvino_backend.measure(

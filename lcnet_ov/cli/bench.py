@@ -145,7 +145,7 @@ class _Bar:
     metavar="N",
     type=str,
     default=None,
-    help="Inferences per configuration instead of a time.",
+    help="Inferences per configuration instead of a time (async with --input DIR: images).",
 )
 @click.option(
     "--warmup",
@@ -169,7 +169,7 @@ class _Bar:
     default="synthetic",
     show_default=True,
     help="'synthetic', or a folder of images: read, decode and preprocess are timed "
-    "too (end to end).",
+    "too (end to end; async runs AsyncClassifier.map over the files, with its batching).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON on stdout.")
 @click.option(
