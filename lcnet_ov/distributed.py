@@ -418,6 +418,9 @@ def classify(
     else:
         items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
         parts, errors = _read(items, recursive, pool)
+    # one actor pool for every source: a pool per read (local files + a URI) would ask for
+    # more CPUs than a small machine has, and Ray Data then waits forever (3/2 CPU on 2 cores)
+    merged = [parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]] if parts else []
     classified = [
         ds.map_batches(
             _ClassifyBatch,
@@ -434,7 +437,7 @@ def classify(
             compute=ray.data.ActorPoolStrategy(size=pool),
             num_cpus=threads_per_actor,
         )
-        for ds in parts
+        for ds in merged
     ]
     if errors:
         classified.append(ray.data.from_arrow(_rows_table(errors)))
