@@ -1,4 +1,5 @@
-"""The CLI's shared option machinery: one way to take several values, one output check.
+"""The CLI's shared option machinery: one way to take several values, one output check, and
+the options that mean the same in every command that runs a model (one spelling, one help).
 
 Several values: ``--precision fp32 int8``, ``--precision fp32,int8`` and
 ``--precision fp32 --precision int8`` all mean the same. click options take one value per
@@ -12,6 +13,25 @@ from __future__ import annotations
 from typing import Any
 
 import click
+
+from ..zoo import DEFAULT_MODEL
+
+#: ``-m/--model`` of the commands that run a model (infer, serve, export)
+model_option = click.option(
+    "-m",
+    "--model",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Zoo name, IR (.xml), Paddle inference folder or .onnx.",
+)
+#: ``--infer-precision``: OpenVINO's INFERENCE_PRECISION_HINT (infer, serve)
+infer_precision_option = click.option(
+    "--infer-precision",
+    type=click.Choice(["f32", "bf16"]),
+    default="f32",
+    show_default=True,
+    help="Compute precision; f32 matches Paddle, bf16 is faster on AMX/AVX512-BF16.",
+)
 
 
 class MultiOption(click.Option):

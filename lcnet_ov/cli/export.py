@@ -8,17 +8,11 @@ import json
 import click
 
 from ..resolve import PRECISIONS
-from ..zoo import DEFAULT_MODEL
+from ._options import model_option
 
 
 @click.command()
-@click.option(
-    "-m",
-    "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Zoo name, IR (.xml), Paddle inference folder or .onnx.",
-)
+@model_option
 @click.option("--format", "fmt", type=click.Choice(["ovms", "triton"]), required=True)
 @click.option("--precision", type=click.Choice(PRECISIONS), help="Which IR to export.")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True,

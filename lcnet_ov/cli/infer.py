@@ -14,7 +14,7 @@ import sys
 import click
 
 from ..resolve import PRECISIONS
-from ..zoo import DEFAULT_MODEL
+from ._options import infer_precision_option, model_option
 
 
 def _quiet_opencv() -> None:
@@ -26,13 +26,7 @@ def _quiet_opencv() -> None:
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
-@click.option(
-    "-m",
-    "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Zoo name, IR (.xml), Paddle inference folder or .onnx.",
-)
+@model_option
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
@@ -48,13 +42,7 @@ def _quiet_opencv() -> None:
     type=click.Path(dir_okay=False),
     help="PaddleClas label file ('<id> <name>' per line) replacing the IR's labels.",
 )
-@click.option(
-    "--infer-precision",
-    type=click.Choice(["f32", "bf16"]),
-    default="f32",
-    show_default=True,
-    help="Compute precision; f32 matches Paddle, bf16 is faster on AMX/AVX512-BF16.",
-)
+@infer_precision_option
 @click.option(
     "--fold-preprocessing",
     is_flag=True,

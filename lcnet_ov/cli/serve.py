@@ -9,17 +9,11 @@ from __future__ import annotations
 import click
 
 from ..resolve import PRECISIONS
-from ..zoo import DEFAULT_MODEL
+from ._options import infer_precision_option, model_option
 
 
 @click.command()
-@click.option(
-    "-m",
-    "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Zoo name, IR (.xml), Paddle inference folder or .onnx.",
-)
+@model_option
 @click.option("--precision", type=click.Choice(PRECISIONS), help="Which IR to serve.")
 @click.option("--name", help="Served model name (default: the IR's metadata name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -41,13 +35,7 @@ from ..zoo import DEFAULT_MODEL
 )
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
 @click.option("--device", default="CPU", show_default=True, help="OpenVINO device.")
-@click.option(
-    "--infer-precision",
-    type=click.Choice(["f32", "bf16"]),
-    default="f32",
-    show_default=True,
-    help="Compute precision; f32 matches Paddle.",
-)
+@infer_precision_option
 @click.option(
     "--max-body-mb",
     type=click.FloatRange(min=0.001),
