@@ -18,7 +18,6 @@ so one bad entry in a list never ends the whole call.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +38,7 @@ from .folding import fold_preprocessing as _fold
 from .inputs import InputItem, iter_inputs
 from .labels import load_labels
 from .metadata import ModelMetadata, ends_in_softmax, read_metadata
+from .openvino_core import shared_core
 from .processing import (
     ImageSource,
     Prediction,
@@ -127,14 +127,6 @@ def input_stream(inputs: object, *, recursive: bool = False) -> Iterator[InputIt
     except TypeError:
         inputs = [inputs]
     return iter_inputs(inputs, recursive=recursive)
-
-
-@functools.lru_cache(maxsize=1)
-def shared_core() -> Any:
-    """One ``ov.Core`` per process: it caches plugins, and every compile may share it."""
-    import openvino as ov
-
-    return ov.Core()
 
 
 def compile_config(

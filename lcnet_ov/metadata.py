@@ -163,11 +163,11 @@ def read_metadata(model_or_path: Any) -> ModelMetadata:
 
 
 def _read_model(path: Path) -> Any:
-    import openvino as ov
+    from .openvino_core import shared_core
 
     if not path.is_file():
         raise InvalidModelFileError(f"{path}: no such IR file")
     try:
-        return ov.Core().read_model(str(path))
+        return shared_core().read_model(str(path))
     except RuntimeError as exc:
         raise InvalidModelFileError(f"{path}: OpenVINO cannot read this IR ({exc})") from exc

@@ -440,11 +440,12 @@ def quantize(
     if (max_drop is None) != (val_data is None):
         raise QuantizeOptionError("accuracy control needs both max_drop and val_data")
     nncf = require("nncf", extra="quantize")
-    import openvino as ov
+
+    from .openvino_core import shared_core
 
     started = time.perf_counter()
     source_xml = resolve_ir(model)
-    ov_model = ov.Core().read_model(str(source_xml))
+    ov_model = shared_core().read_model(str(source_xml))
     if not has_metadata(ov_model):
         raise QuantizationError(
             f"{source_xml}: no lcnet-ov metadata, so the preprocessing calibration must use is "
@@ -579,9 +580,9 @@ def _accuracy_report(
     source_xml: Path, q_model: Any, val_items: list[Any], max_drop: float
 ) -> AccuracyReport:
     """Score both models ourselves at f32 on the same images: NNCF's log is not an API."""
-    import openvino as ov
+    from .openvino_core import shared_core
 
-    core = ov.Core()
+    core = shared_core()
     cfg = {"INFERENCE_PRECISION_HINT": "f32"}
     fp32 = _top1(core.compile_model(str(source_xml), "CPU", cfg), val_items)[0]
     int8 = _top1(core.compile_model(q_model, "CPU", cfg), val_items)[0]

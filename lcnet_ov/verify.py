@@ -139,9 +139,9 @@ def onnxruntime_inference(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 def openvino_inference(xml: Path, x: np.ndarray, precision: str = "f32") -> np.ndarray:
-    import openvino as ov
+    from .openvino_core import shared_core
 
-    compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+    compiled = shared_core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": precision})
     return np.asarray(compiled(x)[0])
 
 
@@ -155,9 +155,9 @@ def agreement(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, bool
 
 def takes_uint8(xml: Path) -> bool:
     """Whether the IR's input is raw uint8 pixels (preprocessing folded into the graph)."""
-    import openvino as ov
+    from .openvino_core import shared_core
 
-    model = ov.Core().read_model(str(xml))
+    model = shared_core().read_model(str(xml))
     return model.input(0).get_element_type().get_type_name() == "u8"
 
 

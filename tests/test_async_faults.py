@@ -22,6 +22,7 @@ import pytest
 from lcnet_ov.async_runtime import AsyncClassifier
 from lcnet_ov.errors import InferenceError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import Prediction
 from lcnet_ov.runtime import Classifier
 from lcnet_ov.testing import text_orientation_set
@@ -67,7 +68,7 @@ class TripwireCore:
     """An ``ov.Core`` whose ``read_model`` puts a :class:`Tripwire` behind the input."""
 
     def __init__(self) -> None:
-        self.core = ov.Core()
+        self.core = shared_core()
 
     def read_model(self, path: str) -> ov.Model:
         model = self.core.read_model(path)
@@ -85,7 +86,7 @@ class TripwireCore:
 
 @pytest.fixture(scope="module")
 def small_xml(orientation_xml, tmp_path_factory) -> Path:
-    model = ov.Core().read_model(orientation_xml)
+    model = shared_core().read_model(orientation_xml)
     model.reshape([-1, 3, 64, 64])
     out = tmp_path_factory.mktemp("faults") / "small64.xml"
     ov.save_model(model, out, compress_to_fp16=False)

@@ -18,6 +18,7 @@ import pytest
 from lcnet_ov.async_runtime import AsyncClassifier, QueueFullError
 from lcnet_ov.errors import ImageDecodeError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction, InferenceError
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import Prediction, preprocess_image
 from lcnet_ov.runtime import Classifier
 from lcnet_ov.testing import text_orientation_set
@@ -27,7 +28,7 @@ from lcnet_ov.testing import text_orientation_set
 def small_xml(orientation_xml, tmp_path_factory) -> Path:
     """The same real network at 64×64 input (it is fully convolutional up to the pooling):
     12× cheaper per image, so thousands of inferences fit in a few seconds."""
-    model = ov.Core().read_model(orientation_xml)
+    model = shared_core().read_model(orientation_xml)
     model.reshape([-1, 3, 64, 64])
     out = tmp_path_factory.mktemp("small") / "small64.xml"
     ov.save_model(model, out, compress_to_fp16=False)
@@ -236,7 +237,7 @@ def test_ctrl_c_cancels_pending_without_hanging_or_leaking_threads(small_xml, di
 
 def test_static_batch_ir_fixes_the_batch_and_pads(small_xml, distinct, tmp_path):
     images, expected = distinct
-    model = ov.Core().read_model(small_xml)
+    model = shared_core().read_model(small_xml)
     model.reshape([4, 3, 64, 64])
     ov.save_model(model, tmp_path / "b4.xml", compress_to_fp16=False)
     with AsyncClassifier(tmp_path / "b4.xml", max_batch=16) as clf:

@@ -21,15 +21,15 @@ from lcnet_ov.bench import BenchError, BenchSettings, expand
 from lcnet_ov.bench.machine import _parse_cpuinfo, machine_info
 from lcnet_ov.bench.report import format_report, format_table, plot, to_json
 from lcnet_ov.errors import InvalidModelFileError
+from lcnet_ov.openvino_core import shared_core
 
 CORES = len(os.sched_getaffinity(0))
 
 
 def _cpu_capabilities() -> list[str]:
     """What OpenVINO's CPU plugin says this CPU can compute in (FP32, BF16, INT8, ...)."""
-    import openvino as ov
 
-    return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+    return [str(c) for c in shared_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 
 from lcnet_ov.cli import main
 from lcnet_ov.errors import CacheDirError, LcnetOVError, OutputPathError
+from lcnet_ov.openvino_core import shared_core
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "samples" / "images"
@@ -387,9 +388,8 @@ def test_quantize_validation_folders_map_by_label_name(orientation_xml, tmp_path
     )
     by_label = sorted(int(labels[0]) for _, labels in items)
     assert by_label == [0, 1, 2, 3]
-    import openvino as ov
 
-    compiled = ov.Core().compile_model(
+    compiled = shared_core().compile_model(
         str(orientation_xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
     )
     predicted = [int(compiled(x)[0].argmax()) for x, _ in items]

@@ -12,6 +12,7 @@ from lcnet_ov.arch import SCALES
 from lcnet_ov.conversion import ConvertOptions, convert
 from lcnet_ov.errors import ConversionError, InvalidModelFileError, UnknownModelError
 from lcnet_ov.metadata import read_metadata
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import normalize
 from lcnet_ov.verify import (
     onnxruntime_inference,
@@ -108,7 +109,7 @@ def test_embedded_preprocessing_matches_numpy_path(paddle_models, tmp_path):
     folder = paddle_models.inference_dir(0.75, seed=5)
     plain = convert(folder, tmp_path / "plain.xml")
     folded = convert(folder, tmp_path / "u8.xml", options=ConvertOptions(embed_preprocessing=True))
-    model = ov.Core().read_model(folded.xml)
+    model = shared_core().read_model(folded.xml)
     assert model.input(0).get_element_type() == ov.Type.u8
     assert str(model.input(0).get_partial_shape()) == "[?,224,224,3]"
     images, x = _inputs()
@@ -125,9 +126,9 @@ def test_static_batch_and_fp16_weights(paddle_models, tmp_path):
     fp16 = convert(
         folder, tmp_path / "fp16.xml", options=ConvertOptions(batch_size=1, compress_to_fp16=True)
     )
-    model = ov.Core().read_model(fp16.xml)
+    model = shared_core().read_model(fp16.xml)
     assert str(model.input(0).get_partial_shape()) == "[1,3,224,224]"
-    assert str(ov.Core().read_model(fp32.xml).input(0).get_partial_shape()) == "[?,3,224,224]"
+    assert str(shared_core().read_model(fp32.xml).input(0).get_partial_shape()) == "[?,3,224,224]"
     assert fp16.bin.stat().st_size < 0.6 * fp32.bin.stat().st_size
     assert fp16.metadata.precision == "fp16"
     assert fp16.verification.passed and fp16.verification.top1_agree
@@ -143,7 +144,7 @@ def test_metadata_describes_the_ir(paddle_models, tmp_path):
     assert meta.preprocess == zoo.get_spec("PPLCNet_x0_25").preprocess
     assert {"openvino", "paddlepaddle", "paddle2onnx"} <= set(meta.versions)
     assert meta.source["kind"] == "paddle" and meta.source["opset"] == 14
-    model = ov.Core().read_model(result.xml)
+    model = shared_core().read_model(result.xml)
     assert model.get_rt_info(["model_info", "model_type"]).astype(str) == "Classification"
 
 

@@ -26,6 +26,7 @@ import pytest
 
 from lcnet_ov import download, paths, zoo
 from lcnet_ov.errors import DownloadError, OfflineError, UnsafeArchiveError
+from lcnet_ov.openvino_core import shared_core
 
 NAME = "PPLCNet_x0_25"
 SPEC = zoo.get_spec(NAME)
@@ -190,9 +191,8 @@ def test_download_extracts_records_and_reuses(
     assert server.hits[ROUTE] == 1
 
     # The extracted model is a real one: OpenVINO's Paddle frontend reads it.
-    import openvino as ov
 
-    model = ov.Core().read_model(path / "inference.pdmodel")
+    model = shared_core().read_model(path / "inference.pdmodel")
     assert list(model.outputs[0].get_partial_shape())[-1] == 1000
 
 

@@ -12,6 +12,7 @@ from lcnet_ov.datasets import open_image_set
 from lcnet_ov.errors import DatasetError, InvalidModelFileError
 from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import preprocess_image
 
 
@@ -27,10 +28,9 @@ def pages(tmp_path_factory) -> Path:
 
 def _reference_outputs(xml: Path, files: list[Path]) -> np.ndarray:
     """Outputs the slow, obvious way: one file at a time through the public preprocessing."""
-    import openvino as ov
 
     pp = read_metadata(xml).preprocess
-    compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = shared_core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     return np.concatenate([compiled(preprocess_image(f, pp)[None])[0] for f in files])
 
 
@@ -156,8 +156,7 @@ def test_unusable_requests_raise_typed_errors(ir, pages, tmp_path):
 
 def test_device_default_precision_is_reported(ir, pages):
     (score,) = evaluate(ir, pages, inference_precision=None, limit=8, progress=False).scores
-    import openvino as ov
 
     # what the CPU plugin picks when nothing is asked for (bf16 on AVX512-BF16/AMX, else f32)
-    default = ov.Core().compile_model(str(ir), "CPU").get_property("INFERENCE_PRECISION_HINT")
+    default = shared_core().compile_model(str(ir), "CPU").get_property("INFERENCE_PRECISION_HINT")
     assert score.inference_precision == default.to_string()

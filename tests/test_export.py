@@ -12,6 +12,7 @@ import pytest
 
 from lcnet_ov.cli import main
 from lcnet_ov.metadata import ModelMetadata, _model_api_info, read_metadata
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import decode_image, resize_crop
 from lcnet_ov.zoo import Preprocess
 
@@ -55,7 +56,7 @@ def test_triton_repository_parses_with_the_triton_schema_and_matches_infer(
     import openvino as ov
 
     xml = model_dir / "1" / "model.xml"
-    model = ov.Core().read_model(str(xml))
+    model = shared_core().read_model(str(xml))
     assert model.input(0).get_names() == {inp.name} and model.output(0).get_names() == {outp.name}
     assert model.input(0).get_element_type() == ov.Type.u8
     assert model.input(0).get_partial_shape()[0].is_dynamic
@@ -64,7 +65,7 @@ def test_triton_repository_parses_with_the_triton_schema_and_matches_infer(
     # same top-1 as `lcnet-ov infer` on the sample pages, from client-side resize + crop only
     pp = read_metadata(orientation_xml).preprocess
     crops = np.stack([resize_crop(decode_image(str(p)), pp) for p in SAMPLES])
-    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = shared_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     probs = compiled(crops)[0]
     assert np.allclose(probs.sum(1), 1, atol=1e-4)
     got = {p.name: int(i) for p, i in zip(SAMPLES, probs.argmax(1), strict=True)}

@@ -18,6 +18,7 @@ from lcnet_ov import bench
 from lcnet_ov.conversion import ConvertOptions, convert
 from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import preprocess_image
 from lcnet_ov.quantization import quantize
 from lcnet_ov.runtime import Classifier
@@ -42,17 +43,16 @@ def pages(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_metadata_classifier_and_eval_follow_the_input_size(xml192, pages):
-    import openvino as ov
 
     pp = read_metadata(xml192).preprocess
     assert (pp.crop_size, pp.resize_short) == (SIZE, round(256 * SIZE / 224))
-    shape = ov.Core().read_model(str(xml192)).input(0).get_partial_shape()
+    shape = shared_core().read_model(str(xml192)).input(0).get_partial_shape()
     assert [d.get_length() for d in list(shape)[1:]] == [3, SIZE, SIZE]
     files = sorted((pages / "images").iterdir())[:8]
     with Classifier(xml192) as clf:
         assert clf.metadata.preprocess.crop_size == SIZE
         got = clf.predict_probs(files)
-    compiled = ov.Core().compile_model(str(xml192), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = shared_core().compile_model(str(xml192), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     x = np.stack([preprocess_image(f, pp) for f in files])
     assert x.shape[1:] == (3, SIZE, SIZE)
     ref = np.concatenate([compiled(x[i : i + 4])[0] for i in range(0, len(x), 4)])

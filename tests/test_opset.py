@@ -17,13 +17,13 @@ from quant_data import cached_dataset
 
 from lcnet_ov import zoo
 from lcnet_ov.conversion import convert, paddle_to_onnx
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.quantization import quantize
 from lcnet_ov.verify import normalize, sample_images
 
 
 def _int8_vs_fp32(folder: Path, opset: int, calib: Path, work: Path) -> dict:
     import onnx
-    import openvino as ov
 
     onnx_path = paddle_to_onnx(
         folder / "inference.pdmodel", folder / "inference.pdiparams", work / f"{opset}.onnx", opset
@@ -34,7 +34,7 @@ def _int8_vs_fp32(folder: Path, opset: int, calib: Path, work: Path) -> dict:
         xml, calib, subset_size=40, output=work / f"ir{opset}" / "int8.xml", progress=False
     )
     x = normalize(sample_images(16, 224, seed=5), zoo.Preprocess())
-    core, f32 = ov.Core(), {"INFERENCE_PRECISION_HINT": "f32"}
+    core, f32 = shared_core(), {"INFERENCE_PRECISION_HINT": "f32"}
     fp32_out = core.compile_model(str(xml), "CPU", f32)(x)[0]
     int8_out = core.compile_model(str(int8.xml), "CPU", f32)(x)[0]
     return {

@@ -16,6 +16,7 @@ from lcnet_ov import paths
 from lcnet_ov.errors import QuantizationError
 from lcnet_ov.evaluation import evaluate
 from lcnet_ov.metadata import read_metadata, write_metadata
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.quantization import QuantizeSettings, quantize, se_multiplies
 from lcnet_ov.resolve import resolve_ir
 
@@ -113,10 +114,9 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
     assert q["data"]["source"] == str(calib / "train_list.txt")
     assert (q["data"]["subset_size"], q["data"]["seed"], q["data"]["images_used"]) == (300, 0, 300)
     assert q["data"]["classes_used"] == 4 and q["skipped"] == []
-    import openvino as ov
 
-    model = ov.Core().read_model(str(zoo_int8.xml))
-    fp32_model = ov.Core().read_model(str(resolve_ir(ZOO_NAME, "fp32")))
+    model = shared_core().read_model(str(zoo_int8.xml))
+    fp32_model = shared_core().read_model(str(resolve_ir(ZOO_NAME, "fp32")))
     # the reported FakeQuantize count is the saved graph's (counted here, not pinned: NNCF
     # versions place a few more or fewer), and there is at least one per compute op
     assert q["fake_quantize"] == zoo_int8.fake_quantize == _fake_quantize_count(model)
@@ -167,7 +167,7 @@ def test_an_int8_ir_is_refused(zoo_int8, tmp_path):
     # FakeQuantize/int8 weights give it away even when the metadata has been scrubbed
     import openvino as ov
 
-    model = ov.Core().read_model(str(zoo_int8.xml))
+    model = shared_core().read_model(str(zoo_int8.xml))
     meta = read_metadata(model)
     write_metadata(model, meta.replace(precision="fp32", quantization={}))
     scrubbed = tmp_path / "scrubbed.xml"
@@ -257,9 +257,8 @@ def test_accuracy_control_needs_both_halves(ir, calib):
 
 @pytest.mark.slow
 def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
-    import openvino as ov
 
-    fp32_model = ov.Core().read_model(str(ir))
+    fp32_model = shared_core().read_model(str(ir))
     se = se_multiplies(fp32_model)
     assert len(se) == 2  # PP-LCNet x1.0 has SE in its last two blocks
     result = quantize(
@@ -271,7 +270,7 @@ def test_se_multiply_and_user_ignored_scope_stay_in_float(ir, calib, tmp_path):
         ignored_scope=("type:MatMul",),
         progress=False,
     )
-    model = ov.Core().read_model(str(result.xml))
+    model = shared_core().read_model(str(result.xml))
     for op in model.get_ordered_ops():
         if op.get_friendly_name() in se:
             kinds = [i.get_source_output().get_node().get_type_name() for i in op.inputs()]
@@ -338,10 +337,9 @@ def test_accuracy_control_reports_what_it_measured(ir, calib, heldout, tmp_path)
     acc = result.accuracy
     assert acc is not None and acc.val_images == 120
     assert 0.85 <= acc.fp32_top1 <= 1.0 and acc.met and acc.drop <= 0.02
-    import openvino as ov
 
     # what accuracy control reverted is what the saved graph computes in float
-    model = ov.Core().read_model(str(out))
+    model = shared_core().read_model(str(out))
     reverted = [op.get_friendly_name() for op in _compute_ops(model) if not _runs_in_int8(op)]
     assert sorted(acc.kept_fp32) == sorted(reverted)
     stamp = read_metadata(out).quantization
@@ -364,7 +362,6 @@ def test_imagenet_held_out_agreement_and_cosine(ir, imagenet_dir, tmp_path):
     docs/quantization.md). Natural images are far from text pages, so its outputs here are
     less confident than on pages, which makes agreement a sensitive check.
     """
-    import openvino as ov
 
     from lcnet_ov.datasets import load_crops, open_image_set
     from lcnet_ov.processing import normalize
@@ -377,7 +374,7 @@ def test_imagenet_held_out_agreement_and_cosine(ir, imagenet_dir, tmp_path):
     assert result.images_used == 300 and result.data["classes_used"] == 300
     meta = read_metadata(ir)
     x = normalize(load_crops(held, meta.preprocess).crops, meta.preprocess)
-    core = ov.Core()
+    core = shared_core()
     outs = []
     for xml in (ir, result.xml):
         compiled = core.compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})

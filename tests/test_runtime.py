@@ -17,6 +17,7 @@ from lcnet_ov.errors import ImageDecodeError, LabelFileError
 from lcnet_ov.inputs import iter_inputs, list_images
 from lcnet_ov.loaded_model import DeviceError, FailedPrediction, find_feature_output
 from lcnet_ov.metadata import read_metadata, write_metadata
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import Prediction, preprocess_image
 from lcnet_ov.runtime import Classifier
 from lcnet_ov.testing import text_orientation_set
@@ -156,7 +157,7 @@ def test_closed_classifier_refuses_work(orientation_xml, pages):
 
 def test_static_batch_ir_pads_the_last_batch(clf, pages, orientation_xml, tmp_path):
     images, _ = pages
-    model = ov.Core().read_model(orientation_xml)
+    model = shared_core().read_model(orientation_xml)
     model.reshape([4, 3, 224, 224])  # what `convert --batch 4` produces; rt_info is kept
     ov.save_model(model, tmp_path / "b4.xml", compress_to_fp16=False)
     with Classifier(tmp_path / "b4.xml", batch_size=3) as static:
@@ -204,7 +205,7 @@ def test_folded_preprocessing_takes_crops_and_agrees_with_the_exact_path(clf, pa
         features = fast.embed(images[:3])
         with pytest.raises(ValueError, match="preprocessing folded in"):
             fast.predict_probs(np.zeros((1, 224, 224, 3), np.float32))
-    assert ov.Core().read_model(clf.xml).input(0).get_element_type() == ov.Type.f32
+    assert shared_core().read_model(clf.xml).input(0).get_element_type() == ov.Type.f32
     assert (
         np.abs(probs - clf.predict_probs(images)).max() <= 1e-5
     )  # measured ≤ 1.4e-6 (docs/benchmarks.md)
@@ -235,7 +236,7 @@ def test_folding_an_ir_that_already_takes_crops_changes_nothing(u8_xml):
 def test_logit_ir_gets_softmax_exactly_once(clf, pages, orientation_xml, tmp_path, stamp):
     """An IR whose final Softmax was cut off still gives probabilities: the runtime looks at
     the graph, so even metadata that still claims probabilities (stale) cannot fool it."""
-    model = ov.Core().read_model(orientation_xml)
+    model = shared_core().read_model(orientation_xml)
     softmax = model.get_results()[0].input_value(0).get_node()
     assert softmax.get_type_name() == "Softmax"
     logits = ov.Model([softmax.input_value(0)], model.get_parameters(), "logits")
@@ -299,9 +300,9 @@ def test_features_are_found_in_fp16_and_int8_graphs(orientation_xml, tmp_path):
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
-    model = ov.Core().read_model(orientation_xml)
+    model = shared_core().read_model(orientation_xml)
     ov.save_model(model, tmp_path / "fp16.xml", compress_to_fp16=True)
-    fp16 = ov.Core().read_model(tmp_path / "fp16.xml")
+    fp16 = shared_core().read_model(tmp_path / "fp16.xml")
     assert any(op.get_type_name() == "Convert" for op in fp16.get_ordered_ops())
     assert find_feature_output(fp16).get_partial_shape()[1].get_length() == 1280
 
@@ -336,7 +337,7 @@ def test_compile_options_reach_openvino(orientation_xml):
     with Classifier(orientation_xml, threads=1, inference_precision="bf16") as c:
         assert c.compiled_model.get_property("INFERENCE_NUM_THREADS") == 1
         # bf16 where the CPU plugin can compute in it, f32 where it cannot
-        caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        caps = shared_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         assert c.inference_precision == ("bf16" if "BF16" in caps else "f32")
     with pytest.raises(ValueError, match="inference_precision"):
         Classifier(orientation_xml, inference_precision="int4")

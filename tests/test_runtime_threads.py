@@ -16,6 +16,7 @@ from test_async_faults import FAIL, TripwireCore
 import lcnet_ov.runtime as runtime
 from lcnet_ov.errors import InferenceError, InvalidInputError
 from lcnet_ov.loaded_model import FailedPrediction
+from lcnet_ov.openvino_core import shared_core
 from lcnet_ov.processing import Prediction
 from lcnet_ov.runtime import Classifier
 from lcnet_ov.testing import text_orientation_set
@@ -25,7 +26,7 @@ WAIT = 120
 
 @pytest.fixture(scope="module")
 def small_xml(orientation_xml, tmp_path_factory) -> Path:
-    model = ov.Core().read_model(orientation_xml)
+    model = shared_core().read_model(orientation_xml)
     model.reshape([-1, 3, 64, 64])
     out = tmp_path_factory.mktemp("threads") / "small64.xml"
     ov.save_model(model, out, compress_to_fp16=False)

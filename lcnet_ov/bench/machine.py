@@ -93,9 +93,9 @@ def _parse_cpuinfo(text: str) -> tuple[str | None, set[str], int | None]:
 
 def _openvino_view() -> tuple[str | None, tuple[str, ...]]:
     try:
-        import openvino as ov
+        from ..openvino_core import shared_core
 
-        core = ov.Core()
+        core = shared_core()
         name = str(core.get_property("CPU", "FULL_DEVICE_NAME"))
         caps = tuple(str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
         return name, caps

@@ -80,8 +80,10 @@ def compile_model(xml: Path, cfg: BenchConfig, crop: int) -> tuple[Any, float]:
     """Read, reshape to a static batch and compile; returns the compiled model and its ms."""
     import openvino as ov
 
+    from ..openvino_core import shared_core
+
     start = clock()
-    core = ov.Core()
+    core = shared_core()
     model = core.read_model(str(xml))
     if len(model.inputs) != 1:
         from .config import BenchError

@@ -182,7 +182,7 @@ def export_repository(
     """Write an OVMS or Triton model repository for ``model`` under ``out_dir`` (module doc)."""
     import openvino as ov
 
-    from ..loaded_model import shared_core
+    from ..openvino_core import shared_core
     from ..resolve import resolve_ir
 
     if fmt not in FORMATS:
