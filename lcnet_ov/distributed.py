@@ -271,6 +271,7 @@ class _ClassifyBatch:
         batch_size: int,
         inference_precision: str | None,
         fold_preprocessing: bool,
+        fast_decode: bool = True,
     ) -> None:
         import cv2
 
@@ -291,6 +292,7 @@ class _ClassifyBatch:
                 batch_size=batch_size,
                 inference_precision=inference_precision,
                 fold_preprocessing=fold_preprocessing,
+                fast_decode=fast_decode,
             )
         finally:  # compiled: the files are no longer needed
             shutil.rmtree(folder, ignore_errors=True)
@@ -388,6 +390,7 @@ def classify(
     topk: int = 5,
     inference_precision: str | None = "f32",
     fold_preprocessing: bool = False,
+    fast_decode: bool = True,
     recursive: bool = False,
 ) -> Any:
     """A lazy ``ray.data.Dataset`` of classification rows for ``sources``.
@@ -402,8 +405,11 @@ def classify(
 
     Connects to ``address`` (or starts a local Ray) unless Ray is already initialized. The
     model is resolved here and shipped to the actors (module doc); other arguments are those of
-    :class:`~lcnet_ov.runtime.Classifier`. ``actors`` defaults to what :func:`plan_actors`
-    finds room for.
+    :class:`~lcnet_ov.runtime.Classifier`, except ``fast_decode``, on by default as in
+    :class:`~lcnet_ov.async_runtime.AsyncClassifier`: a batch job is about throughput, and
+    camera-size JPEGs decode several times faster (``docs/fast_decode.md``; images under
+    2 × ``resize_short`` on the short side decode exactly as before). ``actors`` defaults to
+    what :func:`plan_actors` finds room for.
     """
     ray = _ray()
     if batch_size < 1 or topk < 1:
@@ -431,6 +437,7 @@ def classify(
                 "batch_size": batch_size,
                 "inference_precision": inference_precision,
                 "fold_preprocessing": fold_preprocessing,
+                "fast_decode": fast_decode,
             },
             batch_size=ROWS_PER_CALL_FACTOR * batch_size,
             batch_format="numpy",

@@ -94,19 +94,29 @@ def uri_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def job(ray_local, orientation_xml, photos, broken, uri_folder) -> dict[str, dict]:
-    """One job over photos, the sample pages, broken files, a missing path and a URI."""
+def camera_page(tmp_path_factory) -> Path:
+    """A sample page upscaled to 2048×1536, where fast decode reads it at 1/4 scale."""
+    page = cv2.imread(str(SAMPLES / "page_90deg.jpg"))
+    path = tmp_path_factory.mktemp("camera") / "camera_page.jpg"
+    cv2.imwrite(str(path), cv2.resize(page, (1536, 2048)), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+@pytest.fixture(scope="module")
+def job(ray_local, orientation_xml, photos, broken, uri_folder, camera_page) -> dict[str, dict]:
+    """One job over photos, the sample pages, a camera-size page, broken files, a missing path
+    and a URI (``classify``'s defaults: fast decode on)."""
     missing = str(broken[0].parent / "missing.jpg")
-    sources = [str(p) for p in photos] + [str(SAMPLES), *map(str, broken), missing]
-    sources.append(f"file://{uri_folder}")
+    sources = [str(p) for p in photos] + [str(SAMPLES), str(camera_page), *map(str, broken)]
+    sources += [missing, f"file://{uri_folder}"]
     rows = _rows(distributed.classify(sources, orientation_xml, batch_size=8))
     by_name = {r["filename"]: r for r in rows}
-    assert len(by_name) == len(rows) == len(photos) + 4 + len(broken) + 1 + 2
+    assert len(by_name) == len(rows) == len(photos) + 4 + 1 + len(broken) + 1 + 2
     return by_name
 
 
-def _expected(xml: Path, files: list[str]) -> list:
-    with Classifier(xml, threads=1, batch_size=8) as clf:
+def _expected(xml: Path, files: list[str], fast_decode: bool = True) -> list:
+    with Classifier(xml, threads=1, batch_size=8, fast_decode=fast_decode) as clf:
         return list(clf.predict(files))
 
 
@@ -131,6 +141,16 @@ def test_rows_equal_classifier_on_the_sample_pages(job, orientation_xml):
     assert [job[p]["label_names"][0] for p in pages] == [
         Path(p).stem.removeprefix("page_").removesuffix("deg") for p in pages
     ]
+
+
+def test_fast_decode_is_the_default_and_can_be_turned_off(
+    job, ray_local, orientation_xml, camera_page
+):
+    fast, exact = (_expected(orientation_xml, [str(camera_page)], f) for f in (True, False))
+    assert fast[0].scores != exact[0].scores  # the two decodes differ on this file
+    _assert_same(job, fast)
+    rows = _rows(distributed.classify([str(camera_page)], orientation_xml, fast_decode=False))
+    _assert_same({r["filename"]: r for r in rows}, exact)
 
 
 def test_broken_files_are_error_rows_with_the_sdk_reasons(job, orientation_xml, broken):

@@ -103,8 +103,9 @@ def test_cli_fast_decode_flag(orientation_xml, camera_page, capsys):
     from lcnet_ov.cli import main
 
     rows = []
-    for extra in ([], ["--fast-decode"]):
+    for extra in ([], ["--fast-decode"], ["--exact-decode"]):
         assert main(["infer", "-m", str(orientation_xml), str(camera_page), "--json", *extra]) == 0
         rows.append(json.loads(capsys.readouterr().out))
     assert rows[0]["label_names"][0] == rows[1]["label_names"][0] == "90"
     assert rows[0]["scores"] != rows[1]["scores"]
+    assert rows[2] == rows[0]  # exact is the local default

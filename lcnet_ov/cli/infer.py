@@ -50,10 +50,11 @@ def _quiet_opencv() -> None:
     "exact (default) path by float rounding (measured: docs/benchmarks.md).",
 )
 @click.option(
-    "--fast-decode",
-    is_flag=True,
+    "--fast-decode/--exact-decode",
+    default=None,
     help="Decode large JPEGs (camera photos) at 1/2-1/8 scale, never below the resize target: "
-    "several times faster on 12 MP files, not bit-exact there (docs/fast_decode.md).",
+    "several times faster on 12 MP files, not bit-exact there (docs/fast_decode.md). "
+    "Default: exact, fast with --engine ray.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders.")
 @click.option(
@@ -97,7 +98,7 @@ def infer(
     class_id_map_file: str | None,
     infer_precision: str,
     fold_preprocessing: bool,
-    fast_decode: bool,
+    fast_decode: bool | None,
     recursive: bool,
     as_json: bool,
     engine: str = "local",
@@ -117,7 +118,8 @@ def infer(
     if engine == "ray":
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
-            infer_precision, fold_preprocessing, recursive, as_json, address, output, actors,
+            infer_precision, fold_preprocessing, fast_decode is not False, recursive, as_json,
+            address, output, actors,
         )  # fmt: skip
         return
     if address or output or actors:
@@ -138,7 +140,7 @@ def infer(
         class_id_map_file=class_id_map_file,
         batch_size=batch_size,
         fold_preprocessing=fold_preprocessing,
-        fast_decode=fast_decode,
+        fast_decode=bool(fast_decode),
     ) as clf:
         classes = len(clf.labels)
         asked = click.get_current_context().get_parameter_source("topk")
@@ -177,6 +179,7 @@ def _infer_on_ray(
     class_id_map_file: str | None,
     infer_precision: str,
     fold_preprocessing: bool,
+    fast_decode: bool,
     recursive: bool,
     as_json: bool,
     address: str | None,
@@ -209,6 +212,7 @@ def _infer_on_ray(
             topk=topk,
             inference_precision=infer_precision,
             fold_preprocessing=fold_preprocessing,
+            fast_decode=fast_decode,
             recursive=recursive,
         )
         summary = write_results(dataset, out)
