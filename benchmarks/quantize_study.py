@@ -527,6 +527,8 @@ natural images, where its low-margin outputs make a harder test.
 
 Reproduce with `python benchmarks/quantize_study.py` (`--rewrite` regenerates this page from
 the last run); `tests/test_quantize.py` asserts the default's accuracy on the same kinds of data.
+Where the INT8 graph spends its time, layer by layer: `docs/int8_profile.md`
+(`benchmarks/int8_layers.py`).
 """
 
 

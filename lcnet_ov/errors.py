@@ -142,5 +142,9 @@ class ClusterError(LcnetOVError):
     """A Ray cluster that cannot be reached, or a job that cannot fit on it (``--engine ray``)."""
 
 
-class OutputFileError(LcnetOVError):
-    """An output file that cannot be written (unknown format, missing or read-only folder)."""
+class OutputFileError(OutputPathError):
+    """A job's output file that cannot be written (unknown format, missing or read-only folder).
+
+    An :class:`OutputPathError` like every other unwritable output, so one ``except`` covers
+    the CLI's outputs and the Ray job's ``--output``.
+    """

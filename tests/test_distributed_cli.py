@@ -59,13 +59,15 @@ def test_bad_output_is_refused_before_ray(output, message, tmp_path, capfd, monk
 
 def test_folder_as_output_is_refused(tmp_path, capfd):
     from lcnet_ov.distributed import check_output
-    from lcnet_ov.errors import OutputFileError
+    from lcnet_ov.errors import OutputFileError, OutputPathError
 
     (tmp_path / "rows.parquet").mkdir()
     assert main(["infer", "--engine", "ray", PAGES, "-o", str(tmp_path / "rows.parquet")]) == 2
     assert "is a directory" in capfd.readouterr().err
-    with pytest.raises(OutputFileError, match="is a folder"):  # library callers, same check
+    # library callers, same check; one except OutputPathError covers every unwritable output
+    with pytest.raises(OutputPathError, match="is a folder") as err:
         check_output(tmp_path / "rows.parquet")
+    assert isinstance(err.value, OutputFileError)
 
 
 def test_missing_ray_extra_names_the_pip_command(tmp_path, capfd, monkeypatch):
