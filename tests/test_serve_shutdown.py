@@ -18,6 +18,7 @@ if importlib.util.find_spec("kserve") is None:
     pytest.skip("kserve is not installed (pip install -e .[serve])", allow_module_level=True)
 
 from lcnet_ov import Classifier  # noqa: E402
+from lcnet_ov.errors import ServeError  # noqa: E402
 from lcnet_ov.serving.process import ServerProcess  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -101,3 +102,14 @@ def test_ctrl_c_exits_0(orientation_xml, tmp_path):
     client = httpclient.InferenceServerClient(srv.http_url)
     assert client.infer(MODEL, [_image(httpclient)]).as_numpy("class_ids")[0][0] == 1
     assert srv.stop(signal.SIGINT, timeout=60) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+
+
+def test_a_server_not_ready_in_time_leaves_its_stacks_in_the_error(orientation_xml, tmp_path):
+    """A start that times out says where the server was (faulthandler's dump on SIGABRT)."""
+    env = {"LCNET_OV_HOME": str(tmp_path / "home"), "LCNET_OV_OFFLINE": "1"}
+    srv = ServerProcess(orientation_xml, env=env, log=tmp_path / "serve.log", ready_timeout=0.5)
+    with pytest.raises(ServeError, match=r"not ready after 0\.5 s") as err:
+        srv.start()
+    assert "Fatal Python error: Aborted" in str(err.value)
+    assert 'File "' in str(err.value)  # at least one Python frame of the stuck server
+    assert srv.proc is not None and srv.proc.poll() is not None  # and it is gone

@@ -49,7 +49,10 @@ class ServerProcess:
         while self.grpc_port == self.http_port:
             self.grpc_port = free_port(host)
         self.argv = [
-            sys.executable, "-m", "lcnet_ov", "serve", "--model", os.fspath(model),
+            # -X faulthandler: a server stuck before ready is sent SIGABRT and prints every
+            # thread's stack into the log, so a hang is diagnosed, not just timed out
+            sys.executable, "-X", "faulthandler", "-m", "lcnet_ov", "serve",
+            "--model", os.fspath(model),
             "--host", host, "--http-port", str(self.http_port),
             "--grpc-port", str(self.grpc_port), *extra,
         ]  # fmt: skip
@@ -93,8 +96,14 @@ class ServerProcess:
                 self.ready_seconds = time.perf_counter() - t0
                 return self
             time.sleep(0.05)
-        self.stop()
-        raise ServeError(f"lcnet-ov serve not ready after {self.ready_timeout:g} s")
+        self.signal(_signal.SIGABRT)  # faulthandler writes the stacks, then the process dies
+        self.wait(10)
+        tail = ""
+        if self.log_path and self.log_path.is_file():
+            text = self.log_path.read_text(errors="replace")
+            cut = text if len(text) <= 5000 else f"{text[:1500]}\n[...]\n{text[-3500:]}"
+            tail = f"; log ({self.log_path}):\n{cut}"
+        raise ServeError(f"lcnet-ov serve not ready after {self.ready_timeout:g} s{tail}")
 
     def _ready(self) -> bool:
         try:

@@ -198,6 +198,13 @@ def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
     """Load, warm up, serve until SIGTERM/SIGINT, drain, close. Returns the exit code (0)."""
     check_ports(options.host, options.http_port, options.grpc_port)
     t0 = time.perf_counter()
+    # The CPU plugin is loaded here, before the import thread starts: loading a shared library
+    # whose initializers start threads while another thread loads extension modules is how
+    # loader-lock deadlocks happen, and the main thread (which takes SIGTERM) should own the
+    # plugin's signal stack (openvino_core.py).
+    from ..openvino_core import shared_core
+
+    shared_core()
     # kserve's import (pandas, FastAPI) and the model's compile overlap: OpenVINO releases
     # the GIL while it reads and compiles, which cuts start-to-ready by about a second
     imported: list[BaseException] = []
