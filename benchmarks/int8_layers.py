@@ -163,8 +163,10 @@ def by_type(nodes: dict[str, dict]) -> dict[str, dict]:
 
 
 def kernels(execs: dict[str, float], total: float) -> str:
+    if total <= 0:
+        return "–"
     ranked = sorted(execs.items(), key=lambda kv: -kv[1])
-    return ", ".join(f"{name} {100 * us / total:.0f}%" for name, us in ranked if total > 0)
+    return ", ".join(f"{name} {100 * us / total:.0f}%" for name, us in ranked)
 
 
 def section(title: str, runs: dict[str, dict], accuracy: dict[str, float] | None) -> list[str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import sys
 import threading
 from typing import Any
@@ -40,19 +39,7 @@ class _StackT(ctypes.Structure):
 
 
 _lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1)
-def _core() -> Any:
-    import openvino as ov
-
-    core = ov.Core()
-    # Load the CPU plugin now, on this thread, so that its signal stack is the one that stays
-    # (a first compile on a worker thread would put it there). No CPU plugin (a broken
-    # install): the compile that follows says so, with context.
-    with contextlib.suppress(RuntimeError):
-        core.get_property("CPU", "FULL_DEVICE_NAME")
-    return core
+_core: Any = None
 
 
 def shared_core() -> Any:
@@ -61,8 +48,19 @@ def shared_core() -> Any:
     Compile settings go to each ``compile_model`` call, never ``set_property`` on this Core,
     so callers with different settings share it safely.
     """
-    with _lock:  # lru_cache alone could build two Cores when two threads ask at once
-        return _core()
+    global _core
+    with _lock:  # two threads asking at once must not build two Cores
+        if _core is None:
+            import openvino as ov
+
+            core = ov.Core()
+            # Load the CPU plugin now, on this thread, so that its signal stack is the one
+            # that stays (a first compile on a worker thread would put it there). No CPU
+            # plugin (a broken install): the compile that follows says so, with context.
+            with contextlib.suppress(RuntimeError):
+                core.get_property("CPU", "FULL_DEVICE_NAME")
+            _core = core
+        return _core
 
 
 def alternate_signal_stack() -> tuple[int, int] | None:

@@ -17,10 +17,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import pytest
 
 pytest.importorskip("ray.data")
 import psutil
+
+from lcnet_ov.runtime import Classifier
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -58,19 +61,29 @@ def _lcnet(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_local_ray_is_started_and_stopped_by_the_cli(orientation_xml, tmp_path):
     out = tmp_path / "rows.jsonl"
     missing = str(tmp_path / "missing.jpg")
+    # a camera-size page: the CLI's ray engine decodes it fast by default
+    camera = tmp_path / "camera.jpg"
+    page = cv2.imread(PAGES[3])
+    cv2.imwrite(str(camera), cv2.resize(page, (1536, 2048)), [cv2.IMWRITE_JPEG_QUALITY, 90])
     proc = _lcnet(
-        "infer", "--engine", "ray", "-m", str(orientation_xml), str(SAMPLES), missing,
-        "-o", str(out), env=_env(),
+        "infer", "--engine", "ray", "-m", str(orientation_xml), str(SAMPLES), str(camera),
+        missing, "-o", str(out), env=_env(),
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr[-3000:]
     summary = proc.stdout.strip().splitlines()[-1]
-    assert summary.startswith("5 images, 1 failed, ") and "images/s" in summary
-    assert "Error: 1 of 5 inputs could not be classified" in proc.stderr
+    assert summary.startswith("6 images, 1 failed, ") and "images/s" in summary
+    assert "Error: 1 of 6 inputs could not be classified" in proc.stderr
     assert "Traceback" not in proc.stderr
     rows = {r["filename"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows[missing]["error"] == f"{missing}: no such file or folder"
     assert [rows[p]["label_names"][0] for p in PAGES] == ["0", "180", "270", "90"]
     assert not list(tmp_path.glob(".rows.jsonl.*"))  # the temp file was renamed, not left
+    preds = []
+    for fast_decode in (True, False):
+        with Classifier(orientation_xml, threads=1, fast_decode=fast_decode) as clf:
+            preds.append(clf(str(camera)))
+    fast, exact = preds
+    assert rows[str(camera)]["scores"] == [float(s) for s in fast.scores] != list(exact.scores)
 
 
 class Cluster:
