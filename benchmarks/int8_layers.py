@@ -333,11 +333,6 @@ MEANING = [
 ]
 
 
-def scale_tag_of(title: str) -> str:
-    """``"seeded PP-LCNet_x2_5"`` → ``"x2_5"`` (the short label of the findings bullets)."""
-    return title.split("PP-LCNet_")[-1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=30)
@@ -353,12 +348,16 @@ def main() -> None:
     has_bf16 = "BF16" in caps
     from lcnet_ov.resolve import resolve_ir
 
-    models = [("real text-orientation PP-LCNet_x1_0", resolve_ir(REAL, "fp32"))]
-    models += [(f"seeded PP-LCNet_{scale_tag(s)}", fp32_ir(pplcnet(s))) for s in args.scales]
+    # (section title, short label of the findings bullets, FP32 IR)
+    models = [("real text-orientation PP-LCNet_x1_0", "real x1_0", resolve_ir(REAL, "fp32"))]
+    models += [
+        (f"seeded PP-LCNet_{scale_tag(s)}", f"seeded {scale_tag(s)}", fp32_ir(pplcnet(s)))
+        for s in args.scales
+    ]
     started = time.perf_counter()
     body: list[str] = []
     stats: list[tuple[str, dict[str, dict]]] = []
-    for i, (title, fp32) in enumerate(models):
+    for i, (title, label, fp32) in enumerate(models):
         int8s = {name: quantized(fp32, name) for name in VARIANTS}
         accuracy = page_accuracy({"fp32": fp32, **int8s}, args.pages) if i == 0 else None
         for batch in args.batches:
@@ -368,7 +367,7 @@ def main() -> None:
             for name, xml in int8s.items():
                 requests[name] = compile_request(xml, batch, "f32")
             runs = profile(requests, args.iterations)
-            stats.append((f"{title.split()[0]} {scale_tag_of(title)} b{batch}", runs))
+            stats.append((f"{label} b{batch}", runs))
             body += section(f"{title}, batch {batch}", runs, accuracy)
             print(
                 f"{title} b{batch}: " + ", ".join(f"{k} {v['ms']:.2f} ms" for k, v in runs.items())
