@@ -100,6 +100,7 @@ def test_default_async_uses_the_optimal_number_of_requests(ir):
     assert m.iterations % m.requests == 0
 
 
+@pytest.mark.slow
 def test_sweep_gives_one_result_per_config_with_the_requested_threads(ir):
     threads = sorted({1, min(2, CORES)})
     result = bench.run(ir, threads=threads, batch_size=[1, 2], iterations=6, mode="sync")
@@ -133,6 +134,7 @@ def test_onnxruntime_peer_runs_and_paddle_is_skipped_for_onnx(rapid_onnx):
     assert skip.backend == "paddle" and "needs a Paddle inference model" in skip.reason
 
 
+@pytest.mark.slow
 def test_paddle_peer_with_onednn(paddle_models):
     folder = paddle_models.inference_dir(0.25)
     result = bench.run(folder, backend=["paddle", "onnxruntime"], threads=1, iterations=10)
@@ -219,6 +221,7 @@ def test_async_end_to_end_is_the_async_classifier_pipeline(ir, image_dir, tmp_pa
         bench.run(ir, input=folder, iterations=2)
 
 
+@pytest.mark.slow
 def test_ir_with_folded_preprocessing_takes_u8_images(rapid_onnx, image_dir, tmp_path):
     from lcnet_ov.conversion import ConvertOptions, convert
 
@@ -317,6 +320,7 @@ def test_expand_collapses_what_peers_do_not_have():
     assert len({c.label for c in configs}) == len(configs)
 
 
+@pytest.mark.slow
 def test_json_report_and_plot(ir, tmp_path, need):
     result = bench.run(ir, batch_size=[1, 2], iterations=4, mode="sync")
     data = json.loads(to_json(result))

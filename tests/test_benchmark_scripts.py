@@ -21,6 +21,7 @@ SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"
 pytestmark = pytest.mark.usefixtures("orientation_xml")
 
 
+@pytest.mark.slow
 def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
     folder = tmp_path / "pages"
     folder.mkdir()

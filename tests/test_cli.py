@@ -43,6 +43,7 @@ def test_every_registered_command_has_help(capsys):
     assert "Usage" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_convert_json_and_reuse(paddle_models, tmp_path, capsys):
     folder = paddle_models.inference_dir(0.25, seed=0)
     out = tmp_path / "cli" / "m.xml"
@@ -54,6 +55,7 @@ def test_convert_json_and_reuse(paddle_models, tmp_path, capsys):
     assert result["num_classes"] == 1000
 
 
+@pytest.mark.slow
 def test_convert_progress_goes_to_stderr(rapid_onnx, tmp_path, capsys):
     out = tmp_path / "r.xml"
     assert (

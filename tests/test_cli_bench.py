@@ -28,6 +28,7 @@ def _table_rows(out: str) -> list[str]:
     return [line for line in lines[start + 1 :] if line.strip()]
 
 
+@pytest.mark.slow
 def test_sweep_with_space_separated_values_json_and_plot(ir, tmp_path, capsys, need):
     out_json, out_png = tmp_path / "r" / "bench.json", tmp_path / "bench.png"
     threads = ["1", str(min(2, CORES))] if CORES > 1 else ["1"]
@@ -114,6 +115,7 @@ def test_peers_and_a_skip_message(orientation_xml, capsys):
     assert "Skipped paddle fp32: Paddle Inference needs a Paddle inference model" in captured.err
 
 
+@pytest.mark.slow
 def test_paddle_backend_from_the_cli(paddle_models, capsys):
     folder = paddle_models.inference_dir(0.25)
     code = main(["bench", "-m", str(folder), "--backend", "paddle", "-n", "4", "--threads", "1"])

@@ -189,6 +189,7 @@ def test_bad_inputs_give_typed_errors(tmp_path):
         convert("missing.onnx", model="PPLCNet_x9_9")
 
 
+@pytest.mark.slow
 def test_broken_weights_leave_nothing_behind(paddle_models, tmp_path):
     good = paddle_models.inference_dir(0.25, seed=0)
     bad = tmp_path / "bad"

@@ -34,6 +34,7 @@ def _reference_outputs(xml: Path, files: list[Path]) -> np.ndarray:
     return np.concatenate([compiled(preprocess_image(f, pp)[None])[0] for f in files])
 
 
+@pytest.mark.slow
 def test_top1_matches_an_independent_computation(ir, pages):
     result = evaluate(ir, pages, batch_size=16, progress=False)
     samples = open_image_set(pages).samples

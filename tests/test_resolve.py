@@ -18,6 +18,7 @@ def test_source_is_converted_once_and_cached(rapid_onnx, tmp_path):
     assert first.stat().st_mtime_ns == mtime  # not converted again
 
 
+@pytest.mark.slow
 def test_xml_path_is_used_as_is(rapid_onnx):
     xml = resolve_ir(rapid_onnx)
     assert resolve_ir(xml) == xml

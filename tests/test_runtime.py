@@ -296,6 +296,7 @@ def test_embed_returns_the_features_the_classifier_reads(clf, pages, rapid_onnx,
     assert np.abs(clf.embed(x) - feats).max() == 0  # prepared tensors take the same path
 
 
+@pytest.mark.slow
 def test_features_are_found_in_fp16_and_int8_graphs(orientation_xml, tmp_path):
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters

@@ -47,6 +47,7 @@ class _CountingPool(ThreadPoolExecutor):
         super().__init__(*args, **kwargs)
 
 
+@pytest.mark.slow
 def test_32_threads_on_one_fresh_classifier_match_single_threaded(small_xml, pages, monkeypatch):
     with Classifier(small_xml, batch_size=3) as ref:
         want_probs = ref.predict_probs(pages)

@@ -31,6 +31,7 @@ def _run(script: str, *args: str, cwd: Path) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_classify_folder(tmp_path):
     for src in sorted((SAMPLES / "images").glob("*.jpg")):
         (tmp_path / src.name).write_bytes(src.read_bytes())
@@ -42,6 +43,7 @@ def test_classify_folder(tmp_path):
     assert re.match(r"5 images \(1 failed\) in [\d.]+ s: [\d.]+ images/s", out[5])
 
 
+@pytest.mark.slow
 def test_producer_consumer(tmp_path):
     out = _run("producer_consumer.py", "--producers", "3", "--per-producer", "8", cwd=tmp_path)
     assert "results per producer: [8, 8, 8]" in out
@@ -49,6 +51,7 @@ def test_producer_consumer(tmp_path):
     assert "orientation accuracy: 24/24" in out
 
 
+@pytest.mark.slow
 def test_video_frames(tmp_path):
     video = tmp_path / "turn.avi"
     out = _run(
