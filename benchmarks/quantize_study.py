@@ -20,6 +20,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -360,7 +361,14 @@ def main() -> None:
         results = run_all()
         cache.write_text(json.dumps(results, indent=1))
     DOCS.mkdir(exist_ok=True)
-    (DOCS / "quantization.md").write_text(render(results))
+    page = DOCS / "quantization.md"
+    # the per-layer section belongs to benchmarks/int8_layers.py: carry it over unchanged
+    kept = re.search(
+        r"<!-- int8-layers:start -->.*?<!-- int8-layers:end -->",
+        page.read_text() if page.is_file() else "",
+        re.S,
+    )
+    page.write_text(render(results) + (f"\n{kept.group(0)}\n" if kept else ""))
     print(f"wrote {DOCS / 'quantization.md'}", file=sys.stderr)
 
 
