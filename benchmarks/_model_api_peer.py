@@ -270,6 +270,13 @@ keep the cores saturated. Beyond it, a lead in images/s comes only from Model AP
 idle. A reliable 1.5× needs a cheaper stage (INT8, or a cheaper decode: `fast_decode` only
 helps photos larger than twice the resize target), not a leaner pipeline.
 """
+    default_precision = str(defaults.get("INFERENCE_PRECISION_HINT", "f32"))
+    default_note = (
+        f": on this CPU FP32 then runs in {default_precision}, which is not the model the rest "
+        "of this page measures"
+        if default_precision != "f32"
+        else " (on this CPU the default already is FP32)"
+    )
     return f"""\
 ### Against OpenVINO Model API
 
@@ -281,8 +288,9 @@ The same FP32 IR and the same files through OpenVINO Model API {version()}
     }` set in its plugin config, as lcnet-ov has them
 ({peer.compiled_property("NUM_STREAMS")} streams). Model API's own defaults
 (`create_model(xml, device="CPU")`) would compile with
-{", ".join(f"`{k}={v}`" for k, v in defaults.items())}: on this CPU FP32 then runs in bf16,
-which is not the model the rest of this page measures. lcnet-ov: `AsyncClassifier` with its
+{", ".join(f"`{k}={v}`" for k, v in defaults.items())}{
+        default_note
+    }. lcnet-ov: `AsyncClassifier` with its
 defaults (`fold_preprocessing`, `fast_decode`; {lcnet_setup}), `map` over the files. Both
 decode from files (page cache warm): Model API's main thread decodes with `cv2.imread` while
 its requests run, as its demos do; its graph then resizes the full decoded image (dynamic

@@ -1,11 +1,17 @@
-"""How much of this CPU's FP32 compute do PP-LCNet and the MobileNets actually use?
+"""How much of this CPU's FP32 and INT8 compute do PP-LCNet and the MobileNets actually use?
 
-The peak is measured, not looked up: a large FP32 matrix multiplication run by OpenVINO (an
+The peaks are measured, not looked up. FP32: a large matrix multiplication run by OpenVINO (an
 IR holding one MatMul, timed by ``lcnet_ov.bench`` like any model) and by numpy's BLAS, best
-of the two. Each network's achieved FLOP/s is 2 × multiply-adds × batch / latency at batch 1 and
-8. Everything uses the *minimum* latency of a synchronous loop on all cores: on a shared
-machine the median carries other jobs' load, while the fastest iteration is what the hardware
-can do, for the GEMM and the networks alike. Multiply-adds of PP-LCNet come from
+of the two. INT8: the same MatMul IR quantized by NNCF (8-bit activations and weights, as in
+the networks' INT8 IRs), which OpenVINO runs on the CPU's integer dot-product units (VNNI, or
+AMX tiles where present): the integer limit the INT8 networks are compared with. The INT8
+networks are quantized with the SDK's defaults (``lcnet_ov.quantization.quantize``, 300
+calibration images) and run at ``INFERENCE_PRECISION_HINT=f32`` like the FP32 ones.
+
+Each network's achieved FLOP/s is 2 × multiply-adds × batch / latency at batch 1 and 8.
+Everything uses the *minimum* latency of a synchronous loop on all cores: on a shared machine
+the median carries other jobs' load, while the fastest iteration is what the hardware can do,
+for the GEMM and the networks alike. Multiply-adds of PP-LCNet come from
 ``lcnet_ov.arch.complexity``; of the MobileNets, from their published FLOPs (which count
 multiply-adds, the PaddleClas convention).
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +36,7 @@ from _bench_common import (
     PUBLISHED,
     WORK,
     fp32_ir,
+    int8,
     machine_line,
     md_table,
     mobilenet,
@@ -36,26 +44,51 @@ from _bench_common import (
     passes_over,
     pplcnet,
     scale_tag,
+    spread,
     write_section,
 )
 
 MATMUL_SIZES = (1024, 2048)
 
 
-def matmul_ir(n: int) -> Path:
-    """An IR computing ``x[1, n, n] @ W[n, n]`` in f32: pure GEMM, nothing else to wait on."""
+def matmul_ir(n: int, precision: str = "fp32") -> Path:
+    """An IR computing ``x[1, n, n] @ W[n, n]``: pure GEMM, nothing else to wait on.
+
+    ``precision="int8"``: the same IR quantized by NNCF on three random inputs, so the MatMul
+    runs as u8 × i8 with i32 accumulation, the way the INT8 networks' convolutions do.
+    """
     import openvino as ov
     import openvino.opset13 as ops
 
-    xml = WORK / "matmul" / f"n{n}" / "model.xml"
+    xml = WORK / "matmul" / f"n{n}-{precision}" / "model.xml"
     if not xml.is_file():
         rng = np.random.default_rng(0)
         x = ops.parameter([1, n, n], ov.Type.f32, name="x")
         w = ops.constant(rng.standard_normal((n, n)).astype(np.float32))
         model = ov.Model([ops.matmul(x, w, False, False)], [x], f"matmul{n}")
+        if precision == "int8":
+            import nncf
+
+            data = [rng.standard_normal((1, n, n)).astype(np.float32) for _ in range(3)]
+            model = nncf.quantize(model, nncf.Dataset(data), subset_size=len(data))
         xml.parent.mkdir(parents=True, exist_ok=True)
         ov.save_model(model, str(xml), compress_to_fp16=False)
     return xml
+
+
+def gemm_kernel(xml: Path) -> str:
+    """The kernel OpenVINO's CPU plugin picked for the GEMM (``brgemm_avx512_amx_I8``, ...):
+    which unit the integer limit was measured on."""
+    from lcnet_ov.openvino_core import shared_core
+
+    compiled = shared_core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        if str(info["layerType"].astype(str)) in ("FullyConnected", "MatMul"):
+            kernel = info["primitiveType"].astype(str)
+            precision = info["runtimePrecision"].astype(str)
+            return f"{kernel} ({precision})"
+    return "unknown"
 
 
 def openvino_gemm_job(seconds: float) -> Callable[[], dict]:
@@ -66,8 +99,10 @@ def openvino_gemm_job(seconds: float) -> Callable[[], dict]:
 
         out = {}
         for n in MATMUL_SIZES:
-            (m,) = bench.run(matmul_ir(n), mode="sync", time_s=seconds).results
-            out[("gemm", n)] = m
+            for precision in ("fp32", "int8"):
+                xml = matmul_ir(n, precision)
+                (m,) = bench.run(xml, mode="sync", time_s=seconds).results
+                out[("gemm", precision, n)] = m
         return out
 
     return job
@@ -90,19 +125,21 @@ def numpy_gemm(seconds: float) -> dict[int, float]:
     return out
 
 
+def _clock_ghz() -> float | None:
+    path = Path("/proc/cpuinfo")
+    text = path.read_text(errors="replace") if path.exists() else ""
+    mhz = re.search(r"cpu MHz\s*:\s*([\d.]+)", text)
+    return float(mhz.group(1)) / 1e3 if mhz else None
+
+
 def nominal_peak() -> tuple[float | None, str]:
     """cores × 2 FMA units × lanes × 2 × clock: a spec-sheet bound, for context only."""
     from lcnet_ov.bench import machine_info
 
-    info = machine_info()
-    text = (
-        Path("/proc/cpuinfo").read_text(errors="replace") if Path("/proc/cpuinfo").exists() else ""
-    )
-    mhz = re.search(r"cpu MHz\s*:\s*([\d.]+)", text)
-    if not mhz:
+    info, ghz = machine_info(), _clock_ghz()
+    if ghz is None:
         return None, "clock unknown"
     lanes = 16 if "AVX512F" in info.isa else 8 if "AVX2" in info.isa else 4
-    ghz = float(mhz.group(1)) / 1e3
     peak = info.available_cores * 2 * lanes * 2 * ghz
     return peak, (
         f"{info.available_cores} cores × 2 FMA units × {lanes} fp32 lanes × 2 × "
@@ -110,19 +147,45 @@ def nominal_peak() -> tuple[float | None, str]:
     )
 
 
-def models() -> list[tuple[str, Path, float]]:
-    """(name, FP32 IR, multiply-adds) of every network compared."""
-    from lcnet_ov.arch import SCALES, complexity
+def nominal_int8_peaks() -> list[str]:
+    """Spec-sheet integer bounds: VNNI (``vpdpbusd``: 4 u8×i8 products per 32-bit lane, on
+    each FMA unit) and, where present, AMX (1024 int8 multiply-adds per cycle per core)."""
+    from lcnet_ov.bench import machine_info
 
-    out = [
-        (f"PPLCNet_{scale_tag(s)}", fp32_ir(pplcnet(s)), float(complexity(s).macs)) for s in SCALES
-    ]
-    for name in ("MobileNetV1_x1_0", "MobileNetV2_x1_0", "MobileNetV3_small_x1_25"):
-        out.append((name, fp32_ir(mobilenet(name)), PUBLISHED[name][1] * 1e6))
+    info, ghz = machine_info(), _clock_ghz()
+    if ghz is None:
+        return []
+    cores, out = info.available_cores, []
+    if "AVX512-VNNI" in info.isa or "AVX-VNNI" in info.isa:
+        lanes = 16 if "AVX512-VNNI" in info.isa else 8
+        vnni = cores * 2 * lanes * 4 * 2 * ghz
+        out.append(
+            f"VNNI {vnni:.0f} GOP/s = {cores} cores × 2 units × {lanes} lanes × 4 int8 "
+            f"products × 2 × {ghz:.2f} GHz"
+        )
+    if "AMX-INT8" in info.isa:
+        amx = cores * 1024 * 2 * ghz
+        out.append(
+            f"AMX {amx:.0f} GOP/s = {cores} cores × 1024 int8 multiply-adds × 2 × {ghz:.2f} GHz"
+        )
     return out
 
 
-def plot(rows: list[tuple[str, float, float]], path: Path) -> None:
+def models() -> list[tuple[str, dict[str, Path], float]]:
+    """(name, {"fp32": IR, "int8": IR}, multiply-adds) of every network compared."""
+    from lcnet_ov.arch import SCALES, complexity
+
+    folders = [(f"PPLCNet_{scale_tag(s)}", pplcnet(s), float(complexity(s).macs)) for s in SCALES]
+    for name in ("MobileNetV1_x1_0", "MobileNetV2_x1_0", "MobileNetV3_small_x1_25"):
+        folders.append((name, mobilenet(name), PUBLISHED[name][1] * 1e6))
+    return [
+        (name, {"fp32": fp32_ir(folder), "int8": int8(folder)}, macs)
+        for name, folder, macs in folders
+    ]
+
+
+def plot(rows: list[tuple[str, float, float, float, float]], path: Path) -> None:
+    """Share of the measured limit per network: FP32 of the FP32 peak, INT8 of the INT8 one."""
     from lcnet_ov._deps import require
 
     require("matplotlib", extra="bench")
@@ -133,17 +196,43 @@ def plot(rows: list[tuple[str, float, float]], path: Path) -> None:
 
     names = [r[0] for r in rows]
     y = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.3 * len(rows)))
-    ax.barh(y - 0.2, [r[1] for r in rows], 0.4, label="batch 1")
-    ax.barh(y + 0.2, [r[2] for r in rows], 0.4, label="batch 8")
-    ax.set_yticks(y, names, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("% of measured peak FP32 FLOP/s")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.9 + 0.3 * len(rows)), sharey=True)
+    for ax, offset, title in (
+        (axes[0], 1, "FP32, % of FP32 peak"),
+        (axes[1], 3, "INT8, % of INT8 peak"),
+    ):
+        ax.barh(y - 0.2, [r[offset] for r in rows], 0.4, label="batch 1")
+        ax.barh(y + 0.2, [r[offset + 1] for r in rows], 0.4, label="batch 8")
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, names, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def scatter_line(data: dict, peak8: float) -> str:
+    """A warning when the INT8 GEMM's fastest iteration lies far above its typical one: the
+    shares of the INT8 limit are then lower bounds whose level moves from run to run."""
+    typical = max(
+        statistics.median(gflops(n**3, 1, t) for t in data[("gemm", "int8", n)].pass_medians)
+        for n in MATMUL_SIZES
+    )
+    if peak8 < 1.5 * typical:
+        return ""
+    return (
+        f" The INT8 GEMM's fastest iteration ran {peak8 / typical:.1f}× faster than its passes' "
+        f"median ({typical:.0f} GOP/s): on this shared 2-core machine the integer limit "
+        "scatters far more than the FP32 one, so the INT8 shares below are lower bounds whose "
+        "level moves between runs; their order across networks is what to read."
+    )
+
+
+def gflops(macs: float, batch: int, min_ms: float) -> float:
+    """2 × multiply-adds × batch / fastest iteration, in G(FL)OP/s."""
+    return 2 * macs * batch / (min_ms / 1e3) / 1e9
 
 
 def main() -> int:
@@ -154,52 +243,100 @@ def main() -> int:
     from lcnet_ov import bench
 
     nets = models()
+    kernel = {n: gemm_kernel(matmul_ir(n, "int8")) for n in MATMUL_SIZES}
 
     per_pass = args.seconds / args.passes
     jobs = [("OpenVINO GEMM", openvino_gemm_job(per_pass))]
-    for name, xml, _ in nets:
-        jobs.append(
-            (
-                name,
-                lambda xml=xml, name=name: {
-                    (name, m.config.batch_size): m
-                    for m in bench.run(xml, mode="sync", batch_size=[1, 8], time_s=per_pass).results
-                },
+    for name, xmls, _ in nets:
+        for precision, xml in xmls.items():
+            jobs.append(
+                (
+                    f"{name} {precision}",
+                    lambda xml=xml, name=name, precision=precision: {
+                        (name, precision, m.config.batch_size): m
+                        for m in bench.run(
+                            xml, mode="sync", batch_size=[1, 8], time_s=per_pass
+                        ).results
+                    },
+                )
             )
-        )
     blas_before = numpy_gemm(per_pass)
     data = passes_over(jobs, args.passes)
     blas_after = numpy_gemm(per_pass)
     # the GEMMs ran in every pass, like the networks, so the peak saw the same load
     gemm = {f"numpy sgemm {n}³": max(blas_before[n], blas_after[n]) for n in MATMUL_SIZES}
+    gemm8 = {}
     for n in MATMUL_SIZES:
-        gemm[f"OpenVINO MatMul {n}³"] = 2.0 * n**3 / (data[("gemm", n)].min_ms / 1e3) / 1e9
+        gemm[f"OpenVINO MatMul {n}³"] = gflops(n**3, 1, data[("gemm", "fp32", n)].min_ms)
+        gemm8[f"OpenVINO INT8 MatMul {n}³, {kernel[n]}"] = gflops(
+            n**3, 1, data[("gemm", "int8", n)].min_ms
+        )
     peak_name, peak = max(gemm.items(), key=lambda kv: kv[1])
+    peak8_name, peak8 = max(gemm8.items(), key=lambda kv: kv[1])
     nominal, nominal_how = nominal_peak()
-    print(f"peak: {peak:.1f} GFLOP/s ({peak_name})", file=sys.stderr)
-    rows, shares = [], []
+    print(f"peak: {peak:.1f} GFLOP/s ({peak_name}); INT8 {peak8:.0f} GOP/s", file=sys.stderr)
+    rows, rows8, shares = [], [], []
     for name, _, macs in nets:
-        b1, b8 = data[(name, 1)], data[(name, 8)]
-        g1 = 2 * macs / (b1.min_ms / 1e3) / 1e9
-        g8 = 2 * macs * 8 / (b8.min_ms / 1e3) / 1e9
-        shares.append((name, 100 * g1 / peak, 100 * g8 / peak))
+        m = {(p, b): data[(name, p, b)] for p in ("fp32", "int8") for b in (1, 8)}
+        g = {key: gflops(macs, key[1], c.min_ms) for key, c in m.items()}
+        share = [100 * g[("fp32", b)] / peak for b in (1, 8)]
+        share8 = [100 * g[("int8", b)] / peak8 for b in (1, 8)]
+        shares.append((name, *share, *share8))
         rows.append(
-            [
-                name,
-                f"{macs / 1e6:.0f}",
-                f"{ms(b1.min_ms)}; {b1.latency_cell()}",
-                f"{g1:.1f}",
-                f"{100 * g1 / peak:.1f}%",
-                f"{ms(b8.min_ms)}; {b8.latency_cell()}",
-                f"{g8:.1f}",
-                f"{100 * g8 / peak:.1f}%",
+            [name, f"{macs / 1e6:.0f}"]
+            + [
+                cell
+                for b, sh in zip((1, 8), share, strict=True)
+                for cell in (
+                    f"{ms(m[('fp32', b)].min_ms)}; {m[('fp32', b)].latency_cell()}",
+                    f"{g[('fp32', b)]:.1f}",
+                    f"{sh:.1f}%",
+                )
+            ]
+        )
+        rows8.append(
+            [name]
+            + [
+                cell
+                for b, sh in zip((1, 8), share8, strict=True)
+                for cell in (
+                    f"{ms(m[('int8', b)].min_ms)}; {m[('int8', b)].latency_cell()}",
+                    f"{g[('int8', b)]:.0f}",
+                    f"{sh:.1f}%",
+                    f"{m[('fp32', b)].min_ms / m[('int8', b)].min_ms:.2f}×",
+                )
             ]
         )
     plot(shares, DOCS / "bench_peak.png")
-    gemm_rows = [[k, f"{v:.1f}"] for k, v in sorted(gemm.items(), key=lambda kv: -kv[1])]
+    # the OpenVINO GEMMs' rate at each pass's median latency: how much the best case scattered
+    per_pass = {
+        f"OpenVINO {'INT8 ' if p == 'int8' else ''}MatMul {n}³"
+        + (f", {kernel[n]}" if p == "int8" else ""): spread(
+            [gflops(n**3, 1, t) for t in data[("gemm", p, n)].pass_medians], ".0f"
+        )
+        for n in MATMUL_SIZES
+        for p in ("fp32", "int8")
+    }
+    gemm_rows = [
+        [k, f"{v:.1f}", per_pass.get(k, "–")]
+        for k, v in sorted(gemm.items(), key=lambda kv: -kv[1])
+    ]
+    gemm8_rows = [
+        [k, f"{v:.0f}", per_pass[k]] for k, v in sorted(gemm8.items(), key=lambda kv: -kv[1])
+    ]
     nominal_line = (
         f"Nominal peak for comparison: {nominal:.0f} GFLOP/s = {nominal_how}." if nominal else ""
     )
+    nominal8 = nominal_int8_peaks()
+    nominal8_line = (
+        f"Nominal integer limits for comparison: {'; '.join(nominal8)} (reported clock)."
+        if nominal8
+        else "This CPU has no integer dot-product instructions (VNNI or AMX)."
+    )
+    # (share, model, batch) of every INT8 run: the range the closing sentence states
+    int8_shares = [(r[3 + i], r[0], b) for r in shares for i, b in enumerate((1, 8))]
+    low, high = min(int8_shares), max(int8_shares)
+    slower = [r[0] for r in rows8 if float(r[4].rstrip("×")) < 1 or float(r[8].rstrip("×")) < 1]
     body = "\n".join(
         [
             f"Measured peak FP32: **{peak:.1f} GFLOP/s** ({peak_name}, fastest iteration over "
@@ -207,7 +344,16 @@ def main() -> int:
             f"{nominal_line} "
             "Generated by `python benchmarks/peak_flops.py`.",
             "",
-            md_table(["GEMM", "GFLOP/s"], gemm_rows),
+            md_table(["GEMM", "GFLOP/s", "at the passes' median latency"], gemm_rows),
+            "",
+            f"Measured INT8 limit: **{peak8:.0f} GOP/s** ({peak8_name}: the FP32 MatMul IR "
+            "quantized by NNCF, u8 × i8 with i32 accumulation, same passes). "
+            f"{nominal8_line}{scatter_line(data, peak8)}",
+            "",
+            md_table(
+                ["INT8 GEMM (kernel, runtime precision)", "GOP/s", "at the passes' median latency"],
+                gemm8_rows,
+            ),
             "",
             "![share of peak](bench_peak.png)",
             "",
@@ -230,10 +376,43 @@ def main() -> int:
                 rows,
             ),
             "",
+            "OpenVINO INT8 (each network quantized with the SDK's defaults: preset `mixed`, 300 "
+            "calibration images; f32 inference precision for the layers NNCF left in float), "
+            "same passes and cells; achieved GOP/s counts the network's multiply-adds as if all "
+            "ran in int8, and the share is of the measured INT8 limit above. INT8 ÷ FP32 is the "
+            "ratio of fastest iterations:",
+            "",
+            md_table(
+                [
+                    "model",
+                    "b1 ms",
+                    "b1 GOP/s",
+                    "b1 % of INT8 limit",
+                    "b1 INT8 ÷ FP32",
+                    "b8 ms",
+                    "b8 GOP/s",
+                    "b8 % of INT8 limit",
+                    "b8 INT8 ÷ FP32",
+                ],
+                rows8,
+            ),
+            "",
             "Networks dominated by wide 1×1 convolutions (MobileNetV1, the larger PP-LCNets) come "
             "closest to the GEMM peak; depthwise convolutions, SE blocks and the small tensors of "
             "the narrow scales are memory- and latency-bound and use less of it, so FLOPs alone "
-            "do not predict latency.",
+            "do not predict latency. In INT8 the gap to the limit is far wider: the integer "
+            "units make the 1×1 convolutions so cheap that what stays in float or moves data "
+            "(depthwise convolutions, SE blocks, quantize/dequantize and reorders; see "
+            "[int8_profile.md](int8_profile.md)) sets the latency, so the networks reach "
+            f"between {low[0]:.1f}% ({low[1]}, b{low[2]}) and {high[0]:.1f}% ({high[1]}, "
+            f"b{high[2]}) of the INT8 limit."
+            + (
+                f" INT8 is slower than FP32 at one batch size or both for {', '.join(slower)}: "
+                "for these narrow networks FP32 is the faster choice on this CPU (where their "
+                "INT8 time goes: the x0_25 sections of [int8_profile.md](int8_profile.md))."
+                if slower
+                else ""
+            ),
             "",
             machine_line(),
         ]
