@@ -143,6 +143,8 @@ class AsyncClassifier:
         self.max_pending = max_pending or 4 * self.max_batch * self.num_requests
         if self.max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        #: decode/preprocess threads
+        self.workers = workers or os.cpu_count() or 1
         self._engine = BatchEngine(
             self.model,
             self.compiled_model,
@@ -151,7 +153,7 @@ class AsyncClassifier:
             max_batch=self.max_batch,
             max_wait=self.max_wait,
             max_pending=self.max_pending,
-            workers=workers or os.cpu_count() or 1,
+            workers=self.workers,
             topk=topk,
         )
         # the engine's threads reference the engine, never this object: dropping the last

@@ -52,3 +52,39 @@ def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
         # CPU ms/img of decode, model and end to end are all real, positive measurements
         assert all(v > 0 for v in values[:3])
     assert "16 images from `pages`" in text and "failed images: 0" in text
+
+
+@pytest.mark.slow
+def test_pipeline_overhead_script_splits_cpu_time_by_thread_group(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    images, _ = text_orientation_set(24, seed=3)
+    for i, img in enumerate(images):
+        cv2.imwrite(str(folder / f"page{i:02d}.jpg"), img)
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Mine\n\nkept\n")
+    script = REPO / "benchmarks" / "pipeline_overhead.py"
+    args = ["--folder", str(folder), "--limit", "24", "--repeats", "1", "--no-int8"]
+    proc = subprocess.run(
+        [sys.executable, str(script), *args, "--out", str(doc)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = doc.read_text()
+    assert text.startswith("# Mine\n\nkept\n") and "<!-- pipeline-overhead:start -->" in text
+    cells = {
+        m["group"]: [float(v) for v in re.findall(r"[-+]?\d+\.\d+", m["rest"])[:3]]
+        for m in re.finditer(r"^\| (?P<group>[^|]+?) \|(?P<rest>.*)$", text, re.M)
+    }
+    # inference runs on OpenVINO's own threads, decoding on the pool/prep threads, and the
+    # infer workers only exist end to end: each measured where it really ran
+    ov_alone, ov_e2e, _ = cells["OpenVINO threads"]
+    prep_alone, prep_e2e, _ = cells["decode/prep threads"]
+    workers_alone, workers_e2e, _ = cells["infer workers"]
+    assert ov_alone > 0 and ov_e2e > 0 and prep_alone > 0 and prep_e2e > 0
+    assert workers_alone == 0 and workers_e2e > 0
+    total_alone, total_e2e, extra = cells["**process** (`process_time`)"]
+    assert abs(total_e2e - total_alone - extra) < 0.02
+    assert "24 images from `pages`" in text
