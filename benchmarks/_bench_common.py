@@ -260,8 +260,29 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) clock ticks over all CPUs from ``/proc/stat``; ``None`` off Linux.
+
+    Steal is time the hypervisor gave this VM's virtual CPUs to someone else: on a shared
+    cloud machine it is the load that ``getloadavg`` cannot see, and it slows every stage."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_since(start: tuple[int, int] | None) -> str:
+    """``"; CPU steal x.x %"`` of all CPU time since ``start`` (empty where unknown)."""
+    now = cpu_ticks()
+    if start is None or now is None or now[1] <= start[1]:
+        return ""
+    return f"; CPU steal (hypervisor) {100 * (now[0] - start[0]) / (now[1] - start[1]):.1f} %"
+
+
 #: 1-minute load average when the script started (other jobs on a shared machine)
 LOAD_AT_START = os.getloadavg()[0]
+TICKS_AT_START = cpu_ticks()
 _STARTED = time.monotonic()
 
 
@@ -272,7 +293,8 @@ def load_line() -> str:
     minutes = (time.monotonic() - _STARTED) / 60
     return (
         f"Load average (1 min): {LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at "
-        f"the end, on {cores} cores; the script ran {minutes:.1f} min."
+        f"the end, on {cores} cores{steal_since(TICKS_AT_START)}; the script ran "
+        f"{minutes:.1f} min."
     )
 
 
