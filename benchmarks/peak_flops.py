@@ -275,13 +275,16 @@ def main() -> int:
     peak8_name, peak8 = max(gemm8.items(), key=lambda kv: kv[1])
     nominal, nominal_how = nominal_peak()
     print(f"peak: {peak:.1f} GFLOP/s ({peak_name}); INT8 {peak8:.0f} GOP/s", file=sys.stderr)
-    rows, rows8, shares = [], [], []
+    rows, rows8, shares, slower = [], [], [], []
     for name, _, macs in nets:
         m = {(p, b): data[(name, p, b)] for p in ("fp32", "int8") for b in (1, 8)}
         g = {key: gflops(macs, key[1], c.min_ms) for key, c in m.items()}
         share = [100 * g[("fp32", b)] / peak for b in (1, 8)]
         share8 = [100 * g[("int8", b)] / peak8 for b in (1, 8)]
+        speedup = [m[("fp32", b)].min_ms / m[("int8", b)].min_ms for b in (1, 8)]
         shares.append((name, *share, *share8))
+        if min(speedup) < 1:
+            slower.append(name)
         rows.append(
             [name, f"{macs / 1e6:.0f}"]
             + [
@@ -298,18 +301,18 @@ def main() -> int:
             [name]
             + [
                 cell
-                for b, sh in zip((1, 8), share8, strict=True)
+                for b, sh, up in zip((1, 8), share8, speedup, strict=True)
                 for cell in (
                     f"{ms(m[('int8', b)].min_ms)}; {m[('int8', b)].latency_cell()}",
                     f"{g[('int8', b)]:.0f}",
                     f"{sh:.1f}%",
-                    f"{m[('fp32', b)].min_ms / m[('int8', b)].min_ms:.2f}×",
+                    f"{up:.2f}×",
                 )
             ]
         )
     plot(shares, DOCS / "bench_peak.png")
     # the OpenVINO GEMMs' rate at each pass's median latency: how much the best case scattered
-    per_pass = {
+    at_median = {
         f"OpenVINO {'INT8 ' if p == 'int8' else ''}MatMul {n}³"
         + (f", {kernel[n]}" if p == "int8" else ""): spread(
             [gflops(n**3, 1, t) for t in data[("gemm", p, n)].pass_medians], ".0f"
@@ -318,11 +321,11 @@ def main() -> int:
         for p in ("fp32", "int8")
     }
     gemm_rows = [
-        [k, f"{v:.1f}", per_pass.get(k, "–")]
+        [k, f"{v:.1f}", at_median.get(k, "–")]
         for k, v in sorted(gemm.items(), key=lambda kv: -kv[1])
     ]
     gemm8_rows = [
-        [k, f"{v:.0f}", per_pass[k]] for k, v in sorted(gemm8.items(), key=lambda kv: -kv[1])
+        [k, f"{v:.0f}", at_median[k]] for k, v in sorted(gemm8.items(), key=lambda kv: -kv[1])
     ]
     nominal_line = (
         f"Nominal peak for comparison: {nominal:.0f} GFLOP/s = {nominal_how}." if nominal else ""
@@ -336,7 +339,6 @@ def main() -> int:
     # (share, model, batch) of every INT8 run: the range the closing sentence states
     int8_shares = [(r[3 + i], r[0], b) for r in shares for i, b in enumerate((1, 8))]
     low, high = min(int8_shares), max(int8_shares)
-    slower = [r[0] for r in rows8 if float(r[4].rstrip("×")) < 1 or float(r[8].rstrip("×")) < 1]
     body = "\n".join(
         [
             f"Measured peak FP32: **{peak:.1f} GFLOP/s** ({peak_name}, fastest iteration over "

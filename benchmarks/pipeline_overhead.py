@@ -116,16 +116,10 @@ class Config:
 
 
 def model_pass(clf, batches: list[np.ndarray], n: int) -> Pass:
-    import openvino as ov
+    """The model alone, as ``e2e_throughput.py`` runs it, measured per thread group."""
+    from e2e_throughput import model_stage
 
-    queue = ov.AsyncInferQueue(clf.compiled_model, clf.num_requests)
-
-    def run() -> None:
-        for batch in batches:
-            queue.start_async({0: batch}, share_inputs=True)
-        queue.wait_all()
-
-    return measure(n, run)
+    return model_stage(clf, batches, n, timer=measure)
 
 
 def size_costs(clf, sample: np.ndarray, images: int) -> dict[int, float]:

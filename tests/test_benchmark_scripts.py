@@ -21,13 +21,18 @@ SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"
 pytestmark = pytest.mark.usefixtures("orientation_xml")
 
 
-@pytest.mark.slow
-def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
-    folder = tmp_path / "pages"
+def _pages(folder: Path, count: int, seed: int) -> Path:
+    """``count`` rendered text pages as JPEG files in ``folder``."""
     folder.mkdir()
-    images, _ = text_orientation_set(16, seed=2)
+    images, _ = text_orientation_set(count, seed=seed)
     for i, img in enumerate(images):
         cv2.imwrite(str(folder / f"page{i:02d}.jpg"), img)
+    return folder
+
+
+@pytest.mark.slow
+def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
+    folder = _pages(tmp_path / "pages", 16, seed=2)
     doc = tmp_path / "benchmarks.md"
     doc.write_text(
         "# Mine\n\nkept\n\n<!-- e2e:start -->\nstale numbers\n<!-- e2e:end -->\n\ntail\n"
@@ -56,11 +61,7 @@ def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
 
 @pytest.mark.slow
 def test_pipeline_overhead_script_splits_cpu_time_by_thread_group(tmp_path):
-    folder = tmp_path / "pages"
-    folder.mkdir()
-    images, _ = text_orientation_set(24, seed=3)
-    for i, img in enumerate(images):
-        cv2.imwrite(str(folder / f"page{i:02d}.jpg"), img)
+    folder = _pages(tmp_path / "pages", 24, seed=3)
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Mine\n\nkept\n")
     script = REPO / "benchmarks" / "pipeline_overhead.py"
@@ -88,3 +89,20 @@ def test_pipeline_overhead_script_splits_cpu_time_by_thread_group(tmp_path):
     total_alone, total_e2e, extra = cells["**process** (`process_time`)"]
     assert abs(total_e2e - total_alone - extra) < 0.02
     assert "24 images from `pages`" in text
+
+
+@pytest.mark.slow
+def test_peak_flops_int8_gemm_is_quantized_and_runs_on_an_integer_kernel(tmp_path, monkeypatch):
+    """The INT8 limit of ``peak_flops.py`` is measured on a GEMM NNCF really quantized: the CPU
+    plugin runs its MatMul at an 8-bit runtime precision, not in f32."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import peak_flops
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    monkeypatch.setattr(peak_flops, "WORK", tmp_path)
+    fp32 = peak_flops.gemm_kernel(peak_flops.matmul_ir(64, "fp32"))
+    int8 = peak_flops.gemm_kernel(peak_flops.matmul_ir(64, "int8"))
+    assert fp32.endswith("(f32)"), fp32
+    assert re.search(r"\((u8|i8)\)$", int8), int8
+    assert (tmp_path / "matmul" / "n64-int8" / "model.xml").is_file()
