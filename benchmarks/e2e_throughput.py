@@ -10,7 +10,8 @@ Configurations, measured in interleaved rounds so load bursts from other jobs hi
 * ``fp32 exact``: ``fold_preprocessing=False``, workers build PaddleClas' float tensors;
 * ``fp32 folded``: the ``AsyncClassifier`` default, normalization inside the compiled graph;
 * ``int8 exact`` / ``int8 folded``: the same on an INT8 IR quantized here with
-  ``lcnet_ov.quantization.quantize`` (skipped with ``--no-int8``), where the model is cheap and
+  ``lcnet_ov.export.quantization.quantize`` (skipped with ``--no-int8``), where the model is cheap
+  and
   decoding becomes the larger stage.
 
 * ``Model API``: OpenVINO Model API's ``ClassificationModel`` + ``AsyncPipeline`` on the same
@@ -100,7 +101,7 @@ def model_stage(clf, batches: list[np.ndarray], n: int, timer: Callable = timed)
 
 
 def e2e_stage(clf, files: list[Path]) -> tuple[Stage, int]:
-    from lcnet_ov.loaded_model import FailedPrediction
+    from lcnet_ov.results import FailedPrediction
 
     failed = 0
 
@@ -135,7 +136,7 @@ def ceiling(cores: int, decode_ms: float, model_ms: float) -> float:
 
 def int8_ir(fp32_xml: Path, data: Path) -> Path:
     """An INT8 IR beside the FP32 one, quantized once (300 images, the SDK's defaults)."""
-    from lcnet_ov.quantization import quantize
+    from lcnet_ov.export.quantization import quantize
 
     out = fp32_xml.parent.parent / "int8-e2e" / "model.xml"
     if not out.is_file():
@@ -148,7 +149,7 @@ class Peer:
     rendered pages and the sample pages; see ``benchmarks/_model_api_peer.py``."""
 
     def __init__(self, args, xml: Path, sets: list, workers: int) -> None:
-        from lcnet_ov.async_runtime import AsyncClassifier
+        from lcnet_ov.runtime.async_classifier import AsyncClassifier
 
         self.xml = xml
         self.sets = sets
@@ -200,7 +201,7 @@ class Peer:
 
     def finish(self, floor_ms: float | None = None) -> str:
         """Top-1 of all three paths on every set (untimed), then the subsection."""
-        from lcnet_ov.runtime import Classifier
+        from lcnet_ov.runtime.classifier import Classifier
 
         reference = Classifier(self.xml, topk=1)
         tops = {}
@@ -233,10 +234,10 @@ def write_section(text: str, doc: Path = DOC) -> None:
 
 
 def main() -> None:
-    from lcnet_ov.async_runtime import AsyncClassifier
     from lcnet_ov.bench.machine import machine_info
-    from lcnet_ov.inputs import list_images
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
+    from lcnet_ov.inputs.files import list_images
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folder", type=Path, default=IMAGENET_SAMPLE)
@@ -423,7 +424,7 @@ and lets OpenVINO normalize inside the graph (how close the probabilities stay i
 
 def _size_range(files: list[Path]) -> str:
     """Smallest, median and largest image by pixels, read from the headers only."""
-    from lcnet_ov.processing import image_size
+    from lcnet_ov.inputs.preprocess import image_size
 
     sizes = sorted(
         (s for f in files if (s := image_size(f.read_bytes()))), key=lambda s: s[0] * s[1]

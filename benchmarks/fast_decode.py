@@ -41,7 +41,7 @@ def camera_set(photos: int, pages: int) -> tuple[list[Path], list[Path]]:
     """Camera-size JPEGs, generated once: upscaled sample photos and rendered text pages."""
     import cv2
 
-    from lcnet_ov.inputs import list_images
+    from lcnet_ov.inputs.files import list_images
     from lcnet_ov.testing import ROTATIONS, render_page
 
     folder = WORK / "camera"
@@ -74,7 +74,8 @@ def accuracy(clf, files: list[Path]) -> dict[str, float]:
     """Exact vs fast decode on one model: agreement, |Δprob|, and each vs an area reference."""
     import cv2
 
-    from lcnet_ov.processing import decode_image, plan_resize
+    from lcnet_ov.inputs.decode import decode_image
+    from lcnet_ov.inputs.preprocess import plan_resize
 
     pp = clf.metadata.preprocess
 

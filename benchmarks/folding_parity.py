@@ -48,7 +48,7 @@ def rendered_pages(n: int) -> list[np.ndarray]:
 
 
 def image_sets(pages: int) -> list[tuple[str, list]]:
-    from lcnet_ov.inputs import list_images
+    from lcnet_ov.inputs.files import list_images
 
     sets = []
     if (IMAGENET_SAMPLE / "val_list.txt").is_file():
@@ -61,7 +61,7 @@ def image_sets(pages: int) -> list[tuple[str, list]]:
 def models() -> list[tuple[str, str, Path]]:
     """(model, precision, xml): the real model in FP32 and INT8, a 1000-class seeded one."""
     from lcnet_ov import quantize
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
 
     text = resolve_ir("text_image_orientation")
     int8 = WORK / "folding" / "text_orientation-int8" / "model.xml"

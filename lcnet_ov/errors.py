@@ -63,6 +63,13 @@ class InvalidModelFileError(LcnetOVError):
     """A model file exists but cannot be used (wrong format, corrupt, unexpected content)."""
 
 
+class ModelNotConvertedError(InvalidModelFileError):
+    """A model name or source has no IR yet, and this caller does not convert (the run side).
+
+    The message names the command that converts it (``lcnet-ov convert``).
+    """
+
+
 class UnsafeCheckpointError(InvalidModelFileError):
     """A ``.pdparams`` pickle references objects other than arrays and containers."""
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from lcnet_ov.async_runtime import AsyncClassifier
-from lcnet_ov.loaded_model import FailedPrediction
+from lcnet_ov.results import FailedPrediction
+from lcnet_ov import AsyncClassifier, resolve_ir
 
 
 def main() -> None:
@@ -27,7 +27,9 @@ def main() -> None:
     args = parser.parse_args()
 
     failed = 0
-    with AsyncClassifier(args.model, max_batch=args.max_batch, threads=args.threads) as clf:
+    with AsyncClassifier(
+        resolve_ir(args.model), max_batch=args.max_batch, threads=args.threads
+    ) as clf:
         start = time.perf_counter()
         count = 0
         for result in clf.map(args.folder):

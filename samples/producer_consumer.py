@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import Future
 
-from lcnet_ov.async_runtime import AsyncClassifier
+from lcnet_ov import AsyncClassifier, resolve_ir
 from lcnet_ov.testing import ORIENTATIONS, page
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     done: queue.SimpleQueue[tuple[int, int, Future]] = queue.SimpleQueue()
-    with AsyncClassifier(args.model, max_pending=args.max_pending) as clf:
+    with AsyncClassifier(resolve_ir(args.model), max_pending=args.max_pending) as clf:
 
         def produce(worker: int) -> None:
             for i in range(args.per_producer):

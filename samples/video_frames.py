@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lcnet_ov.async_runtime import AsyncClassifier
+from lcnet_ov import AsyncClassifier, resolve_ir
 from lcnet_ov.testing import ORIENTATIONS, page
 
 SIDE = 480
@@ -65,7 +65,7 @@ def main() -> None:
     write_video(args.out, args.frames, args.per_turn)
     print(f"wrote {args.out} ({args.frames} frames)")
     correct = count = 0
-    with AsyncClassifier(args.model, max_batch=4) as clf:
+    with AsyncClassifier(resolve_ir(args.model), max_batch=4) as clf:
         for i, result in enumerate(clf.map(read_frames(args.out))):
             truth = ORIENTATIONS[(i // args.per_turn) % 4]
             correct += result.label_name == truth

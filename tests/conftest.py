@@ -137,7 +137,7 @@ def rapid_onnx() -> Path:
 def _orientation_master(tmp_path_factory, rapid_onnx) -> tuple[Path, Path]:
     """The zoo's text_image_orientation IR, converted once per session into a cache of its own
     and made read-only; ``(cache root, xml)``. Modules get copies (``orientation_xml``)."""
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
 
     root = tmp_path_factory.getbasetemp() / "orientation-master"
     with pytest.MonkeyPatch.context() as mp:
@@ -179,7 +179,7 @@ class PaddleModels:
     def inference_dir(
         self, scale: float, seed: int = 0, pir: bool = False, num_classes: int = 1000
     ) -> Path:
-        from lcnet_ov.checkpoint import export_inference_model
+        from lcnet_ov.export.checkpoint import export_inference_model
 
         out = self.root / f"s{scale}_seed{seed}_c{num_classes}_{'pir' if pir else 'legacy'}"
         if not out.exists():

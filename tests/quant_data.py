@@ -34,7 +34,7 @@ def orientation_ir(factory: pytest.TempPathFactory, onnx_path: Path) -> Path:
     """The real text-orientation model as an FP32 IR (with metadata), converted once."""
     key = ("ir", str(onnx_path))
     if key not in _CACHE:
-        from lcnet_ov.conversion import convert
+        from lcnet_ov.export.conversion import convert
 
         out = factory.mktemp("orientation-ir") / "fp32" / "model.xml"
         _CACHE[key] = convert(onnx_path, out, model="text_image_orientation").xml

@@ -33,11 +33,12 @@ def test_every_domain_exception_is_exported_from_errors():
     }
     assert defined <= set(lcnet_ov.__all__)
     for module in (
-        "loaded_model",
-        "async_runtime",
-        "quantization",
-        "evaluation",
-        "datasets",
+        "runtime.loaded_model",
+        "runtime.async_classifier",
+        "runtime.locate",
+        "export.quantization",
+        "runtime.evaluation",
+        "inputs.datasets",
         "bench",
     ):
         mod = __import__(f"lcnet_ov.{module}", fromlist=["_"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lcnet_ov import zoo
-from lcnet_ov.arch import SCALES, blocks, complexity, make_divisible
+from lcnet_ov.export.arch import SCALES, blocks, complexity, make_divisible
 
 IMAGENET_NAMES = [n for n in zoo.list_models() if zoo.get_spec(n).task == "imagenet"]
 
@@ -56,7 +56,7 @@ def test_widths_are_unique_per_scale():
 
 @pytest.mark.parametrize("scale", SCALES)
 def test_paddle_model_has_the_counted_parameters(scale, paddle_models):
-    from lcnet_ov import paddle_arch
+    from lcnet_ov.export import paddle_arch
 
     net = paddle_arch.build(scale)
     # BN running statistics are Paddle parameters too, but not trainable ones
@@ -70,7 +70,7 @@ def test_paddle_model_has_the_counted_parameters(scale, paddle_models):
 
 @pytest.mark.parametrize("scale", SCALES)
 def test_detect_scale_from_checkpoint_shapes(scale):
-    from lcnet_ov.conversion import detect_scale
+    from lcnet_ov.export.conversion import detect_scale
 
     state = {
         f"{b.stage}.{b.index}.pw_conv.conv.weight": np.zeros(

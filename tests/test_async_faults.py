@@ -19,12 +19,11 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from lcnet_ov.async_runtime import AsyncClassifier
 from lcnet_ov.errors import InferenceError, InvalidInputError
-from lcnet_ov.loaded_model import FailedPrediction
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import Prediction
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.results import FailedPrediction, Prediction
+from lcnet_ov.runtime.async_classifier import AsyncClassifier
+from lcnet_ov.runtime.classifier import Classifier
+from lcnet_ov.runtime.core import shared_core
 from lcnet_ov.testing import text_orientation_set
 
 FAIL, HANG = -999.0, -555.0

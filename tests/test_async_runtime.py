@@ -15,12 +15,13 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from lcnet_ov.async_runtime import AsyncClassifier, QueueFullError
 from lcnet_ov.errors import ImageDecodeError, InvalidInputError
-from lcnet_ov.loaded_model import FailedPrediction, InferenceError
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import Prediction, preprocess_image
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.inputs.preprocess import preprocess_image
+from lcnet_ov.results import FailedPrediction, Prediction
+from lcnet_ov.runtime.async_classifier import AsyncClassifier, QueueFullError
+from lcnet_ov.runtime.classifier import Classifier
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.loaded_model import InferenceError
 from lcnet_ov.testing import text_orientation_set
 
 

@@ -21,7 +21,7 @@ from lcnet_ov.bench import BenchError, BenchSettings, expand
 from lcnet_ov.bench.machine import _parse_cpuinfo, machine_info
 from lcnet_ov.bench.report import format_report, format_table, plot, to_json
 from lcnet_ov.errors import InvalidModelFileError
-from lcnet_ov.openvino_core import shared_core
+from lcnet_ov.runtime.core import shared_core
 
 CORES = len(os.sched_getaffinity(0))
 
@@ -34,7 +34,7 @@ def _cpu_capabilities() -> list[str]:
 
 @pytest.fixture(scope="module")
 def ir(rapid_onnx: Path) -> Path:
-    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.export.resolve import resolve_ir
 
     return resolve_ir(rapid_onnx)
 
@@ -223,7 +223,7 @@ def test_async_end_to_end_is_the_async_classifier_pipeline(ir, image_dir, tmp_pa
 
 @pytest.mark.slow
 def test_ir_with_folded_preprocessing_takes_u8_images(rapid_onnx, image_dir, tmp_path):
-    from lcnet_ov.conversion import ConvertOptions, convert
+    from lcnet_ov.export.conversion import ConvertOptions, convert
 
     xml = convert(
         rapid_onnx,

@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from lcnet_ov.checkpoint import load_into, load_pdparams, save_pdparams
 from lcnet_ov.errors import InvalidModelFileError, UnsafeCheckpointError
+from lcnet_ov.export.checkpoint import load_into, load_pdparams, save_pdparams
 
 
 class _Evil:

@@ -7,13 +7,15 @@ import os
 
 import pytest
 
-from lcnet_ov._child import call_in_child
 from lcnet_ov.errors import ConversionError, UnknownModelError
+from lcnet_ov.export._child import call_in_child
 
 
 def test_value_and_output_come_back():
-    value, log = call_in_child("lcnet_ov.arch:complexity", 1.0, error=ConversionError, what="x")
-    from lcnet_ov.arch import complexity
+    value, log = call_in_child(
+        "lcnet_ov.export.arch:complexity", 1.0, error=ConversionError, what="x"
+    )
+    from lcnet_ov.export.arch import complexity
 
     assert value == complexity(1.0)
     _, log = call_in_child(
@@ -31,7 +33,7 @@ def test_domain_errors_pass_through_others_become_the_given_type():
 
 @pytest.mark.slow
 def test_paddle_conversion_leaves_this_process_fds_alone(paddle_models, tmp_path, monkeypatch):
-    from lcnet_ov.conversion import convert
+    from lcnet_ov.export.conversion import convert
 
     redirected: list[int] = []
     real_dup2 = os.dup2

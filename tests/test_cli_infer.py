@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lcnet_ov.cli import main
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.runtime.classifier import Classifier
 from lcnet_ov.testing import text_orientation_set
 
 MODEL = ["--model", "text_image_orientation"]

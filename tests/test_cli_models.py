@@ -23,7 +23,7 @@ SPEC = zoo.get_spec(NAME)
 @pytest.fixture(scope="session")
 def tarball(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real tiny PP-LCNet export, packed in the official ``<name>_infer/`` layout."""
-    from lcnet_ov import checkpoint
+    from lcnet_ov.export import checkpoint
     from lcnet_ov.testing import seeded_network
 
     folder = tmp_path_factory.mktemp("cli-tiny") / SPEC.archive_dir
@@ -73,7 +73,7 @@ def env(tmp_path: Path, mirror: tuple[str, list[str]], monkeypatch: pytest.Monke
     monkeypatch.setenv("LCNET_OV_MIRROR", mirror[0])
     monkeypatch.delenv("LCNET_OV_OFFLINE", raising=False)
     monkeypatch.delenv("LCNET_OV_TIMEOUT", raising=False)
-    monkeypatch.setattr("lcnet_ov.download.RETRY_BACKOFF_S", 0.01)
+    monkeypatch.setattr("lcnet_ov.export.download.RETRY_BACKOFF_S", 0.01)
     return tmp_path / "home"
 
 

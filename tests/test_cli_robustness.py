@@ -17,7 +17,7 @@ import pytest
 
 from lcnet_ov.cli import main
 from lcnet_ov.errors import CacheDirError, LcnetOVError, OutputPathError
-from lcnet_ov.openvino_core import shared_core
+from lcnet_ov.runtime.core import shared_core
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "samples" / "images"
@@ -92,7 +92,7 @@ def test_output_with_a_foreign_suffix_is_a_usage_error(command, rapid_onnx, tmp_
 def test_quantize_into_a_files_folder_fails_before_calibration(orientation_xml, tmp_path):
     """12 undecodable images: calibration would fail with 'none could be read'; the output
     check must come first."""
-    from lcnet_ov.quantization import quantize
+    from lcnet_ov.export.quantization import quantize
 
     data = tmp_path / "broken"
     data.mkdir()
@@ -124,10 +124,10 @@ def test_unwritable_cache_is_one_lcnet_ov_error(home, tmp_path, monkeypatch, cap
     line = one_line(capsys.readouterr().err)
     assert "LCNET_OV_HOME" in line and home.split("/")[1] in line
 
-    from lcnet_ov import Classifier
+    from lcnet_ov import resolve_ir
 
     with pytest.raises(CacheDirError) as info:
-        Classifier("text_image_orientation")
+        resolve_ir("text_image_orientation")
     assert isinstance(info.value, LcnetOVError) and isinstance(info.value, OSError)
 
 
@@ -159,10 +159,10 @@ def _read_only_runner() -> list[str] | None:
 
 READ_ONLY = _read_only_runner()
 CLASSIFY = textwrap.dedent(f"""
-    from lcnet_ov import Classifier
+    from lcnet_ov import Classifier, resolve_ir
     from lcnet_ov.errors import CacheDirError
     try:
-        with Classifier("text_image_orientation") as clf:
+        with Classifier(resolve_ir("text_image_orientation")) as clf:
             print(clf({str(PAGES / "page_90deg.jpg")!r}).label_name)
     except CacheDirError as exc:
         print("CacheDirError:", exc)
@@ -234,7 +234,7 @@ def test_skipped_verification_fails_and_leaves_nothing(rapid_onnx, tmp_path):
 
 
 def test_a_skipped_check_never_says_passed():
-    from lcnet_ov.verify import Verification
+    from lcnet_ov.export.verify import Verification
 
     skipped = Verification("ONNX Runtime", float("nan"), False, False, 1e-5, 2, skipped="no ort")
     assert skipped.passed is False and skipped.to_dict()["passed"] is False
@@ -288,7 +288,7 @@ def test_eval_guessed_mapping_is_spelled_out(orientation_xml, tmp_path, capsys):
 
 
 def test_class_mapping_rules():
-    from lcnet_ov.class_folders import map_class_folders
+    from lcnet_ov.inputs.class_folders import map_class_folders
 
     labels = ("0", "90", "180", "270")
     assert map_class_folders(("0", "180", "270", "90"), labels).ids == (0, 2, 3, 1)
@@ -378,14 +378,12 @@ def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path, capsys):
 def test_quantize_validation_folders_map_by_label_name(orientation_xml, tmp_path):
     """Accuracy control scores INT8 against these labels: 0/90/180/270 folders must be ids
     0/1/2/3 (sorted order would make 180 → 1, 90 → 3)."""
-    from lcnet_ov.metadata import read_metadata
-    from lcnet_ov.quantization import QuantizeSettings, _validation_items
+    from lcnet_ov.export.accuracy import _validation_items
+    from lcnet_ov.runtime.metadata import read_metadata
 
     data = class_folders(tmp_path / "val", ANGLES)
     meta = read_metadata(orientation_xml)
-    items = _validation_items(
-        data, meta, meta.preprocess, QuantizeSettings(max_drop=0.01), progress=False
-    )
+    items = _validation_items(data, meta, meta.preprocess, subset_size=1000, seed=0, progress=False)
     by_label = sorted(int(labels[0]) for _, labels in items)
     assert by_label == [0, 1, 2, 3]
 

@@ -124,7 +124,7 @@ def test_one_table_formatter():
 def test_models_table_comes_from_the_shared_formatter(capsys):
     from lcnet_ov._table import format_table
     from lcnet_ov.cli.models import _COLUMNS, _cell
-    from lcnet_ov.download import zoo_summary
+    from lcnet_ov.export.download import zoo_summary
 
     assert main(["models"]) == 0
     rows = zoo_summary()

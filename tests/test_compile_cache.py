@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lcnet_ov import Classifier, paths
-from lcnet_ov.loaded_model import model_cache_config
+from lcnet_ov.runtime.loaded_model import model_cache_config
 
 PAGE = "samples/images/page_90deg.jpg"
 

@@ -8,18 +8,18 @@ import openvino as ov
 import pytest
 
 from lcnet_ov import zoo
-from lcnet_ov.arch import SCALES
-from lcnet_ov.conversion import ConvertOptions, convert
 from lcnet_ov.errors import ConversionError, InvalidModelFileError, UnknownModelError
-from lcnet_ov.metadata import read_metadata
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import normalize
-from lcnet_ov.verify import (
+from lcnet_ov.export.arch import SCALES
+from lcnet_ov.export.conversion import ConvertOptions, convert
+from lcnet_ov.export.verify import (
     onnxruntime_inference,
     openvino_inference,
     paddle_inference,
     sample_images,
 )
+from lcnet_ov.inputs.preprocess import normalize
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.metadata import read_metadata
 
 PP = zoo.Preprocess()
 
@@ -151,7 +151,7 @@ def test_metadata_describes_the_ir(paddle_models, tmp_path):
 @pytest.mark.slow
 def test_real_text_orientation_model_matches_onnxruntime(rapid_onnx, tmp_path):
     """The real, trained PP-LCNet_x1_0: IR vs ONNX Runtime on real (rendered) text pages."""
-    from lcnet_ov.processing import preprocess
+    from lcnet_ov.inputs.preprocess import preprocess
     from lcnet_ov.testing import text_orientation_set
 
     result = convert(rapid_onnx, tmp_path / "orient.xml", model="text_image_orientation")

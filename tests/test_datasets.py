@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lcnet_ov.datasets import (
+from lcnet_ov.inputs.datasets import (
     CALIBRATION_LISTS,
     DatasetError,
     Sample,
@@ -22,7 +22,8 @@ from lcnet_ov.datasets import (
     open_image_set,
     read_list_file,
 )
-from lcnet_ov.processing import decode_image, normalize, preprocess
+from lcnet_ov.inputs.decode import decode_image
+from lcnet_ov.inputs.preprocess import normalize, preprocess
 from lcnet_ov.zoo import Preprocess
 
 PP = Preprocess()
@@ -198,7 +199,7 @@ def test_subset_and_describe(tmp_path):
 
 def test_folders_pick_images_by_the_same_suffixes_as_inputs(tmp_path):
     """One suffix list: a dataset folder and an ``infer`` folder see the same files."""
-    from lcnet_ov.inputs import list_images
+    from lcnet_ov.inputs.files import list_images
 
     img = np.full((8, 8, 3), 128, np.uint8)
     for name in ("a.jpe", "b.JPG", "c.pnm", "d.jp2"):

@@ -22,7 +22,7 @@ import ray
 
 from lcnet_ov import distributed
 from lcnet_ov.errors import ClusterError
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.runtime.classifier import Classifier
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -232,7 +232,7 @@ def test_sigkilled_actor_is_restarted_and_every_input_appears_once(
 
     files = sorted(str(p) for p in imagenet_dir.glob("*.JPEG"))[:400]
     # small read blocks and calls: the job is ~10 actor calls, so the kill lands mid-job
-    monkeypatch.setattr(distributed, "FILES_PER_READ_TASK", 20)
+    monkeypatch.setattr(distributed.job, "FILES_PER_READ_TASK", 20)
     earlier = set(_actor_pids())  # actors of earlier jobs may still be on their way out
     killed: list[int] = []
     seen_at_kill: list[int] = []

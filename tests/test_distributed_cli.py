@@ -32,7 +32,7 @@ def _one_error_line(capfd) -> str:
 
 def test_help_and_the_module_stay_free_of_ray():
     code = (
-        "import sys; import lcnet_ov.distributed, lcnet_ov.cli.infer;"
+        "import sys; import lcnet_ov.distributed.job, lcnet_ov.cli.infer;"
         "from lcnet_ov.cli import main;"
         "rc = main(['infer', '--help']); assert rc == 0, rc;"
         "assert 'ray' not in sys.modules, 'ray imported'"

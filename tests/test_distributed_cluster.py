@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("ray.data")
 import psutil
 
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.runtime.classifier import Classifier
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]

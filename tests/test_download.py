@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from lcnet_ov import download, paths, zoo
+from lcnet_ov import paths, zoo
 from lcnet_ov.errors import DownloadError, OfflineError, UnsafeArchiveError
-from lcnet_ov.openvino_core import shared_core
+from lcnet_ov.export import download
+from lcnet_ov.runtime.core import shared_core
 
 NAME = "PPLCNet_x0_25"
 SPEC = zoo.get_spec(NAME)
@@ -43,7 +44,7 @@ Route = Callable[[http.server.BaseHTTPRequestHandler], None]
 @pytest.fixture(scope="session")
 def model_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real PP-LCNet x0.25 inference model, exported once per session."""
-    from lcnet_ov import checkpoint
+    from lcnet_ov.export import checkpoint
     from lcnet_ov.testing import seeded_network
 
     out = tmp_path_factory.mktemp("tiny") / TOP
@@ -253,7 +254,7 @@ def test_concurrent_processes_share_one_download(
 ) -> None:
     server.routes[ROUTE] = body_route(good_tar, delay=0.05)  # ~0.5 s: the two overlap
     code = textwrap.dedent(f"""
-        from lcnet_ov.download import download_model
+        from lcnet_ov.export.download import download_model
         print(download_model({NAME!r}, progress=False))
     """)
     procs = [
@@ -488,7 +489,7 @@ def test_killed_download_leaves_a_part_that_the_next_download_removes(
     """SIGKILL mid-transfer: nothing in the dying process can clean up, the next one must."""
     server.routes[ROUTE] = body_route(good_tar, delay=1.0)  # ~10 s: time to kill it mid-way
     code = textwrap.dedent(f"""
-        from lcnet_ov.download import download_model
+        from lcnet_ov.export.download import download_model
         download_model({NAME!r}, progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from quant_data import cached_dataset
 
-from lcnet_ov.datasets import open_image_set
 from lcnet_ov.errors import DatasetError, InvalidModelFileError
-from lcnet_ov.evaluation import evaluate
-from lcnet_ov.metadata import read_metadata
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import preprocess_image
+from lcnet_ov.inputs.datasets import open_image_set
+from lcnet_ov.inputs.preprocess import preprocess_image
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.evaluation import evaluate
+from lcnet_ov.runtime.metadata import read_metadata
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_static_batch_and_embedded_preprocessing_irs_agree_with_plain(
     ir, pages, rapid_onnx, tmp_path
 ):
     """A fixed-batch IR gets a padded tail; a u8 IR gets raw crops. Same predictions."""
-    from lcnet_ov.conversion import ConvertOptions, convert
+    from lcnet_ov.export.conversion import ConvertOptions, convert
 
     static = convert(
         rapid_onnx,
@@ -113,7 +113,7 @@ def test_static_batch_and_embedded_preprocessing_irs_agree_with_plain(
 @pytest.mark.slow
 def test_top5_on_a_1000_class_model(paddle_models, pages, tmp_path):
     """Labels are chosen as the FP32 model's rank-r class, so top-1/top-5 are known."""
-    from lcnet_ov.conversion import convert
+    from lcnet_ov.export.conversion import convert
 
     xml = convert(paddle_models.inference_dir(0.25, seed=5), tmp_path / "m.xml").xml
     samples = open_image_set(pages).samples[:56]

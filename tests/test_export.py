@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from lcnet_ov.cli import main
-from lcnet_ov.metadata import ModelMetadata, _model_api_info, read_metadata
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import decode_image, resize_crop
+from lcnet_ov.inputs.decode import decode_image
+from lcnet_ov.inputs.preprocess import resize_crop
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.metadata import ModelMetadata, _model_api_info, read_metadata
 from lcnet_ov.zoo import Preprocess
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples" / "images").glob("*.jpg"))

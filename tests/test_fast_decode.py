@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lcnet_ov.processing import decode_image, reduced_decode_flag
+from lcnet_ov.inputs.decode import decode_image, reduced_decode_flag
 
 
 def _jpeg(w: int, h: int, seed: int = 0) -> bytes:

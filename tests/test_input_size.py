@@ -15,13 +15,13 @@ import pytest
 from quant_data import cached_dataset
 
 from lcnet_ov import bench
-from lcnet_ov.conversion import ConvertOptions, convert
-from lcnet_ov.evaluation import evaluate
-from lcnet_ov.metadata import read_metadata
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import preprocess_image
-from lcnet_ov.quantization import quantize
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.export.conversion import ConvertOptions, convert
+from lcnet_ov.export.quantization import quantize
+from lcnet_ov.inputs.preprocess import preprocess_image
+from lcnet_ov.runtime.classifier import Classifier
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.evaluation import evaluate
+from lcnet_ov.runtime.metadata import read_metadata
 
 SIZE = 192
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lcnet_ov.inputs import iter_inputs, list_images
+from lcnet_ov.inputs.files import iter_inputs, list_images
 
 
 def _tree(root: Path) -> list[Path]:

@@ -14,14 +14,15 @@ import pytest
 from conftest import IMAGENET_SAMPLE
 
 from lcnet_ov.errors import InvalidModelFileError, LcnetOVError
-from lcnet_ov.labels import (
+from lcnet_ov.inputs.labels import (
     IMAGENET1K,
     LabelFileError,
     imagenet1k_labels,
     load_labels,
     parse_class_id_map,
 )
-from lcnet_ov.processing import Prediction, is_probability, softmax, topk
+from lcnet_ov.postprocess import is_probability, softmax, topk
+from lcnet_ov.results import Prediction
 from lcnet_ov.zoo import get_spec
 
 SAMPLE_DIR = IMAGENET_SAMPLE  # conftest: ../shared/imagenet-sample or $LCNET_OV_IMAGENET_SAMPLE

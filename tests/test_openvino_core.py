@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lcnet_ov.openvino_core import shared_core
+from lcnet_ov.runtime.core import shared_core
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux signal stacks")
 
@@ -23,7 +23,7 @@ _PRELUDE = textwrap.dedent(
     """
     import gc, signal, sys, threading
     import numpy as np
-    from lcnet_ov.openvino_core import alternate_signal_stack, shared_core
+    from lcnet_ov.runtime.core import alternate_signal_stack, shared_core
 
     xml = sys.argv[1]
 
@@ -43,9 +43,9 @@ _PRELUDE = textwrap.dedent(
 
 _SDK = textwrap.dedent(
     """
-    from lcnet_ov.async_runtime import AsyncClassifier
-    from lcnet_ov.runtime import Classifier
-    from lcnet_ov.verify import openvino_inference
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
+    from lcnet_ov.runtime.classifier import Classifier
+    from lcnet_ov.export.verify import openvino_inference
 
     page = np.full((96, 96, 3), 200, np.uint8)
     a = Classifier(xml)

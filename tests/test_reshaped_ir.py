@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 from quant_data import cached_dataset
 
-from lcnet_ov.conversion import ConvertOptions, convert
-from lcnet_ov.evaluation import evaluate
-from lcnet_ov.loaded_model import LoadedModel
-from lcnet_ov.metadata import read_metadata
-from lcnet_ov.quantization import quantize
+from lcnet_ov.export.conversion import ConvertOptions, convert
+from lcnet_ov.export.quantization import quantize
+from lcnet_ov.runtime.evaluation import evaluate
+from lcnet_ov.runtime.loaded_model import LoadedModel
+from lcnet_ov.runtime.metadata import read_metadata
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import pytest
 
 from lcnet_ov import paths
 from lcnet_ov.errors import InvalidModelFileError, OfflineError, UnknownModelError
-from lcnet_ov.resolve import resolve_ir
+from lcnet_ov.export.resolve import resolve_ir
 
 
 @pytest.mark.slow

@@ -12,14 +12,15 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from lcnet_ov.conversion import ConvertOptions, convert
 from lcnet_ov.errors import ImageDecodeError, LabelFileError
-from lcnet_ov.inputs import iter_inputs, list_images
-from lcnet_ov.loaded_model import DeviceError, FailedPrediction, find_feature_output
-from lcnet_ov.metadata import read_metadata, write_metadata
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import Prediction, preprocess_image
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.export.conversion import ConvertOptions, convert
+from lcnet_ov.inputs.files import iter_inputs, list_images
+from lcnet_ov.inputs.preprocess import preprocess_image
+from lcnet_ov.results import FailedPrediction, Prediction
+from lcnet_ov.runtime.classifier import Classifier
+from lcnet_ov.runtime.core import shared_core
+from lcnet_ov.runtime.loaded_model import DeviceError, find_feature_output
+from lcnet_ov.runtime.metadata import read_metadata, write_metadata
 from lcnet_ov.testing import text_orientation_set
 
 

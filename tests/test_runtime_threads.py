@@ -13,12 +13,11 @@ import openvino as ov
 import pytest
 from test_async_faults import FAIL, TripwireCore
 
-import lcnet_ov.runtime as runtime
+import lcnet_ov.runtime.classifier as runtime
 from lcnet_ov.errors import InferenceError, InvalidInputError
-from lcnet_ov.loaded_model import FailedPrediction
-from lcnet_ov.openvino_core import shared_core
-from lcnet_ov.processing import Prediction
-from lcnet_ov.runtime import Classifier
+from lcnet_ov.results import FailedPrediction, Prediction
+from lcnet_ov.runtime.classifier import Classifier
+from lcnet_ov.runtime.core import shared_core
 from lcnet_ov.testing import text_orientation_set
 
 WAIT = 120

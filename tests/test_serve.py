@@ -22,8 +22,8 @@ if importlib.util.find_spec("kserve") is None:  # not imported: its protos clash
     pytest.skip("kserve is not installed (pip install -e .[serve])", allow_module_level=True)
 
 from lcnet_ov import Classifier  # noqa: E402
-from lcnet_ov.processing import preprocess_image  # noqa: E402
-from lcnet_ov.serving.process import ServerProcess  # noqa: E402
+from lcnet_ov.inputs.preprocess import preprocess_image  # noqa: E402
+from lcnet_ov.testing.server import ServerProcess  # noqa: E402
 
 pytestmark = pytest.mark.slow
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples" / "images").glob("*.jpg"))
@@ -102,7 +102,7 @@ def test_pixels_and_preprocessed_tensors(server, orientation_xml, reference):
             inp = module.InferInput("pixels", [1, *img.shape], "UINT8")
             inp.set_data_from_numpy(img[None])
             _check(client.infer(MODEL, [inp]), reference[i : i + 1], 4)
-    from lcnet_ov.metadata import read_metadata
+    from lcnet_ov.runtime.metadata import read_metadata
 
     pp = read_metadata(orientation_xml).preprocess
     x = np.stack([preprocess_image(str(p), pp) for p in SAMPLES])

@@ -19,7 +19,7 @@ if importlib.util.find_spec("kserve") is None:
 
 from lcnet_ov import Classifier  # noqa: E402
 from lcnet_ov.errors import ServeError  # noqa: E402
-from lcnet_ov.serving.process import ServerProcess  # noqa: E402
+from lcnet_ov.testing.server import ServerProcess  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PAGE = Path(__file__).resolve().parents[1] / "samples" / "images" / "page_90deg.jpg"

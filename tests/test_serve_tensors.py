@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lcnet_ov.processing import Prediction, topk
+from lcnet_ov.postprocess import topk
+from lcnet_ov.results import Prediction
 from lcnet_ov.serving.tensors import (
     RequestError,
     output_arrays,

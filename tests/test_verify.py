@@ -9,9 +9,9 @@ import pytest
 
 from lcnet_ov import zoo
 from lcnet_ov.errors import VerificationError
-from lcnet_ov.processing import normalize, preprocess_batch
+from lcnet_ov.export.verify import ATOL_FP32, compare, onnxruntime_inference
+from lcnet_ov.inputs.preprocess import normalize, preprocess_batch
 from lcnet_ov.testing import sample_images, text_orientation_set
-from lcnet_ov.verify import ATOL_FP32, compare, onnxruntime_inference
 
 PP = zoo.get_spec("text_image_orientation").preprocess
 

@@ -21,8 +21,8 @@ from .config import BenchError
 def list_images(folder: Path) -> list[Path]:
     """Image files under ``folder`` (recursively, as ImageNet-style class folders nest them),
     picked by the same suffixes as ``infer`` and ``AsyncClassifier.map``."""
-    from ..inputs import IMAGE_EXTENSIONS
-    from ..inputs import list_images as list_files
+    from ..inputs.files import IMAGE_EXTENSIONS
+    from ..inputs.files import list_images as list_files
 
     files = list_files(folder, recursive=True)
     if not files:
@@ -74,7 +74,8 @@ class ImageBatches:
 
     def next_batch(self, batch: int) -> tuple[np.ndarray, float]:
         """The next ``batch`` images as one tensor, and the milliseconds it took to make."""
-        from ..processing import decode_image, preprocess_batch, resize_crop
+        from ..inputs.decode import decode_image
+        from ..inputs.preprocess import preprocess_batch, resize_crop
 
         start = time.perf_counter()
         picked = [self.files[(self._next + i) % len(self.files)] for i in range(batch)]

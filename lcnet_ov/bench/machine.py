@@ -93,7 +93,7 @@ def _parse_cpuinfo(text: str) -> tuple[str | None, set[str], int | None]:
 
 def _openvino_view() -> tuple[str | None, tuple[str, ...]]:
     try:
-        from ..openvino_core import shared_core
+        from ..runtime.core import shared_core
 
         core = shared_core()
         name = str(core.get_property("CPU", "FULL_DEVICE_NAME"))

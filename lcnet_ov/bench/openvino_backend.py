@@ -80,7 +80,7 @@ def compile_model(xml: Path, cfg: BenchConfig, crop: int) -> tuple[Any, float]:
     """Read, reshape to a static batch and compile; returns the compiled model and its ms."""
     import openvino as ov
 
-    from ..openvino_core import shared_core
+    from ..runtime.core import shared_core
 
     start = clock()
     core = shared_core()

@@ -31,12 +31,12 @@ class BackendUnavailable(Exception):
 
 def _source_of(model: str | Path) -> Any:
     """The conversion source behind ``model``: a file path, zoo name, or an IR's recorded source."""
-    from .. import conversion
     from ..errors import LcnetOVError
+    from ..export import conversion
 
     path = Path(model).expanduser()
     if path.suffix.lower() == ".xml":
-        from ..metadata import read_metadata
+        from ..runtime.metadata import read_metadata
 
         try:
             recorded = read_metadata(path).source.get("path")
@@ -66,8 +66,8 @@ def onnx_source(model: str | Path, on_step: Callable[[str], None] | None = None)
         return Path(src.path)
     if src.kind != "paddle" or src.program is None or src.params is None:
         raise BackendUnavailable(f"no ONNX form of {model}")
-    from .. import conversion
     from ..errors import LcnetOVError
+    from ..export import conversion
     from ..paths import peer_onnx_path
 
     out = peer_onnx_path(Path(src.path))

@@ -1,7 +1,8 @@
 """End to end through the SDK itself: ``AsyncClassifier.map`` over a folder, timed per image.
 
 ``bench --input DIR`` in async mode measures what a user of the SDK gets, not a loop written for
-the benchmark: the files go through :class:`~lcnet_ov.async_runtime.AsyncClassifier` with its
+the benchmark: the files go through :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`
+with its
 defaults (``fold_preprocessing``, ``fast_decode``, decode threads, micro-batching up to the
 configuration's batch size). So the numbers include everything the pipeline costs (thread
 hand-offs, batch assembly, futures, top-k), and they move when the pipeline does.
@@ -52,8 +53,8 @@ def measure_pipeline(
     limits: Limits,
 ) -> Measurement:
     """Time ``AsyncClassifier.map`` over ``files`` (cycled) for ``cfg``'s limits."""
-    from ..async_runtime import AsyncClassifier
-    from ..loaded_model import FailedPrediction
+    from ..results import FailedPrediction
+    from ..runtime.async_classifier import AsyncClassifier
     from .openvino_backend import actual_properties
 
     if not files:

@@ -40,7 +40,7 @@ class Progress(Protocol):
 def _ir_preprocess(xml: Path) -> tuple[Preprocess, bool, str | None]:
     """Preprocessing, whether it is folded into the IR, and the IR's precision, from rt_info."""
     from ..errors import InvalidModelFileError
-    from ..metadata import read_metadata
+    from ..runtime.metadata import read_metadata
 
     try:
         meta = read_metadata(xml)
@@ -108,7 +108,7 @@ class _Sources:
 
         model = self.settings.model
         if backend == "openvino":
-            from ..resolve import resolve_ir
+            from ..export.resolve import resolve_ir
 
             return resolve_ir(model, precision, on_step=self._status)
         if precision != "fp32":

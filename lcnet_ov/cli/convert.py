@@ -93,8 +93,8 @@ def convert(
     (inference.pdmodel or inference.json + inference.pdiparams), a PaddleClas training
     checkpoint (.pdparams), or an .onnx file.
     """
-    from ..conversion import ConvertOptions
-    from ..conversion import convert as run_convert
+    from ..export.conversion import ConvertOptions
+    from ..export.conversion import convert as run_convert
 
     options = ConvertOptions(
         route=route,

@@ -10,7 +10,7 @@ import click
 from ._options import Command, MultiOption
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..evaluation import EvalResult
+    from ..runtime.evaluation import EvalResult
 
 SHOW_SKIPPED = 10
 INFER_PRECISIONS = ["f32", "bf16", "f16", "default"]
@@ -109,7 +109,7 @@ def eval_cmd(
     quiet: bool,
 ) -> None:
     """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side."""
-    from ..evaluation import evaluate
+    from ..runtime.evaluation import evaluate
 
     if old_infer_precision is not None:
         click.echo("Warning: --inference-precision is now spelled --infer-precision", err=True)
@@ -153,7 +153,7 @@ def eval_cmd(
 def _default_precisions(model: str) -> tuple[str, ...]:
     """fp32, plus int8 when an INT8 IR for the model exists (the usual question is Δ)."""
     from ..errors import LcnetOVError
-    from ..evaluation import resolve_column
+    from ..runtime.evaluation import resolve_column
 
     try:
         resolve_column(model, "int8")

@@ -1,5 +1,5 @@
 """``lcnet-ov export``: an OVMS / Triton model repository (thin layer over
-:func:`lcnet_ov.serving.export.export_repository`)."""
+:func:`lcnet_ov.serving.repository.export_repository`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import click
 
-from ..resolve import PRECISIONS
+from ..paths import PRECISIONS
 from ._options import model_option
 
 
@@ -41,18 +41,20 @@ def export(
     graph and returns `probabilities`; clients still decode, resize the short side to 256 and
     center-crop 224 (see docs/serving.md).
     """
-    from ..serving.export import export_repository
+    from ..export.resolve import resolve_ir
+    from ..serving.repository import export_repository
 
+    step = None if as_json else (lambda msg: click.echo(f"• {msg}", err=True))
+    xml = resolve_ir(model, precision, on_step=step)  # the edge converts; serving never does
     result = export_repository(
-        model,
+        xml,
         out_dir,
         fmt=fmt,
-        precision=precision,
         name=name,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         force=force,
-        on_step=None if as_json else (lambda msg: click.echo(f"• {msg}", err=True)),
+        on_step=step,
     )
     if as_json:
         info = {

@@ -1,6 +1,7 @@
 """``lcnet-ov infer``: classify images, folders and globs with top-k labels.
 
-A thin layer over :meth:`lcnet_ov.runtime.Classifier.predict`: every result is printed as soon
+A thin layer over :meth:`lcnet_ov.runtime.classifier.Classifier.predict`: every result is printed
+as soon
 as its batch is done, in PaddleClas' log format (or JSON lines), and a broken input is reported
 on stderr with its reason while the rest go on; the exit code is 1 if any input failed.
 """
@@ -13,7 +14,7 @@ import sys
 
 import click
 
-from ..resolve import PRECISIONS
+from ..paths import PRECISIONS
 from ._options import infer_precision_option, model_option
 
 
@@ -124,9 +125,9 @@ def infer(
         return
     if address or output or actors:
         raise click.UsageError("--address, --output and --actors need --engine ray")
-    from ..loaded_model import FailedPrediction
-    from ..resolve import resolve_ir
-    from ..runtime import Classifier
+    from ..export.resolve import resolve_ir
+    from ..results import FailedPrediction
+    from ..runtime.classifier import Classifier
 
     _quiet_opencv()
     xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
@@ -188,7 +189,7 @@ def _infer_on_ray(
 ) -> None:
     """``--engine ray``: everything cheap is checked before Ray starts; the library does the job."""
     from ..distributed import check_address, check_output, classify, ray_session, write_results
-    from ..resolve import resolve_ir
+    from ..export.resolve import resolve_ir
 
     if output is None:
         raise click.UsageError("--engine ray writes its rows to a file: give --output OUT.parquet")

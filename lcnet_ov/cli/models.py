@@ -1,7 +1,7 @@
 """``lcnet-ov models``: list the zoo and download official inference models.
 
 Only argument parsing and formatting live here; the cache inspection and the download itself
-are :mod:`lcnet_ov.download`, so applications get the same behaviour as the command line.
+are :mod:`lcnet_ov.export.download`, so applications get the same behaviour as the command line.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from ..download import zoo_summary
+    from ..export.download import zoo_summary
 
     rows = zoo_summary()
     if as_json:
@@ -87,7 +87,7 @@ def download_cmd(
 
     Honours LCNET_OV_MIRROR (base URL), LCNET_OV_OFFLINE=1 and LCNET_OV_TIMEOUT (seconds).
     """
-    from ..download import download_model
+    from ..export.download import download_model
     from ..zoo import get_spec
 
     spec = get_spec(name)

@@ -1,6 +1,6 @@
 """``lcnet-ov quantize``: NNCF INT8 post-training quantization on a calibration folder.
 
-Argument parsing and printing only; :func:`lcnet_ov.quantization.quantize` does the
+Argument parsing and printing only; :func:`lcnet_ov.export.quantization.quantize` does the
 work. Progress bars and NNCF's own output go to stderr so ``--json`` stdout stays parseable.
 """
 
@@ -135,7 +135,7 @@ def quantize(
     writes the INT8 IR beside the FP32 one (or to --output). Unreadable images are skipped
     and named in the report.
     """
-    from ..quantization import quantize as run_quantize
+    from ..export.quantization import quantize as run_quantize
 
     if (max_drop is None) != (val_data is None):
         raise click.UsageError("--max-drop and --val-data go together")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ..resolve import PRECISIONS
+from ..paths import PRECISIONS
 from ._options import infer_precision_option, model_option
 
 
@@ -74,7 +74,7 @@ def serve(
     probabilities, class_ids, scores, label_names. Concurrent requests share batches.
     For curl: `curl --data-binary @page.jpg localhost:8080/v2/models/NAME/classify`.
     """
-    from ..resolve import resolve_ir
+    from ..export.resolve import resolve_ir
     from ..serving.options import ServeOptions
     from ..serving.server import serve as run
 

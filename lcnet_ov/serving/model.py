@@ -1,4 +1,5 @@
-"""The served model: a ``kserve.Model`` backed by :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+"""The served model: a ``kserve.Model`` backed by
+:class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`.
 
 Why an ``AsyncClassifier`` and not a ``Classifier`` per request: every request's images are
 submitted to one micro-batching pipeline, so images of *different* concurrent requests share
@@ -8,9 +9,9 @@ Futures. Decoding, preprocessing and the guards are the SDK's (``decode_image`` 
 pixel limit as ``lcnet-ov infer``, the resize/aspect guard), reached through ``submit``.
 
 The classifier ranks every class (``topk`` = class count) so the full probability vector can be
-rebuilt exactly from each :class:`~lcnet_ov.processing.Prediction`; a request's ``topk`` then
+rebuilt exactly from each :class:`~lcnet_ov.results.Prediction`; a request's ``topk`` then
 takes the first entries. Preprocessed ``x`` tensors cannot enter that pipeline (it decodes), so
-they go to a plain :class:`~lcnet_ov.runtime.Classifier` compiled on first use.
+they go to a plain :class:`~lcnet_ov.runtime.classifier.Classifier` compiled on first use.
 
 Errors a client caused (bad tensors, undecodable bytes, a pixel bomb) become ``InvalidInput``
 naming the element index: kserve answers HTTP 400 / gRPC ``INVALID_ARGUMENT`` and carries on.
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageDecodeError, LcnetOVError, QueueFullError
-from ..processing import topk as rank
+from ..postprocess import topk as rank
 from . import DEFAULT_TOPK, OUTPUT_NAMES
 from ._kserve import kserve
 from .options import ServeOptions, open_classifier
@@ -224,7 +225,7 @@ class ClassifierModel(_ks.Model):
             return await asyncio.to_thread(self.classifier.submit, item, name=name)
 
     def _classify_tensor(self, x: np.ndarray) -> list[Any]:
-        from ..runtime import Classifier
+        from ..runtime.classifier import Classifier
 
         with self._tensor_lock:
             if self._tensor_clf is None:  # the exact float path, compiled on first use

@@ -15,7 +15,7 @@ class ServeOptions:
     """Everything that shapes one server.
 
     ``name`` defaults to the IR's metadata name. ``max_batch``/``max_wait_ms`` shape the
-    cross-request micro-batches of :class:`~lcnet_ov.async_runtime.AsyncClassifier`;
+    cross-request micro-batches of :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`;
     ``threads`` is OpenVINO's ``INFERENCE_NUM_THREADS``. ``max_body_bytes`` caps a REST body and
     a gRPC message (413 / ``RESOURCE_EXHAUSTED`` beyond). ``grace_s`` bounds the drain on
     SIGTERM.
@@ -39,7 +39,8 @@ class ServeOptions:
 
 
 def open_classifier(options: ServeOptions) -> Any:
-    """The server's :class:`~lcnet_ov.async_runtime.AsyncClassifier`, compiled and warmed up.
+    """The server's :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`, compiled and
+    warmed up.
 
     It ranks every class (``topk`` = class count) so each request's probabilities can be
     rebuilt exactly. Kept free of kserve so :func:`~lcnet_ov.serving.server.serve` can build it
@@ -48,7 +49,7 @@ def open_classifier(options: ServeOptions) -> Any:
     """
     import numpy as np
 
-    from ..async_runtime import AsyncClassifier
+    from ..runtime.async_classifier import AsyncClassifier
 
     clf = AsyncClassifier(
         options.model,

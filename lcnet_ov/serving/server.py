@@ -202,7 +202,7 @@ def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
     # whose initializers start threads while another thread loads extension modules is how
     # loader-lock deadlocks happen, and the main thread (which takes SIGTERM) should own the
     # plugin's signal stack (openvino_core.py).
-    from ..openvino_core import shared_core
+    from ..runtime.core import shared_core
 
     shared_core()
     # kserve's import (pandas, FastAPI) and the model's compile overlap: OpenVINO releases

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..processing import Prediction
+from ..results import Prediction
 from . import DEFAULT_TOPK, INPUT_NAMES, OUTPUT_NAMES
 
 _DATATYPES = {"image": "BYTES", "pixels": "UINT8", "x": "FP32"}
@@ -198,7 +198,7 @@ def output_arrays(
     predictions: Sequence[Prediction], k: int, num_classes: int
 ) -> dict[str, np.ndarray]:
     """The four outputs from full-length predictions (every class, ranked by
-    :func:`lcnet_ov.processing.topk`): ``probabilities`` scatters the scores back by class id,
+    :func:`lcnet_ov.postprocess.topk`): ``probabilities`` scatters the scores back by class id,
     the top-k outputs are each prediction's first ``k`` entries."""
     n = len(predictions)
     probs = np.zeros((n, num_classes), dtype=np.float32)

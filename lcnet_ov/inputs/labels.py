@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from .errors import LabelFileError
-from .zoo import ModelSpec
+from ..errors import LabelFileError
+from ..zoo import ModelSpec
 
 #: value of ``ModelSpec.labels`` that selects the packaged list
 IMAGENET1K = "imagenet1k"

@@ -6,11 +6,11 @@ Design notes:
   AVX512-BF16/AMX unless ``INFERENCE_PRECISION_HINT`` says otherwise, which moves scores by
   ~1e-2. The default ``"f32"`` keeps results equal to Paddle's; ``"bf16"`` is opt-in speed.
 * **Broken inputs do not end a stream.** :meth:`Classifier.predict` yields a
-  :class:`~lcnet_ov.loaded_model.FailedPrediction` in the broken input's place (same order, the
+  :class:`~lcnet_ov.results.FailedPrediction` in the broken input's place (same order, the
   error and its reason attached) and carries on; touching its top-1 re-raises the error, so code
   that ignores failures still cannot mistake one for a result. ``clf(image)`` raises instead.
 * **Features come from the graph, not from a layer name.** ``embed`` compiles a second copy of
-  the graph whose output is :func:`~lcnet_ov.loaded_model.find_feature_output`: walking back
+  the graph whose output is :func:`~lcnet_ov.runtime.loaded_model.find_feature_output`: walking back
   from the result through the classifier head (Softmax, bias Add, ...) to the final MatMul, its
   activation input is the flattened 1280-d output of ``last_conv`` + HardSwish, whatever the
   exporter named it.
@@ -23,7 +23,7 @@ Design notes:
 * **A failed inference raises** :class:`~lcnet_ov.errors.InferenceError` (one line) and the
   compiled model it ran on is replaced before the next call, so a failure can never leave a
   state behind that gives later calls wrong scores (measured on multi-stream models, see
-  :mod:`lcnet_ov._batching`).
+  :mod:`lcnet_ov.runtime._batching`).
 * **Non-images fail as items.** ``predict([img, None, 42])`` yields two
   :class:`~lcnet_ov.errors.InvalidInputError` failures in place; ``predict(None)`` is one
   failed item, not a ``TypeError`` for the whole call.
@@ -42,20 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InferenceError
-from .inputs import InputItem
-from .loaded_model import (
-    DEFAULT_BATCH_SIZE,
-    FailedPrediction,
-    LoadedModel,
-    Result,
-    _last_line,
-    compile_config,
-    input_stream,
-)
+from ..errors import InferenceError
+from ..inputs.decode import ImageSource
+from ..inputs.files import InputItem
+from ..results import FailedPrediction, Prediction, Result
+from ..zoo import DEFAULT_MODEL
+from .loaded_model import DEFAULT_BATCH_SIZE, LoadedModel, _last_line, compile_config, input_stream
 from .metadata import ModelMetadata
-from .processing import ImageSource, Prediction
-from .zoo import DEFAULT_MODEL
 
 __all__ = ["Classifier", "FailedPrediction", "Result"]
 
@@ -63,17 +56,19 @@ __all__ = ["Classifier", "FailedPrediction", "Result"]
 class Classifier:
     """Classify images with a PP-LCNet IR, one call or a stream at a time.
 
-    ``model`` is a zoo name, an ``.xml`` IR or a Paddle/ONNX source (converted once and cached).
+    ``model`` is an ``.xml`` IR, or a zoo name or Paddle/ONNX source converted before (the run
+    side never converts: :func:`lcnet_ov.resolve_ir` converts once and caches).
     ``precision`` picks the IR (``fp32``/``fp16``/``int8``; default: FP32, or the ``.xml`` given,
-    see :func:`~lcnet_ov.resolve.resolve_ir`); ``inference_precision`` is the
+    see :func:`~lcnet_ov.export.resolve.resolve_ir`); ``inference_precision`` is the
     compute precision hint (``"f32"`` default, ``"bf16"``, or ``None`` for the device default).
     ``threads`` sets ``INFERENCE_NUM_THREADS`` and the size of the decode pool ``predict`` uses
     (default: all cores). ``class_id_map_file`` replaces the labels stored in the IR. Calls are
     serialized by a lock (one infer request); concurrent callers want
-    :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+    :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`.
 
     ``fold_preprocessing=True`` moves normalization into the compiled graph
-    (:mod:`lcnet_ov.folding`): faster on streams of files, probabilities within 1.4e-6 of the exact
+    (:mod:`lcnet_ov.runtime.folding`): faster on streams of files, probabilities within 1.4e-6 of
+    the exact
     path on the trained model (``benchmarks/folding_parity.py``), and prepared batches must then be
     uint8 NHWC BGR crops. Off by default here so
     ``predict_probs`` keeps taking PaddleClas' float tensors.
@@ -188,7 +183,8 @@ class Classifier:
 
     def _renew(self, which: str) -> None:
         """After a failed inference, never reuse the compiled model it ran on: measured on a
-        multi-stream model, a later inference returned wrong scores (see lcnet_ov._batching)."""
+        multi-stream model, a later inference returned wrong scores (see
+        lcnet_ov.runtime._batching)."""
         try:
             model = self.model.feature_model() if which == "_embed_request" else None
             compiled = self.model.compile(self.device, self._config, model)

@@ -1,4 +1,4 @@
-"""The threads behind :class:`~lcnet_ov.async_runtime.AsyncClassifier`.
+"""The threads behind :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`.
 
 :class:`BatchEngine` owns every thread and every piece of shared state; the classifier is a thin
 front that holds it. That split is what lets an unclosed classifier be garbage-collected: no
@@ -53,9 +53,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InferenceError, QueueFullError
-from .inputs import InputItem
-from .loaded_model import FailedPrediction, LoadedModel, _last_line
+from ..errors import InferenceError, QueueFullError
+from ..inputs.files import InputItem
+from ..results import FailedPrediction
+from .loaded_model import LoadedModel, _last_line
 
 LOGGER = logging.getLogger(__name__)
 _STOP = object()

@@ -1,7 +1,8 @@
 """PaddleClas normalization folded into an OpenVINO graph (``PrePostProcessor``).
 
 Used twice: ``convert --embed-preprocessing`` saves it into the IR, and the runtimes
-(``fold_preprocessing=True``, the :class:`~lcnet_ov.async_runtime.AsyncClassifier` default)
+(``fold_preprocessing=True``, the :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`
+default)
 apply it to the in-memory model at load time without touching the file.
 
 Why fold: after resize and crop, the numpy path still turns a 150 KB uint8 crop into a 600 KB
@@ -19,15 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .processing import folded_normalization
-from .zoo import Preprocess
+from ..inputs.preprocess import folded_normalization
+from ..zoo import Preprocess
 
 
 def fold_preprocessing(model: Any, pp: Preprocess) -> Any:
     """u8 NHWC BGR in; element conversion, channel swap and normalization run inside the graph.
 
     Returns the built ``ov.Model`` (``PrePostProcessor`` edits ``model`` in place too). The
-    caller still decodes, resizes and crops (:func:`lcnet_ov.processing.resize_crop`).
+    caller still decodes, resizes and crops (:func:`lcnet_ov.inputs.preprocess.resize_crop`).
     """
     import openvino as ov
     from openvino.preprocess import ColorFormat, PrePostProcessor

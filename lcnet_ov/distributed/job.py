@@ -12,9 +12,9 @@ Why it is built this way:
 
 * **Bytes in, decoding in the actor.** ``read_images`` would decode and resize with PIL, which
   is not PaddleClas' pipeline. Reading raw bytes and decoding in the actor with
-  :class:`~lcnet_ov.loaded_model.LoadedModel` gives the SDK's decoder, its size guards
+  :class:`~lcnet_ov.runtime.loaded_model.LoadedModel` gives the SDK's decoder, its size guards
   (``max_pixels``, aspect limit) and PaddleClas' resize/crop/normalize bit for bit, so rows
-  equal what :class:`~lcnet_ov.runtime.Classifier` returns for the same files.
+  equal what :class:`~lcnet_ov.runtime.classifier.Classifier` returns for the same files.
 * **The IR travels through the object store.** The driver resolves the model once (converting it
   if needed), reads the ``.xml``/``.bin`` bytes and ``ray.put``\\ s them; each actor fetches them
   in ``__init__``, writes them to a private temp folder on its own node and compiles there. No
@@ -43,13 +43,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import socket
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,24 +55,22 @@ from typing import Any
 
 import numpy as np
 
-from ._deps import require
-from .errors import ClusterError, OutputFileError
-from .inputs import IMAGE_EXTENSIONS, InputItem, iter_inputs
-from .loaded_model import DEFAULT_BATCH_SIZE, FailedPrediction
-from .zoo import DEFAULT_MODEL
+from .._deps import require
+from ..errors import ClusterError
+from ..inputs.files import IMAGE_EXTENSIONS, InputItem, iter_inputs
+from ..results import FailedPrediction
+from ..runtime.loaded_model import DEFAULT_BATCH_SIZE
+from ..zoo import DEFAULT_MODEL
+from .output import _rows_table
 
 __all__ = [
-    "OUTPUT_FORMATS",
-    "JobSummary",
     "ShippedModel",
     "check_address",
-    "check_output",
     "classify",
     "connect",
     "plan_actors",
     "ray_session",
     "ship_model",
-    "write_results",
 ]
 
 #: CPUs each read task asks for (Ray Data's default, stated so the pool can leave it free)
@@ -90,42 +86,12 @@ FILES_PER_READ_TASK = 100
 DECODE_AHEAD_CHUNKS = 2
 #: seconds allowed for a TCP connection to a cluster address before calling it unreachable
 CONNECT_TIMEOUT_S = 5.0
-OUTPUT_FORMATS = (".parquet", ".jsonl")
 _URI_EXTENSIONS = sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS)
 
 
 def _ray() -> Any:
     require("ray.data", "ray")  # ray without [data] lacks pyarrow: same install advice
     return require("ray", "ray")
-
-
-def _schema() -> Any:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("filename", pa.string()),
-            ("class_ids", pa.list_(pa.int64())),
-            ("scores", pa.list_(pa.float64())),  # float32 model scores, exactly
-            ("label_names", pa.list_(pa.string())),
-            ("error", pa.string()),
-        ]
-    )
-
-
-def _rows_table(results: Sequence[Any]) -> Any:
-    """Predictions / FailedPredictions → one Arrow table in the output schema."""
-    import pyarrow as pa
-
-    failed = [isinstance(r, FailedPrediction) for r in results]
-    columns = {
-        "filename": [r.filename for r in results],
-        "class_ids": [list(r.class_ids) for r in results],
-        "scores": [[float(s) for s in r.scores] for r in results],
-        "label_names": [list(r.label_names) for r in results],
-        "error": [r.reason if f else None for r, f in zip(results, failed, strict=True)],
-    }
-    return pa.Table.from_pydict(columns, schema=_schema())
 
 
 # ---- the cluster ---------------------------------------------------------------------------------
@@ -245,11 +211,11 @@ class ShippedModel:
 def ship_model(
     model: str | os.PathLike = DEFAULT_MODEL, precision: str | None = None
 ) -> ShippedModel:
-    """Resolve ``model`` here (converting once, as ``Classifier`` does) and ``ray.put`` its IR."""
-    from .metadata import read_metadata
-    from .resolve import resolve_ir
+    """Find ``model``'s IR here (never converting: the CLI resolves first) and ``ray.put`` it."""
+    from ..runtime.locate import locate_ir
+    from ..runtime.metadata import read_metadata
 
-    xml = resolve_ir(model, precision)
+    xml = locate_ir(model, precision)
     blobs = (xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
     digest = hashlib.sha256(blobs[0] + blobs[1]).hexdigest()[:16]
     return ShippedModel(read_metadata(xml).name, digest, _ray().put(blobs))
@@ -275,7 +241,7 @@ class _ClassifyBatch:
     ) -> None:
         import cv2
 
-        from .runtime import Classifier
+        from ..runtime.classifier import Classifier
 
         # our errors name the file; OpenCV's own warnings would only flood the driver's log
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -405,8 +371,9 @@ def classify(
 
     Connects to ``address`` (or starts a local Ray) unless Ray is already initialized. The
     model is resolved here and shipped to the actors (module doc); other arguments are those of
-    :class:`~lcnet_ov.runtime.Classifier`, except ``fast_decode``, on by default as in
-    :class:`~lcnet_ov.async_runtime.AsyncClassifier`: a batch job is about throughput, and
+    :class:`~lcnet_ov.runtime.classifier.Classifier`, except ``fast_decode``, on by default as in
+    :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`: a batch job is about throughput,
+    and
     camera-size JPEGs decode several times faster (``docs/fast_decode.md``; images under
     2 × ``resize_short`` on the short side decode exactly as before). ``actors`` defaults to
     what :func:`plan_actors` finds room for.
@@ -455,89 +422,3 @@ def classify(
 
 
 # ---- writing -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobSummary:
-    """What a finished job did: rows written, rows with an error, wall seconds."""
-
-    images: int
-    failed: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.images / self.seconds if self.seconds > 0 else 0.0
-
-    def line(self) -> str:
-        return (
-            f"{self.images} images, {self.failed} failed, {self.seconds:.1f} s, "
-            f"{self.rate:.1f} images/s"
-        )
-
-
-def check_output(path: str | os.PathLike) -> Path:
-    """``path`` if a ``.parquet``/``.jsonl`` file can be created there; else OutputFileError.
-
-    Checked before any cluster work so a typo costs seconds, not a job.
-    """
-    out = Path(path)
-    if out.suffix.lower() not in OUTPUT_FORMATS:
-        raise OutputFileError(f"{out}: output must end in {' or '.join(OUTPUT_FORMATS)}")
-    if out.is_dir():
-        raise OutputFileError(f"{out}: is a folder, expected a file name")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputFileError(f"{out}: folder {parent} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".probe"):
-            pass
-    except OSError as exc:
-        raise OutputFileError(f"{out}: cannot write in {parent} ({exc.strerror or exc})") from exc
-    return out
-
-
-def write_results(
-    dataset: Any,
-    output: str | os.PathLike,
-    *,
-    on_rows: Callable[[int, int], None] | None = None,
-) -> JobSummary:
-    """Run ``dataset`` and stream its rows into ONE ``.parquet`` or ``.jsonl`` file.
-
-    Rows arrive on the driver as Ray finishes them (unordered) and go to a temp file beside
-    ``output``, renamed into place at the end: an interrupted or failed job leaves no half
-    file. ``on_rows(images, failed)`` is called after each block, for progress displays.
-    """
-    import pyarrow.parquet as pq
-
-    out = check_output(output)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    images = failed = 0
-    start = time.perf_counter()
-    try:
-        if out.suffix.lower() == ".parquet":
-            writer: Any = pq.ParquetWriter(tmp, _schema())
-            write = writer.write_table
-        else:
-            writer = tmp.open("w", encoding="utf-8")
-
-            def write(table: Any) -> None:
-                for row in table.to_pylist():
-                    writer.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-        with contextlib.closing(writer):
-            for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
-                table = table.select(_schema().names).cast(_schema())
-                write(table)
-                images += table.num_rows
-                failed += table.num_rows - table["error"].null_count
-                if on_rows is not None:
-                    on_rows(images, failed)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return JobSummary(images, failed, time.perf_counter() - start)

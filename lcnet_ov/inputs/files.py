@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ImageDecodeError
-from .processing import ImageSource
+from ..errors import ImageDecodeError
+from .decode import ImageSource
 
 #: suffixes of the formats this OpenCV build decodes (see ``headers._FORMATS``); folders and
 #: patterns pick files by suffix, while a file named explicitly is always tried
@@ -38,7 +38,7 @@ class InputItem:
     """One entry of the stream.
 
     ``name`` is what messages call it (the path as given, or ``<array 3>``); ``filename`` is
-    what a :class:`~lcnet_ov.processing.Prediction` records, ``None`` for in-memory images as in
+    what a :class:`~lcnet_ov.results.Prediction` records, ``None`` for in-memory images as in
     PaddleClas. When ``error`` is set, ``source`` is ``None`` and the entry cannot be classified.
     """
 

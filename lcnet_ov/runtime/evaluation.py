@@ -3,7 +3,7 @@
 What PaddleClas' ``tools/eval.py`` reports (``TopkAcc`` with k = 1, 5), computed with OpenVINO
 on the same decoded images for every model, so an FP32 and an INT8 column differ only by the
 model. Each model is loaded, compiled and padded by the runtime's
-:class:`~lcnet_ov.loaded_model.LoadedModel`; images are decoded once and fed to all of them
+:class:`~lcnet_ov.runtime.loaded_model.LoadedModel`; images are decoded once and fed to all of them
 through ``AsyncInferQueue``, while the decoding thread pool keeps the next batch ready.
 
 FP32 numbers are measured at ``INFERENCE_PRECISION_HINT=f32`` by default: on CPUs with
@@ -23,14 +23,21 @@ from typing import Any
 
 import numpy as np
 
-from .class_folders import apply_class_folders
-from .datasets import EVAL_LISTS, DatasetError, SkippedFile, iter_crops, model_input, open_image_set
-from .errors import InvalidModelFileError
+from ..errors import InvalidModelFileError
+from ..inputs.class_folders import apply_class_folders
+from ..inputs.datasets import (
+    EVAL_LISTS,
+    DatasetError,
+    SkippedFile,
+    iter_crops,
+    model_input,
+    open_image_set,
+)
+from ..paths import PRECISIONS
+from ..postprocess import topk_ids
 from .loaded_model import LoadedModel, compile_config
+from .locate import locate_ir
 from .metadata import ModelMetadata
-from .paths import PRECISIONS
-from .processing import topk_ids
-from .resolve import resolve_ir
 
 #: default batch: big enough to keep the CPU's streams busy, small enough for any RAM
 DEFAULT_BATCH = 32
@@ -116,7 +123,7 @@ def resolve_column(model: str | os.PathLike, entry: str | os.PathLike) -> tuple[
                 f"{entry}: not a precision ({', '.join(PRECISIONS)}) nor an existing .xml IR"
             )
         return path.name if path.name != "model.xml" else str(path), path
-    return text, resolve_ir(model, text)
+    return text, locate_ir(model, text)
 
 
 class _Column:
@@ -213,7 +220,7 @@ def evaluate(
                 "they are not the same model at two precisions"
             )
     # folder-per-class data: folders named like the model's labels map by name (see
-    # lcnet_ov.class_folders); a guessed mapping is reported in the result's data
+    # lcnet_ov.inputs.class_folders); a guessed mapping is reported in the result's data
     image_set, mapping = apply_class_folders(image_set, first.labels)
     top_label = max(image_set.classes)
     if top_label >= first.num_classes:

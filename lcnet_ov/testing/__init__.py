@@ -26,8 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .verify import sample_images
-from .zoo import Preprocess
+from ..export.verify import sample_images
+from ..zoo import Preprocess
 
 __all__ = [
     "CLEAN",
@@ -76,8 +76,8 @@ def seeded_network(scale: float, num_classes: int = 1000, seed: int = 0) -> Any:
     statistics set from one forward pass over synthetic images (momentum 0), giving healthy
     activations and peaked, input-dependent probabilities.
     """
-    from . import paddle_arch
-    from .processing import normalize
+    from ..export import paddle_arch
+    from ..inputs.preprocess import normalize
 
     paddle = paddle_arch.paddle
     paddle.seed(seed)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidModelFileError
-from .zoo import Preprocess
+from ..errors import InvalidModelFileError
+from ..zoo import Preprocess
 
 NAMESPACE = "lcnet_ov"
 SCHEMA_VERSION = 1
@@ -163,7 +163,7 @@ def read_metadata(model_or_path: Any) -> ModelMetadata:
 
 
 def _read_model(path: Path) -> Any:
-    from .openvino_core import shared_core
+    from .core import shared_core
 
     if not path.is_file():
         raise InvalidModelFileError(f"{path}: no such IR file")

@@ -36,27 +36,28 @@ from typing import Any
 
 import numpy as np
 
-from ._deps import require
-from ._outputs import check_writable_dir, ir_output
-from ._util import WrittenIR, package_versions, save_ir_atomically
-from .class_folders import apply_class_folders
-from .datasets import (
+from .._deps import require
+from .._outputs import check_writable_dir, ir_output
+from .._util import WrittenIR, package_versions, save_ir_atomically
+from ..errors import LcnetOVError, QuantizationError, QuantizeOptionError
+from ..inputs.datasets import (
     CALIBRATION_LISTS,
-    EVAL_LISTS,
     DatasetError,
-    ImageSet,
-    LoadedImages,
     SkippedFile,
-    load_crops,
     model_input,
     open_image_set,
 )
-from .errors import LcnetOVError, QuantizationError, QuantizeOptionError
-from .loaded_model import LoadedModel
-from .metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
-from .paths import int8_ir_path
+from ..paths import int8_ir_path
+from ..runtime.loaded_model import LoadedModel
+from ..runtime.metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
+from .accuracy import AccuracyReport, _accuracy_report, _load, _top1, _validation_items
+from .int8_graph import (
+    _count_fq,
+    compute_op_precisions,
+    is_quantized,
+    se_multiplies,
+)
 from .resolve import resolve_ir
-from .zoo import Preprocess
 
 PRESETS = ("mixed", "performance")
 MODEL_TYPES = (None, "transformer")
@@ -71,10 +72,6 @@ CALIBRATION_BATCH = 10
 MIN_CALIBRATION_IMAGES = 10
 #: validation images used by accuracy control (each is re-scored at every revert step)
 DEFAULT_VAL_SUBSET = 1000
-#: op types whose weights make them the "compute" ops a report lists as INT8 or FP32
-COMPUTE_OPS = ("Convolution", "GroupConvolution", "MatMul")
-_GATES = ("HardSigmoid", "Sigmoid", "HSigmoid")
-_LOW_PRECISION = ("i8", "u8", "i4", "u4")
 
 
 @dataclass(frozen=True)
@@ -126,32 +123,6 @@ class QuantizeSettings:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ignored_scope"] = list(self.ignored_scope)
-        return d
-
-
-@dataclass(frozen=True)
-class AccuracyReport:
-    """Outcome of accuracy-controlled quantization, measured on the validation subset."""
-
-    fp32_top1: float
-    int8_top1: float
-    max_drop: float
-    val_images: int
-    #: compute ops left in floating point, read from the final IR's weights: what NNCF reverted
-    #: to meet ``max_drop`` plus any ignored scope (plain PTQ quantizes every one of them)
-    kept_fp32: tuple[str, ...]
-
-    @property
-    def drop(self) -> float:
-        return self.fp32_top1 - self.int8_top1
-
-    @property
-    def met(self) -> bool:
-        return self.drop <= self.max_drop + 1e-12
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(drop=self.drop, met=self.met, kept_fp32=list(self.kept_fp32))
         return d
 
 
@@ -227,68 +198,6 @@ def _output_path(output: str | os.PathLike | None, model: str | os.PathLike) -> 
 # ---- Graph inspection -----------------------------------------------------------------------
 
 
-def _producer(op: Any, port: int) -> Any:
-    return op.input(port).get_source_output().get_node()
-
-
-def is_quantized(model: Any) -> bool:
-    """True when the IR already carries FakeQuantize nodes or low-precision weights."""
-    for op in model.get_ops():
-        kind = op.get_type_name()
-        if kind == "FakeQuantize":
-            return True
-        if kind == "Constant" and op.get_element_type().get_type_name() in _LOW_PRECISION:
-            return True
-    return False
-
-
-def _weights_low_precision(op: Any) -> bool:
-    """Walk the weight input's decompression chain (Convert/Subtract/Multiply/Reshape)."""
-    stack, seen = [_producer(op, 1)], 0
-    while stack and seen < 16:
-        node = stack.pop()
-        seen += 1
-        kind = node.get_type_name()
-        if kind == "FakeQuantize":
-            return True
-        if kind == "Constant":
-            if node.get_element_type().get_type_name() in _LOW_PRECISION:
-                return True
-            continue
-        if kind in ("Convert", "Subtract", "Multiply", "Reshape", "Transpose", "Unsqueeze"):
-            stack.extend(i.get_source_output().get_node() for i in node.inputs())
-    return False
-
-
-def compute_op_precisions(model: Any) -> tuple[list[str], list[str]]:
-    """``(int8, fp32)`` friendly names of compute ops, judged by their weights.
-
-    NNCF compresses the weights of every op it quantizes and restores float weights of every
-    op accuracy control reverts, so the weights tell what actually runs in INT8.
-    """
-    int8, fp32 = [], []
-    for op in model.get_ordered_ops():
-        if op.get_type_name() in COMPUTE_OPS and op.get_input_size() > 1:
-            (int8 if _weights_low_precision(op) else fp32).append(op.get_friendly_name())
-    return int8, fp32
-
-
-def se_multiplies(model: Any) -> list[str]:
-    """Names of SE ``Multiply`` ops: one input is a (Hard)Sigmoid gate, maybe FakeQuantized."""
-
-    def gate(node: Any) -> bool:
-        if node.get_type_name() == "FakeQuantize":
-            node = _producer(node, 0)
-        return node.get_type_name() in _GATES
-
-    return [
-        op.get_friendly_name()
-        for op in model.get_ordered_ops()
-        if op.get_type_name() == "Multiply"
-        and any(gate(_producer(op, i)) for i in range(op.get_input_size()))
-    ]
-
-
 def _ignored_scope(settings: QuantizeSettings, model: Any) -> Any:
     nncf = require("nncf", extra="quantize")
     names = se_multiplies(model) if settings.ignore_se_multiply else []
@@ -304,10 +213,6 @@ def _ignored_scope(settings: QuantizeSettings, model: Any) -> Any:
         return None
     # validate=True: a typo in a user-given name is an error, not a silent no-op
     return nncf.IgnoredScope(names=names, types=types, patterns=patterns, validate=True)
-
-
-def _count_fq(model: Any) -> int:
-    return sum(1 for op in model.get_ops() if op.get_type_name() == "FakeQuantize")
 
 
 # ---- NNCF plumbing ------------------------------------------------------------------------------
@@ -361,40 +266,6 @@ def _calibration_items(model: Any, x: np.ndarray) -> tuple[list[np.ndarray], int
     return items, batch
 
 
-def _top1(compiled: Any, items: Any) -> tuple[float, list[list[np.ndarray]]]:
-    """Validation function for NNCF accuracy control: top-1 plus per-image outputs.
-
-    Returning outputs per item puts NNCF in "logits" mode, where it ranks quantizers by how
-    far each one moves the outputs: a finer signal than per-image right/wrong.
-    """
-    correct, total, outputs = 0, 0, []
-    output = compiled.output(0)
-    for x, labels in items:
-        probs = compiled(x)[output]
-        correct += int(np.sum(np.argmax(probs, axis=1) == labels))
-        total += len(labels)
-        outputs.extend([row[None].copy()] for row in probs)
-    return (correct / total if total else 0.0), outputs
-
-
-def _load(
-    image_set: ImageSet, pp: Any, want: int | None, seed: int, what: str, progress: bool
-) -> LoadedImages:
-    from tqdm import tqdm
-
-    order = image_set.balanced_order(seed)
-    total = len(order) if want is None else min(want, len(order))
-    with tqdm(total=total, desc=what, unit="img", disable=not progress, file=sys.stderr) as bar:
-        loaded = load_crops(order, pp, want, on_progress=bar.update)
-    if len(loaded) == 0:
-        names = ", ".join(s.name for s in loaded.skipped[:5])
-        raise DatasetError(
-            f"{image_set.source}: none of the {len(loaded.skipped)} images could be read "
-            f"(e.g. {names})"
-        )
-    return loaded
-
-
 # ---- Public API ---------------------------------------------------------------------------------
 
 
@@ -441,7 +312,7 @@ def quantize(
         raise QuantizeOptionError("accuracy control needs both max_drop and val_data")
     nncf = require("nncf", extra="quantize")
 
-    from .openvino_core import shared_core
+    from ..runtime.core import shared_core
 
     started = time.perf_counter()
     source_xml = resolve_ir(model)
@@ -487,7 +358,9 @@ def quantize(
                     ov_model, nncf.Dataset(items), advanced_parameters=advanced, **kwargs
                 )
             else:
-                val_items = _validation_items(val_data, meta, pp, settings, progress)
+                val_items = _validation_items(
+                    val_data, meta, pp, settings.val_subset_size, settings.seed, progress
+                )
                 q_model = nncf.quantize_with_accuracy_control(
                     ov_model,
                     nncf.Dataset(items),
@@ -554,37 +427,3 @@ def _advanced(batch: int) -> Any:
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     return AdvancedQuantizationParameters(batchwise_statistics=batch > 1)
-
-
-def _validation_items(
-    val_data: Any, meta: ModelMetadata, pp: Preprocess, settings: QuantizeSettings, progress: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """One image per item, so NNCF can rank quantizers image by image."""
-    val_set = open_image_set(val_data, prefer=EVAL_LISTS)
-    if not val_set.labeled:
-        raise DatasetError(f"{val_set.source}: accuracy control needs labeled validation data")
-    val_set, mapping = apply_class_folders(val_set, meta.labels)  # folders named like labels
-    if mapping is not None and mapping.note:
-        print(f"Note: --val-data {val_set.source}: {mapping.note}", file=sys.stderr)
-    loaded = _load(val_set, pp, settings.val_subset_size, settings.seed, "validation", progress)
-    if int(loaded.labels.max()) >= meta.num_classes:
-        raise DatasetError(
-            f"{val_set.source}: class id {int(loaded.labels.max())} but the model has "
-            f"{meta.num_classes} classes"
-        )
-    x = model_input(loaded.crops, pp, meta.embedded_preprocessing)
-    return [(x[i : i + 1], loaded.labels[i : i + 1]) for i in range(len(x))]
-
-
-def _accuracy_report(
-    source_xml: Path, q_model: Any, val_items: list[Any], max_drop: float
-) -> AccuracyReport:
-    """Score both models ourselves at f32 on the same images: NNCF's log is not an API."""
-    from .openvino_core import shared_core
-
-    core = shared_core()
-    cfg = {"INFERENCE_PRECISION_HINT": "f32"}
-    fp32 = _top1(core.compile_model(str(source_xml), "CPU", cfg), val_items)[0]
-    int8 = _top1(core.compile_model(q_model, "CPU", cfg), val_items)[0]
-    kept = tuple(compute_op_precisions(q_model)[1])
-    return AccuracyReport(fp32, int8, max_drop, len(val_items), kept)

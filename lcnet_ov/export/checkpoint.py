@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidModelFileError, UnsafeCheckpointError
+from ..errors import InvalidModelFileError, UnsafeCheckpointError
 
 try:  # numpy 2 moved the core to numpy._core; numpy.core still works but warns on access
     from numpy._core import multiarray as _multiarray
@@ -130,7 +130,7 @@ def export_inference_model(
     mode is fixed by ``FLAGS_enable_pir_api`` when Paddle is first imported, so an export in the
     other format runs in a child process.
     """
-    from ._deps import require
+    from .._deps import require
 
     paddle = require("paddle", extra="convert")
     out_dir = Path(out_dir)
@@ -163,11 +163,11 @@ def _export_in_child(net: Any, out_dir: Path, input_size: int, pir: bool) -> Pat
         params = Path(tmp) / "state.pdparams"
         save_pdparams(state, params)
         env = dict(os.environ, FLAGS_enable_pir_api="1" if pir else "0")
-        cmd = [sys.executable, "-m", "lcnet_ov.checkpoint", str(net.scale), str(num_classes)]
+        cmd = [sys.executable, "-m", "lcnet_ov.export.checkpoint", str(net.scale), str(num_classes)]
         cmd += [str(params), str(out_dir), str(input_size)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        from .errors import ConversionError
+        from ..errors import ConversionError
 
         raise ConversionError(f"Paddle export failed: {proc.stderr.strip()[-2000:]}")
     return out_dir

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import VerificationError
-from .processing import normalize, topk_ids
-from .zoo import Preprocess
+from ..errors import VerificationError
+from ..inputs.preprocess import normalize
+from ..postprocess import topk_ids
+from ..zoo import Preprocess
 
 #: max |Δprob| accepted for an fp32-weight IR (the issue's bar; observed: 0 to ~1e-7)
 ATOL_FP32 = 1e-5
@@ -92,15 +93,15 @@ def sample_images(batch: int, size: int, seed: int = VERIFY_SEED) -> np.ndarray:
 def paddle_inference(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
     """Run a Paddle inference model with Paddle Inference (the deploy runtime, oneDNN on CPU).
 
-    In a child interpreter (:mod:`lcnet_ov._child`): Paddle prints from C++ to fds 1/2, which
+    In a child interpreter (:mod:`lcnet_ov.export._child`): Paddle prints from C++ to fds 1/2, which
     this process must not redirect (a conversion can start inside someone's server)."""
+    from .._deps import ensure_installed
+    from ..errors import VerificationError
     from ._child import call_in_child
-    from ._deps import ensure_installed
-    from .errors import VerificationError
 
     ensure_installed("paddle", extra="convert")
     out, _ = call_in_child(
-        "lcnet_ov.verify:_paddle_inference_here",
+        "lcnet_ov.export.verify:_paddle_inference_here",
         program,
         params,
         np.ascontiguousarray(x),
@@ -112,7 +113,7 @@ def paddle_inference(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
 
 def _paddle_inference_here(program: Path, params: Path, x: np.ndarray) -> np.ndarray:
     """The reference run itself, in the child process."""
-    from ._deps import require
+    from .._deps import require
 
     require("paddle", extra="convert")
     from paddle import inference
@@ -131,7 +132,7 @@ def _paddle_inference_here(program: Path, params: Path, x: np.ndarray) -> np.nda
 
 
 def onnxruntime_inference(path: Path, x: np.ndarray) -> np.ndarray:
-    from ._deps import require
+    from .._deps import require
 
     ort = require("onnxruntime", extra="convert")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -139,7 +140,7 @@ def onnxruntime_inference(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 def openvino_inference(xml: Path, x: np.ndarray, precision: str = "f32") -> np.ndarray:
-    from .openvino_core import shared_core
+    from ..runtime.core import shared_core
 
     compiled = shared_core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": precision})
     return np.asarray(compiled(x)[0])
@@ -155,7 +156,7 @@ def agreement(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, bool
 
 def takes_uint8(xml: Path) -> bool:
     """Whether the IR's input is raw uint8 pixels (preprocessing folded into the graph)."""
-    from .openvino_core import shared_core
+    from ..runtime.core import shared_core
 
     model = shared_core().read_model(str(xml))
     return model.input(0).get_element_type().get_type_name() == "u8"

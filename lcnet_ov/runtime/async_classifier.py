@@ -1,6 +1,6 @@
 """Concurrent classification: :class:`AsyncClassifier`, a micro-batching front for many callers.
 
-Pipeline (each stage overlaps the others; the threads live in :mod:`lcnet_ov._batching`)::
+Pipeline (each stage overlaps the others; the threads live in :mod:`lcnet_ov.runtime._batching`)::
 
     submit() ──► prep threads (decode + preprocess; cv2 releases the GIL)
              ──► ready queue ──► a free worker forms a batch (≤ max_batch items or max_wait_ms)
@@ -25,7 +25,7 @@ Why it is built this way:
   exactly that batch with :class:`~lcnet_ov.errors.InferenceError`, frees its slots, and the
   next batch runs normally. ``openvino.AsyncInferQueue`` cannot do this (it never reports a
   failed inference and re-raises it into every later ``start_async``), hence the engine drives
-  its requests itself; see :mod:`lcnet_ov._batching` for what was measured.
+  its requests itself; see :mod:`lcnet_ov.runtime._batching` for what was measured.
 * **User callbacks cannot stall the pipeline.** ``future.add_done_callback`` functions run on one
   callback thread, never on an inference thread, so a callback may ``submit`` (blocking),
   wait for other results, or ``close()`` the classifier.
@@ -49,13 +49,14 @@ from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import QueueFullError
+from ..inputs.decode import ImageSource
+from ..inputs.files import InputItem
+from ..results import FailedPrediction, Prediction, Result
+from ..zoo import DEFAULT_MODEL
 from ._batching import BatchEngine
-from .errors import QueueFullError
-from .inputs import InputItem
-from .loaded_model import FailedPrediction, LoadedModel, Result, compile_config, input_stream
+from .loaded_model import LoadedModel, compile_config, input_stream
 from .metadata import ModelMetadata
-from .processing import ImageSource, Prediction
-from .zoo import DEFAULT_MODEL
 
 __all__ = ["AsyncClassifier", "BatchStats", "QueueFullError"]
 
@@ -79,21 +80,22 @@ class BatchStats:
 class AsyncClassifier:
     """Classify images submitted from any number of threads, batched on the fly.
 
-    Model arguments are those of :class:`~lcnet_ov.runtime.Classifier`. ``max_batch`` and
+    Model arguments are those of :class:`~lcnet_ov.runtime.classifier.Classifier`. ``max_batch`` and
     ``max_wait_ms`` shape micro-batches (a static-batch IR fixes ``max_batch`` to its batch and
     pads); ``num_requests`` overrides ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``; ``max_pending``
     bounds items in the pipeline (default ``4 × max_batch × requests``); ``workers`` sizes the
     decode/preprocess threads (default: CPU count).
 
     ``fold_preprocessing`` (default on) normalizes inside the compiled graph
-    (:mod:`lcnet_ov.folding`): workers stop at the uint8 crop, a quarter of the bytes cross
+    (:mod:`lcnet_ov.runtime.folding`): workers stop at the uint8 crop, a quarter of the bytes cross
     threads, and end-to-end throughput rises (``docs/benchmarks.md``); probabilities within
     1.4e-6 of the exact numpy path on the trained model (``benchmarks/folding_parity.py``).
     ``False`` feeds PaddleClas' float tensors bit for bit.
 
     ``fast_decode`` (default on: throughput is this class's point) decodes large JPEGs at a
     DCT-domain reduction that still covers the resize target (see
-    :class:`~lcnet_ov.runtime.Classifier`; measured in ``docs/fast_decode.md``). Images whose
+    :class:`~lcnet_ov.runtime.classifier.Classifier`; measured in ``docs/fast_decode.md``). Images
+    whose
     short side is under twice ``resize_short``, ImageNet-size photos included, are unaffected.
     """
 

@@ -1,6 +1,6 @@
 """PP-LCNet's layer plan, in plain Python.
 
-The plan is shared by the Paddle model builder (:mod:`lcnet_ov.paddle_arch`) and by the
+The plan is shared by the Paddle model builder (:mod:`lcnet_ov.export.paddle_arch`) and by the
 complexity counter below, so the Params/FLOPs we report come from the same numbers that build
 the network, without importing Paddle.
 """

@@ -10,10 +10,10 @@
 
 Why this layout of the IR: such servers decode nothing and know nothing of PaddleClas, so the
 normalization (u8 → f32, BGR → RGB, mean/std) goes into the graph with the same
-``PrePostProcessor`` steps as ``convert --embed-preprocessing`` (:mod:`lcnet_ov.folding`),
+``PrePostProcessor`` steps as ``convert --embed-preprocessing`` (:mod:`lcnet_ov.runtime.folding`),
 logits get a Softmax, and the batch is left dynamic so both servers can batch requests. What
 remains for the client is decode + resize-short + center-crop
-(:func:`lcnet_ov.processing.resize_crop`), described in ``docs/serving.md``.
+(:func:`lcnet_ov.inputs.preprocess.resize_crop`), described in ``docs/serving.md``.
 
 Before anything is moved into ``DIR`` the exported graph is compiled and compared with the
 source IR run through the exact numpy preprocessing on seeded images (max |Δprob| ≤ 1e-5, same
@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ServeError
-from ..folding import fold_preprocessing
-from ..metadata import ModelMetadata, read_metadata, write_metadata
+from ..runtime.folding import fold_preprocessing
+from ..runtime.metadata import ModelMetadata, read_metadata, write_metadata
 
 FORMATS = ("ovms", "triton")
 INPUT_NAME = "crops"
@@ -86,8 +86,8 @@ def _prepare_graph(model: Any, meta: ModelMetadata) -> Any:
 
 def _check(source_xml: Path, exported_xml: Path, meta: ModelMetadata, core: Any) -> float:
     """Max |Δprob| of the exported IR (u8 crops) vs the source IR (exact float preprocessing)."""
-    from ..loaded_model import LoadedModel, compile_config
-    from ..processing import preprocess, resize_crop
+    from ..inputs.preprocess import preprocess, resize_crop
+    from ..runtime.loaded_model import LoadedModel, compile_config
 
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (300, 260 + 40 * i, 3), dtype=np.uint8) for i in range(3)]
@@ -182,13 +182,13 @@ def export_repository(
     """Write an OVMS or Triton model repository for ``model`` under ``out_dir`` (module doc)."""
     import openvino as ov
 
-    from ..openvino_core import shared_core
-    from ..resolve import resolve_ir
+    from ..runtime.core import shared_core
+    from ..runtime.locate import locate_ir
 
     if fmt not in FORMATS:
         raise ServeError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     step = on_step or (lambda _msg: None)
-    xml = resolve_ir(model, precision, on_step=on_step)
+    xml = locate_ir(model, precision)
     core = shared_core()
     meta = read_metadata(xml)
     name = name or meta.name

@@ -15,7 +15,7 @@ ImageNet's 1000 classes would cover ~260 classes with duplicates; round-robin co
 ones, and on a 4-class set it takes exactly 75 of each, which keeps activation ranges from being
 fitted to whichever class happened to dominate the draw.
 
-Decoding goes through :mod:`lcnet_ov.processing` with the model's own preprocessing, so the
+Decoding goes through :mod:`lcnet_ov.inputs.preprocess` with the model's own preprocessing, so the
 calibration tensors are exactly what inference sees. Unreadable files are collected as
 :class:`SkippedFile` records, never raised: one corrupt JPEG must not cost a 50k-image run.
 """
@@ -33,10 +33,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import DatasetError, ImageDecodeError
-from .inputs import IMAGE_EXTENSIONS, is_image_file
-from .processing import DEFAULT_MAX_PIXELS, decode_image, normalize, resize_crop
-from .zoo import Preprocess
+from ..errors import DatasetError, ImageDecodeError
+from ..zoo import Preprocess
+from .decode import DEFAULT_MAX_PIXELS, decode_image
+from .files import IMAGE_EXTENSIONS, is_image_file
+from .preprocess import normalize, resize_crop
 
 #: list files looked for when a folder is given, for evaluation (val first) and calibration
 #: (train first: calibrating on the images one then scores on flatters the result)
@@ -238,7 +239,7 @@ class LoadedImages:
     """Centre crops (uint8 BGR, ``N×crop×crop×3``) ready for exact normalization.
 
     Keeping uint8 crops instead of float tensors costs a quarter of the memory (300 images:
-    45 MB instead of 180 MB) and :func:`lcnet_ov.processing.normalize` turns them into the
+    45 MB instead of 180 MB) and :func:`lcnet_ov.inputs.preprocess.normalize` turns them into the
     float tensor PaddleClas would have built from the original file, bit for bit.
     """
 

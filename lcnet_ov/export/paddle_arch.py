@@ -7,7 +7,7 @@ PaddleClas' ``PPLCNetBaseNet`` so that ``state_dict`` keys of a training checkpo
 
 from __future__ import annotations
 
-from ._deps import require
+from .._deps import require
 
 paddle = require("paddle", extra="convert")
 nn = paddle.nn

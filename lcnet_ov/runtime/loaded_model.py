@@ -1,9 +1,11 @@
-"""An IR loaded for inference, shared by :mod:`lcnet_ov.runtime` and :mod:`lcnet_ov.async_runtime`.
+"""An IR loaded for inference, shared by :mod:`lcnet_ov.runtime.classifier` and
+:mod:`lcnet_ov.runtime.async_classifier`.
 
 :class:`LoadedModel` reads everything a prediction needs from the IR itself
-(:func:`~lcnet_ov.metadata.read_metadata`): labels, PaddleClas preprocessing, whether that
+(:func:`~lcnet_ov.runtime.metadata.read_metadata`): labels, PaddleClas preprocessing, whether that
 preprocessing is folded into the graph. Whether the graph already ends in Softmax is detected
-from the graph itself (:func:`~lcnet_ov.metadata.ends_in_softmax`), not trusted from metadata:
+from the graph itself (:func:`~lcnet_ov.runtime.metadata.ends_in_softmax`), not trusted from
+metadata:
 a logit IR gets softmax here, so "scores" are always probabilities, and never twice. Both
 runtimes prepare images, pad batches and post-process through it, so the sync and async paths
 cannot drift apart.
@@ -20,36 +22,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from . import paths
-from .errors import (
+from .. import paths
+from ..errors import (
     DeviceError,
     InferenceError,
     InvalidInputError,
     InvalidModelFileError,
     LabelFileError,
-    LcnetOVError,
 )
+from ..inputs.decode import ImageSource, decode_image
+from ..inputs.files import InputItem, iter_inputs
+from ..inputs.labels import load_labels
+from ..inputs.preprocess import preprocess_image, resize_crop
+from ..postprocess import softmax, topk
+from ..results import FailedPrediction, Result
+from ..zoo import DEFAULT_MODEL
+from .core import shared_core
 from .folding import fold_preprocessing as _fold
-from .inputs import InputItem, iter_inputs
-from .labels import load_labels
+from .locate import locate_ir
 from .metadata import ModelMetadata, ends_in_softmax, read_metadata
-from .openvino_core import shared_core
-from .processing import (
-    ImageSource,
-    Prediction,
-    decode_image,
-    preprocess_image,
-    resize_crop,
-    softmax,
-    topk,
-)
-from .resolve import resolve_ir
-from .zoo import DEFAULT_MODEL
 
 DEFAULT_BATCH_SIZE = 8
 #: what ``prepare`` decodes; anything else is an InvalidInputError for that item
@@ -60,64 +56,9 @@ INFERENCE_PRECISIONS = ("f32", "bf16", "f16")
 _HEAD_OPS = frozenset({"Softmax", "LogSoftmax", "Add", "Convert", "Reshape", "Squeeze", "Multiply"})
 
 
-@dataclass(frozen=True)
-class FailedPrediction:
-    """Stands in a result stream where an input could not be classified.
-
-    Shaped like a :class:`Prediction` (empty ``class_ids``/``scores``/``label_names``,
-    ``filename``, ``to_dict``, ``format``) so streams stay uniform; ``isinstance`` tells the two
-    apart. The top-1 shortcuts re-raise :attr:`error` rather than returning a made-up value.
-    """
-
-    name: str
-    error: BaseException
-    filename: str | None = None
-    class_ids: tuple[int, ...] = ()
-    scores: tuple[float, ...] = ()
-    label_names: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, item: InputItem, error: BaseException) -> FailedPrediction:
-        return cls(name=item.name, error=error, filename=item.filename)
-
-    @property
-    def reason(self) -> str:
-        """One line naming the input: domain errors already do, others get name and type."""
-        text = str(self.error).strip() or type(self.error).__name__
-        if not isinstance(self.error, LcnetOVError):
-            text = f"{type(self.error).__name__}: {text}"
-        return text if self.name in text else f"{self.name}: {text}"
-
-    def raise_error(self) -> NoReturn:
-        raise self.error
-
-    @property
-    def class_id(self) -> int:
-        self.raise_error()
-
-    @property
-    def score(self) -> float:
-        self.raise_error()
-
-    @property
-    def label_name(self) -> str | None:
-        self.raise_error()
-
-    def to_dict(self, decimals: int | None = 5) -> dict[str, Any]:
-        return {"filename": self.filename or self.name, "error": self.reason}
-
-    def format(self) -> str:
-        return f"error: {self.reason}"
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-Result = Prediction | FailedPrediction
-
-
 def input_stream(inputs: object, *, recursive: bool = False) -> Iterator[InputItem]:
-    """:func:`~lcnet_ov.inputs.iter_inputs`, taking a non-iterable (``None``, ``42``) as one item.
+    """:func:`~lcnet_ov.inputs.files.iter_inputs`, taking a non-iterable (``None``, ``42``) as one
+    item.
 
     Such an entry then fails as that item (:meth:`LoadedModel.prepare` raises
     :class:`InvalidInputError`) instead of a ``TypeError`` ending the whole call.
@@ -232,7 +173,7 @@ class LoadedModel:
     Two input layouts exist: plain IRs take normalized float32 NCHW; IRs converted with
     ``--embed-preprocessing`` take uint8 NHWC BGR crops and normalize inside the graph, so
     :meth:`prepare` stops after resize and crop for them. ``fold_preprocessing=True`` gives a
-    plain IR the second layout in memory (see :mod:`lcnet_ov.folding`); :attr:`folded` says
+    plain IR the second layout in memory (see :mod:`lcnet_ov.runtime.folding`); :attr:`folded` says
     whether that happened.
     """
 
@@ -248,7 +189,7 @@ class LoadedModel:
     ) -> None:
         self.core = core or shared_core()
         self.fast_decode = fast_decode
-        self.xml = resolve_ir(model, precision)
+        self.xml = locate_ir(model, precision)
         try:
             self.ov_model = self.core.read_model(str(self.xml))
         except RuntimeError as exc:

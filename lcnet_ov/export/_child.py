@@ -7,7 +7,8 @@ convert at once. ``Classifier("model.onnx")`` can reach a conversion from a cons
 someone's server, so the work runs in a child process instead, with its stdout and stderr
 captured through pipes. Its output comes back as text, which error messages quote.
 
-The child is ``python -m lcnet_ov._child REQUEST RESULT``, not :mod:`multiprocessing`: a spawned
+The child is ``python -m lcnet_ov.export._child REQUEST RESULT``, not :mod:`multiprocessing`: a
+spawned
 ``multiprocessing`` child re-imports the caller's main script, which breaks (or recurses) in
 scripts without an ``if __name__ == "__main__"`` guard. Arguments and results go through pickle
 files in a private temporary folder. Costs one interpreter start plus the imports (about 1.6 s
@@ -36,14 +37,14 @@ def call_in_child(target: str, *args: Any, error: type[Exception], what: str) ->
     here as they are; anything else becomes ``error`` with ``what`` and the tail of the
     child's output.
     """
-    from .errors import LcnetOVError
+    from ..errors import LcnetOVError
 
     with tempfile.TemporaryDirectory(prefix="lcnet-ov-child-") as tmp:
         request, result = Path(tmp) / "request.pkl", Path(tmp) / "result.pkl"
         request.write_bytes(pickle.dumps((target, args)))
         path = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
         proc = subprocess.run(
-            [sys.executable, "-m", "lcnet_ov._child", str(request), str(result)],
+            [sys.executable, "-m", "lcnet_ov.export._child", str(request), str(result)],
             capture_output=True,
             stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": path},

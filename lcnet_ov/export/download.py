@@ -21,9 +21,7 @@ import hashlib
 import http.client
 import importlib.util
 import os
-import shutil
 import sys
-import tarfile
 import tempfile
 import time
 import urllib.error
@@ -31,11 +29,22 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import paths, zoo
-from .errors import DownloadError, OfflineError, UnsafeArchiveError
-from .paths import archive_path, model_dir
+from .. import paths, zoo
+from ..errors import DownloadError, OfflineError
+from ..paths import archive_path, model_dir
+from .archive import (
+    _check_local_archive,
+    _extract,
+    _fail,
+    _fsync_dir,
+    _is_model_folder,
+    _mkdir,
+    _remove_archive,
+    _verify_cached,
+    _write_record,
+    model_url,
+)
 
-ENV_MIRROR = "LCNET_OV_MIRROR"
 ENV_OFFLINE = "LCNET_OV_OFFLINE"
 ENV_TIMEOUT = "LCNET_OV_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
@@ -47,18 +56,6 @@ RETRY_BACKOFF_S = 1.0
 #: how long a second process waits for another one downloading the same archive
 LOCK_TIMEOUT_S = 900.0
 
-#: the only files a PaddleClas inference archive may contain (legacy or PIR program)
-EXPECTED_FILES = frozenset(
-    {
-        "inference.pdmodel",
-        "inference.json",
-        "inference.pdiparams",
-        "inference.pdiparams.info",
-        "inference.yml",
-    }
-)
-_PROGRAM_FILES = ("inference.pdmodel", "inference.json")
-_PARAMS_FILE = "inference.pdiparams"
 _CHUNK = 1 << 16
 _USER_AGENT = "lcnet-ov (+https://github.com/PaddlePaddle/PaddleClas models)"
 
@@ -68,14 +65,6 @@ class _RetryableError(Exception):
 
 
 # ----------------------------------------------------------------------------- public helpers
-
-
-def model_url(spec: zoo.ModelSpec) -> str:
-    """The URL to fetch ``spec``'s archive from, through ``LCNET_OV_MIRROR`` when it is set."""
-    mirror = os.environ.get(ENV_MIRROR, "").strip()
-    if mirror:
-        return f"{mirror.rstrip('/')}/{spec.archive_name}"
-    return spec.infer_url
 
 
 def is_offline() -> bool:
@@ -198,30 +187,6 @@ def _spec(name_or_spec: str | zoo.ModelSpec) -> zoo.ModelSpec:
     if isinstance(name_or_spec, zoo.ModelSpec):
         return name_or_spec
     return zoo.get_spec(name_or_spec)
-
-
-def _manual_hint(spec: zoo.ModelSpec) -> str:
-    """The sentence every failure ends with: how to get the file onto this machine by hand."""
-    url = model_url(spec)
-    return (
-        f"To install it by hand, download {url} elsewhere and run "
-        f"`lcnet-ov models download {spec.name} --from FILE.tar`, "
-        f"or put it at {archive_path(spec)}"
-    )
-
-
-def _fail(
-    spec: zoo.ModelSpec, what: str, cls: type[DownloadError] = DownloadError
-) -> DownloadError:
-    """An error that ends with the URL, the cache path and the by-hand route."""
-    return cls(f"{spec.name}: {what}. {_manual_hint(spec)}.")
-
-
-def _mkdir(path: Path, spec: zoo.ModelSpec) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _fail(spec, f"cannot create cache folder {path} ({exc.strerror})") from exc
 
 
 @contextlib.contextmanager
@@ -380,209 +345,3 @@ def _stream(
             "(a wrong file or a tampering mirror)",
         )
     return digest
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# ----------------------------------------------------------------------------- checksums
-
-
-def _record_path(tar: Path) -> Path:
-    return tar.with_name(tar.name + ".sha256")
-
-
-def _write_record(spec: zoo.ModelSpec, tar: Path, digest: str) -> None:
-    """Remember the archive's SHA-256 (``sha256sum`` format) to detect later corruption."""
-    record = _record_path(tar)
-    tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(f"{digest}  {tar.name}\n", encoding="ascii")
-        os.replace(tmp, record)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise _fail(spec, f"cannot write {record} ({exc.strerror})") from exc
-
-
-def _read_record(tar: Path) -> str | None:
-    try:
-        text = _record_path(tar).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return text.split()[0].lower() if text else None
-
-
-def _sha256_file(spec: zoo.ModelSpec, path: Path) -> str:
-    hasher = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                hasher.update(chunk)
-    except OSError as exc:
-        raise _fail(spec, f"cannot read {path} ({exc.strerror})") from exc
-    return hasher.hexdigest()
-
-
-def _verify_cached(spec: zoo.ModelSpec, tar: Path) -> None:
-    """Check a tarball already in the cache against the known or recorded SHA-256."""
-    digest = _sha256_file(spec, tar)
-    expected = spec.sha256.lower() if spec.sha256 else _read_record(tar)
-    if expected is None:  # placed by hand into the cache: trust it from now on
-        _write_record(spec, tar, digest)
-        return
-    if digest != expected:
-        raise DownloadError(
-            f"{spec.name}: the cached archive {tar} is corrupt: SHA-256 {digest}, expected "
-            f"{expected}. Delete {tar} (and {_record_path(tar).name} beside it) or re-run with "
-            f"--force (force=True) to download it again from {model_url(spec)}. "
-            f"{_manual_hint(spec)}."
-        )
-
-
-def _check_local_archive(spec: zoo.ModelSpec, source: Path) -> None:
-    """A hand-carried tarball: it must exist and match the known SHA-256, if there is one."""
-    if not source.is_file():
-        raise _fail(spec, f"{source} is not a file")
-    if spec.sha256:
-        digest = _sha256_file(spec, source)
-        if digest != spec.sha256.lower():
-            raise _fail(spec, f"{source} has SHA-256 {digest}, expected {spec.sha256}")
-
-
-def _remove_archive(tar: Path) -> None:
-    for path in (tar, _record_path(tar)):
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-# ----------------------------------------------------------------------------- extraction
-
-
-def _is_model_folder(folder: Path) -> bool:
-    """A usable inference model: a program file and a weights file, both non-empty."""
-    if not folder.is_dir():
-        return False
-    has_program = any(_nonempty(folder / name) for name in _PROGRAM_FILES)
-    return has_program and _nonempty(folder / _PARAMS_FILE)
-
-
-def _nonempty(path: Path) -> bool:
-    try:
-        return path.is_file() and path.stat().st_size > 0
-    except OSError:
-        return False
-
-
-def _check_members(
-    spec: zoo.ModelSpec, members: list[tarfile.TarInfo]
-) -> list[tuple[tarfile.TarInfo, str]]:
-    """Validate every entry before writing anything; return (regular file, its file name)."""
-    files: list[tuple[tarfile.TarInfo, str]] = []
-    seen: set[str] = set()
-    for member in members:
-        name = member.name
-
-        def refuse(why: str, name: str = name) -> UnsafeArchiveError:
-            return _fail(spec, f"unsafe archive member {name!r}: {why}", UnsafeArchiveError)
-
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-            raise refuse("absolute path")
-        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-        if ".." in parts:
-            raise refuse("'..' path component")
-        if member.issym() or member.islnk():
-            raise refuse(f"link to {member.linkname!r}")
-        if not (member.isfile() or member.isdir()):
-            raise refuse("device, FIFO or other special file")
-        if not parts or parts[0] != spec.archive_dir:
-            raise refuse(f"outside the expected top folder {spec.archive_dir}/")
-        if member.isdir():
-            if len(parts) != 1:
-                raise refuse("unexpected sub-folder")
-            continue
-        if len(parts) != 2 or parts[1] not in EXPECTED_FILES:
-            raise refuse(f"not one of {', '.join(sorted(EXPECTED_FILES))}")
-        if parts[1] in seen:
-            raise refuse("appears twice")
-        seen.add(parts[1])
-        files.append((member, parts[1]))
-    return files
-
-
-def _extract(spec: zoo.ModelSpec, tar_path: Path, target: Path) -> None:
-    """Unpack into a temp folder beside ``target`` and swap it in; leave nothing on failure."""
-    parent = target.parent
-    parent_existed = parent.exists()
-    _mkdir(parent, spec)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".extract", dir=parent))
-    try:
-        try:
-            with tarfile.open(tar_path, "r:*") as tf:
-                files = _check_members(spec, tf.getmembers())
-                for member, filename in files:
-                    _copy_member(tf, member, staging / filename)
-        except tarfile.TarError as exc:
-            raise _fail(spec, f"{tar_path} is not a readable tar archive ({exc})") from exc
-        except (OSError, EOFError) as exc:
-            raise _fail(spec, f"cannot extract {tar_path} ({exc})") from exc
-        if not _is_model_folder(staging):
-            found = sorted(p.name for p in staging.iterdir())
-            raise _fail(
-                spec,
-                f"{tar_path} holds no complete inference model (found: {found or 'nothing'}; "
-                f"need {' or '.join(_PROGRAM_FILES)} and {_PARAMS_FILE})",
-            )
-        staging.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
-        _swap_in(spec, staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not parent_existed:
-            with contextlib.suppress(OSError):
-                parent.rmdir()
-        raise
-
-
-def _copy_member(tf: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
-    src = tf.extractfile(member)
-    if src is None:  # cannot happen for a checked regular file; be explicit anyway
-        raise OSError(f"cannot read {member.name}")
-    with src, open(dest, "xb") as out:
-        shutil.copyfileobj(src, out, _CHUNK)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _swap_in(spec: zoo.ModelSpec, staging: Path, target: Path) -> None:
-    """Replace ``target`` with ``staging`` by renames so readers never see a partial folder."""
-    old: Path | None = None
-    try:
-        if target.exists() or target.is_symlink():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-            os.replace(target, old)
-        os.replace(staging, target)
-    except OSError as exc:
-        if old is not None and not target.exists():
-            with contextlib.suppress(OSError):
-                os.replace(old, target)
-        raise _fail(
-            spec, f"cannot move the extracted model into {target} ({exc.strerror})"
-        ) from exc
-    _fsync_dir(target.parent)
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                old.unlink()

@@ -1,0 +1,135 @@
+"""The Ray job's output: one Parquet or JSONL file of rows, checked before the job starts and
+written atomically when it ends (a failed job leaves no half-written file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputFileError
+from ..results import FailedPrediction
+
+OUTPUT_FORMATS = (".parquet", ".jsonl")
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("filename", pa.string()),
+            ("class_ids", pa.list_(pa.int64())),
+            ("scores", pa.list_(pa.float64())),  # float32 model scores, exactly
+            ("label_names", pa.list_(pa.string())),
+            ("error", pa.string()),
+        ]
+    )
+
+
+def _rows_table(results: Sequence[Any]) -> Any:
+    """Predictions / FailedPredictions → one Arrow table in the output schema."""
+    import pyarrow as pa
+
+    failed = [isinstance(r, FailedPrediction) for r in results]
+    columns = {
+        "filename": [r.filename for r in results],
+        "class_ids": [list(r.class_ids) for r in results],
+        "scores": [[float(s) for s in r.scores] for r in results],
+        "label_names": [list(r.label_names) for r in results],
+        "error": [r.reason if f else None for r, f in zip(results, failed, strict=True)],
+    }
+    return pa.Table.from_pydict(columns, schema=_schema())
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """What a finished job did: rows written, rows with an error, wall seconds."""
+
+    images: int
+    failed: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.images} images, {self.failed} failed, {self.seconds:.1f} s, "
+            f"{self.rate:.1f} images/s"
+        )
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """``path`` if a ``.parquet``/``.jsonl`` file can be created there; else OutputFileError.
+
+    Checked before any cluster work so a typo costs seconds, not a job.
+    """
+    out = Path(path)
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise OutputFileError(f"{out}: output must end in {' or '.join(OUTPUT_FORMATS)}")
+    if out.is_dir():
+        raise OutputFileError(f"{out}: is a folder, expected a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputFileError(f"{out}: folder {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise OutputFileError(f"{out}: cannot write in {parent} ({exc.strerror or exc})") from exc
+    return out
+
+
+def write_results(
+    dataset: Any,
+    output: str | os.PathLike,
+    *,
+    on_rows: Callable[[int, int], None] | None = None,
+) -> JobSummary:
+    """Run ``dataset`` and stream its rows into ONE ``.parquet`` or ``.jsonl`` file.
+
+    Rows arrive on the driver as Ray finishes them (unordered) and go to a temp file beside
+    ``output``, renamed into place at the end: an interrupted or failed job leaves no half
+    file. ``on_rows(images, failed)`` is called after each block, for progress displays.
+    """
+    import pyarrow.parquet as pq
+
+    out = check_output(output)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    images = failed = 0
+    start = time.perf_counter()
+    try:
+        if out.suffix.lower() == ".parquet":
+            writer: Any = pq.ParquetWriter(tmp, _schema())
+            write = writer.write_table
+        else:
+            writer = tmp.open("w", encoding="utf-8")
+
+            def write(table: Any) -> None:
+                for row in table.to_pylist():
+                    writer.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+        with contextlib.closing(writer):
+            for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+                table = table.select(_schema().names).cast(_schema())
+                write(table)
+                images += table.num_rows
+                failed += table.num_rows - table["error"].null_count
+                if on_rows is not None:
+                    on_rows(images, failed)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return JobSummary(images, failed, time.perf_counter() - start)
