@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from lcnet_ov.results import FailedPrediction
 from lcnet_ov import AsyncClassifier, resolve_ir
+from lcnet_ov.results import FailedPrediction
 
 
 def main() -> None:
