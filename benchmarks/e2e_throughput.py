@@ -424,7 +424,7 @@ and lets OpenVINO normalize inside the graph (how close the probabilities stay i
 
 def _size_range(files: list[Path]) -> str:
     """Smallest, median and largest image by pixels, read from the headers only."""
-    from lcnet_ov.inputs.preprocess import image_size
+    from lcnet_ov.inputs.headers import image_size
 
     sizes = sorted(
         (s for f in files if (s := image_size(f.read_bytes()))), key=lambda s: s[0] * s[1]

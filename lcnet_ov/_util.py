@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -110,3 +111,90 @@ def save_ir_atomically(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---- atomic files: the one owner of "readers never see a half-written file" -------------------
+
+
+def last_line(exc: BaseException) -> str:
+    """The last non-empty line of an exception's text (OpenVINO's errors end in the cause)."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable; a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where /proc says it (threads may be
+    creating files meanwhile); elsewhere the classic set-and-restore."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temp path beside ``target`` to write to; on a clean exit it is fsynced, given the mode
+    a plain ``open()`` would have (0o666 less the umask, not mkstemp's 0o600) and renamed over
+    ``target``, and the rename is made durable. On any error the temp file is removed and
+    ``target`` is left as it was.
+    """
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+def write_text_atomically(target: Path, text: str, encoding: str = "utf-8") -> None:
+    """``target.write_text(text)`` through :func:`atomic_path`."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding=encoding)
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Replace ``target`` (file or folder, if any) with ``staging`` by renames, so readers see
+    the old one or the new one, never a mix; the old one is removed afterwards. On failure the
+    old one is put back and the ``OSError`` raised."""
+    old: Path | None = None
+    try:
+        if target.exists() or target.is_symlink():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+            os.replace(target, old)
+        os.replace(staging, target)
+    except OSError:
+        if old is not None and not target.exists():
+            with contextlib.suppress(OSError):
+                os.replace(old, target)
+        raise
+    fsync_dir(target.parent)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                old.unlink()

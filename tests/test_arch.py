@@ -70,7 +70,7 @@ def test_paddle_model_has_the_counted_parameters(scale, paddle_models):
 
 @pytest.mark.parametrize("scale", SCALES)
 def test_detect_scale_from_checkpoint_shapes(scale):
-    from lcnet_ov.export.conversion import detect_scale
+    from lcnet_ov.export.sources import detect_scale
 
     state = {
         f"{b.stage}.{b.index}.pw_conv.conv.weight": np.zeros(

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
+from .._util import last_line
 from ..errors import ClusterError
 from ..inputs.files import IMAGE_EXTENSIONS, InputItem, iter_inputs
 from ..results import FailedPrediction
@@ -95,11 +96,6 @@ def _ray() -> Any:
 
 
 # ---- the cluster ---------------------------------------------------------------------------------
-
-
-def _last_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
 
 
 def check_address(address: str | None) -> None:
@@ -148,7 +144,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **init_k
     try:
         ray.init(address=address, **init_kwargs)
     except Exception as exc:  # ConnectionError, RuntimeError, TimeoutError from Ray's layers
-        raise ClusterError(f"cannot connect to Ray at {address}: {_last_line(exc)}") from exc
+        raise ClusterError(f"cannot connect to Ray at {address}: {last_line(exc)}") from exc
     return True
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._util import atomic_path
 from ..errors import OutputFileError
 from ..results import FailedPrediction
 
@@ -104,12 +105,10 @@ def write_results(
     import pyarrow.parquet as pq
 
     out = check_output(output)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
     images = failed = 0
     start = time.perf_counter()
-    try:
+    # the umask's mode, fsynced, renamed into place only when every row is in
+    with atomic_path(out) as tmp:
         if out.suffix.lower() == ".parquet":
             writer: Any = pq.ParquetWriter(tmp, _schema())
             write = writer.write_table
@@ -128,8 +127,4 @@ def write_results(
                 failed += table.num_rows - table["error"].null_count
                 if on_rows is not None:
                     on_rows(images, failed)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return JobSummary(images, failed, time.perf_counter() - start)

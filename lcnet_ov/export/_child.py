@@ -27,7 +27,21 @@ from pathlib import Path
 from typing import Any
 
 #: the folder that holds the ``lcnet_ov`` package: the child must import this very copy
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+#: a child that has not answered by then is stuck (a converter waiting on a lock, a wedged
+#: native library): it is killed and the call fails, rather than hanging a CLI or a server
+#: start forever. Converting the largest scale with verification takes ~40 s on 2 cores.
+ENV_CHILD_TIMEOUT = "LCNET_OV_CHILD_TIMEOUT"
+DEFAULT_CHILD_TIMEOUT_S = 900.0
+
+
+def child_timeout_s() -> float:
+    """The child-process time limit: ``$LCNET_OV_CHILD_TIMEOUT`` seconds, else 15 minutes."""
+    try:
+        value = float(os.environ.get(ENV_CHILD_TIMEOUT, "") or DEFAULT_CHILD_TIMEOUT_S)
+    except ValueError:
+        return DEFAULT_CHILD_TIMEOUT_S
+    return value if value > 0 else DEFAULT_CHILD_TIMEOUT_S
 
 
 def call_in_child(target: str, *args: Any, error: type[Exception], what: str) -> tuple[Any, str]:
@@ -43,13 +57,22 @@ def call_in_child(target: str, *args: Any, error: type[Exception], what: str) ->
         request, result = Path(tmp) / "request.pkl", Path(tmp) / "result.pkl"
         request.write_bytes(pickle.dumps((target, args)))
         path = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
-        proc = subprocess.run(
-            [sys.executable, "-m", "lcnet_ov.export._child", str(request), str(result)],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-            check=False,
-        )
+        limit = child_timeout_s()
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "lcnet_ov.export._child", str(request), str(result)],
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+                check=False,
+                timeout=limit,
+            )
+        except subprocess.TimeoutExpired as exc:
+            tail = ((exc.stdout or b"") + (exc.stderr or b"")).decode("utf-8", "replace")
+            raise error(
+                f"{what} did not finish within {limit:.0f} s and was stopped "
+                f"(raise ${ENV_CHILD_TIMEOUT} for a slower machine)\n{tail[-1500:]}"
+            ) from None
         log = (proc.stdout + proc.stderr).decode("utf-8", "replace")
         if not result.is_file():
             raise error(f"{what} crashed (exit code {proc.returncode})\n{log[-1500:]}")

@@ -15,10 +15,10 @@ import os
 import shutil
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 from .. import zoo
+from .._util import swap_in, write_text_atomically
 from ..errors import DownloadError, UnsafeArchiveError
 from ..paths import archive_path
 
@@ -69,20 +69,6 @@ def _mkdir(path: Path, spec: zoo.ModelSpec) -> None:
         raise _fail(spec, f"cannot create cache folder {path} ({exc.strerror})") from exc
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 # ----------------------------------------------------------------------------- checksums
 
 
@@ -93,13 +79,9 @@ def _record_path(tar: Path) -> Path:
 def _write_record(spec: zoo.ModelSpec, tar: Path, digest: str) -> None:
     """Remember the archive's SHA-256 (``sha256sum`` format) to detect later corruption."""
     record = _record_path(tar)
-    tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(f"{digest}  {tar.name}\n", encoding="ascii")
-        os.replace(tmp, record)
+        write_text_atomically(record, f"{digest}  {tar.name}\n", encoding="ascii")
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise _fail(spec, f"cannot write {record} ({exc.strerror})") from exc
 
 
@@ -253,23 +235,9 @@ def _copy_member(tf: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> No
 
 def _swap_in(spec: zoo.ModelSpec, staging: Path, target: Path) -> None:
     """Replace ``target`` with ``staging`` by renames so readers never see a partial folder."""
-    old: Path | None = None
     try:
-        if target.exists() or target.is_symlink():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-            os.replace(target, old)
-        os.replace(staging, target)
+        swap_in(staging, target)
     except OSError as exc:
-        if old is not None and not target.exists():
-            with contextlib.suppress(OSError):
-                os.replace(old, target)
         raise _fail(
             spec, f"cannot move the extracted model into {target} ({exc.strerror})"
         ) from exc
-    _fsync_dir(target.parent)
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                old.unlink()

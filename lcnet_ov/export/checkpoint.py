@@ -165,10 +165,18 @@ def _export_in_child(net: Any, out_dir: Path, input_size: int, pir: bool) -> Pat
         env = dict(os.environ, FLAGS_enable_pir_api="1" if pir else "0")
         cmd = [sys.executable, "-m", "lcnet_ov.export.checkpoint", str(net.scale), str(num_classes)]
         cmd += [str(params), str(out_dir), str(input_size)]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
         from ..errors import ConversionError
+        from ._child import ENV_CHILD_TIMEOUT, child_timeout_s
 
+        limit = child_timeout_s()
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise ConversionError(
+                f"Paddle export did not finish within {limit:.0f} s and was stopped "
+                f"(raise ${ENV_CHILD_TIMEOUT} for a slower machine)"
+            ) from None
+    if proc.returncode != 0:
         raise ConversionError(f"Paddle export failed: {proc.stderr.strip()[-2000:]}")
     return out_dir
 

@@ -22,7 +22,6 @@ import http.client
 import importlib.util
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,13 +29,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import paths, zoo
+from .._util import atomic_path
 from ..errors import DownloadError, OfflineError
 from ..paths import archive_path, model_dir
 from .archive import (
     _check_local_archive,
     _extract,
     _fail,
-    _fsync_dir,
     _is_model_folder,
     _mkdir,
     _remove_archive,
@@ -266,20 +265,8 @@ def _fetch_once(
 ) -> str:
     """One attempt: stream to a temp file beside ``dest``, check it, then rename; return sha256."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digest = _stream(spec, request, out, timeout=timeout, progress=progress)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
-        return digest
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with atomic_path(dest, suffix=".part") as tmp, tmp.open("wb") as out:
+        return _stream(spec, request, out, timeout=timeout, progress=progress)
 
 
 def _stream(

@@ -53,10 +53,11 @@ from typing import Any
 
 import numpy as np
 
+from .._util import last_line
 from ..errors import InferenceError, QueueFullError
 from ..inputs.files import InputItem
 from ..results import FailedPrediction
-from .loaded_model import LoadedModel, _last_line
+from .loaded_model import LoadedModel
 
 LOGGER = logging.getLogger(__name__)
 _STOP = object()
@@ -278,7 +279,7 @@ class BatchEngine:
             except Exception as exc:
                 self._renew(generation, exc)
                 raise InferenceError(
-                    f"inference failed for a batch of {len(batch)}: {_last_line(exc)}"
+                    f"inference failed for a batch of {len(batch)}: {last_line(exc)}"
                 ) from exc
             probs = self.model.probabilities(raw)
             results = self.model.results(probs, [job.item for job in batch], self.topk)
@@ -295,7 +296,7 @@ class BatchEngine:
         with self._model_lock:
             if generation != self._generation:  # another worker already replaced it
                 return
-            LOGGER.warning("inference failed (%s); recompiling the model", _last_line(error))
+            LOGGER.warning("inference failed (%s); recompiling the model", last_line(error))
             try:
                 self._compiled = self._recompile()
             except Exception:

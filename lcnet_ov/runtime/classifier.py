@@ -42,12 +42,13 @@ from typing import Any
 
 import numpy as np
 
+from .._util import last_line
 from ..errors import InferenceError
 from ..inputs.decode import ImageSource
 from ..inputs.files import InputItem
 from ..results import FailedPrediction, Prediction, Result
 from ..zoo import DEFAULT_MODEL
-from .loaded_model import DEFAULT_BATCH_SIZE, LoadedModel, _last_line, compile_config, input_stream
+from .loaded_model import DEFAULT_BATCH_SIZE, LoadedModel, compile_config, input_stream
 from .metadata import ModelMetadata
 
 __all__ = ["Classifier", "FailedPrediction", "Result"]
@@ -178,7 +179,7 @@ class Classifier:
                     out.append(request.get_output_tensor(0).data[: len(part)].copy())
                 except RuntimeError as exc:
                     self._renew(which)
-                    raise InferenceError(f"inference failed: {_last_line(exc)}") from exc
+                    raise InferenceError(f"inference failed: {last_line(exc)}") from exc
         return np.concatenate(out)
 
     def _renew(self, which: str) -> None:

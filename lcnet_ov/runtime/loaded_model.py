@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import paths
+from .._util import last_line
 from ..errors import (
     DeviceError,
     InferenceError,
@@ -162,11 +163,6 @@ def find_feature_output(model: Any) -> Any:
     return feature
 
 
-def _last_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
-
-
 class LoadedModel:
     """An IR read from disk with everything needed to feed it and read its output.
 
@@ -254,7 +250,7 @@ class LoadedModel:
             )
         except RuntimeError as exc:
             raise DeviceError(
-                f"cannot compile {self.metadata.name} for device {device!r}: {_last_line(exc)}"
+                f"cannot compile {self.metadata.name} for device {device!r}: {last_line(exc)}"
             ) from exc
 
     def prepare(self, source: ImageSource, name: str | None = None) -> np.ndarray:
