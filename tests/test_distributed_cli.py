@@ -4,6 +4,7 @@ neither the CLI nor the library module imports Ray until a job needs it."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -107,3 +108,60 @@ def test_malformed_address_is_one_line(tmp_path, capfd):
     rc = main(["infer", "--engine", "ray", "--address", "nowhere", PAGES, "-o", "x.jsonl"])
     assert rc == 1
     assert "expected auto, HOST:PORT" in _one_error_line(capfd)
+
+
+def test_existing_output_needs_force(tmp_path, capfd, monkeypatch):
+    """An existing --output is never replaced silently: exit 2 before Ray, or --force."""
+    from lcnet_ov.distributed import check_output
+    from lcnet_ov.errors import OutputFileError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # proves Ray is never reached
+    out = tmp_path / "rows.parquet"
+    out.write_bytes(b"earlier results")
+    assert main(["infer", "--engine", "ray", PAGES, "-o", str(out)]) == 2
+    assert "--force" in capfd.readouterr().err
+    assert out.read_bytes() == b"earlier results"
+    with pytest.raises(OutputFileError, match="exists; pass --force"):
+        check_output(out)
+    assert check_output(out, force=True) == out
+    assert main(["infer", PAGES, "--force"]) == 2  # --force belongs to --engine ray
+
+
+class _Rows:
+    """What write_results reads from a Ray Dataset: pyarrow tables from iter_batches."""
+
+    def __init__(self, tables):
+        self.tables = tables
+
+    def iter_batches(self, batch_format, batch_size):
+        assert batch_format == "pyarrow" and batch_size is None
+        yield from self.tables
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_results_file_has_the_umask_mode_and_failure_leaves_nothing(tmp_path, suffix):
+    import pyarrow as pa
+
+    from lcnet_ov.distributed import write_results
+    from lcnet_ov.distributed.output import _schema
+
+    row = {"filename": "a.jpg", "class_ids": [1], "scores": [0.9], "label_names": ["x"]}
+    table = pa.Table.from_pylist([{**row, "error": None}], schema=_schema())
+    out = tmp_path / f"rows{suffix}"
+    old = os.umask(0o027)
+    try:
+        summary = write_results(_Rows([table, table]), out)
+    finally:
+        os.umask(old)
+    assert (summary.images, summary.failed) == (2, 0)
+    assert out.stat().st_mode & 0o777 == 0o640  # 0o666 less the umask, not mkstemp's 0o600
+
+    class Broken(_Rows):
+        def iter_batches(self, batch_format, batch_size):
+            yield table
+            raise RuntimeError("worker died")
+
+    again = tmp_path / f"again{suffix}"
+    with pytest.raises(RuntimeError, match="worker died"):
+        write_results(Broken([]), again)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temp file, no half file

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -84,6 +85,11 @@ def _quiet_opencv() -> None:
     help="[ray] Where the rows go (filename, class_ids, scores, label_names, error).",
 )
 @click.option(
+    "--force",
+    is_flag=True,
+    help="[ray] Replace an existing --output file (refused otherwise).",
+)
+@click.option(
     "--actors",
     type=click.IntRange(min=1),
     help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
@@ -106,6 +112,7 @@ def infer(
     address: str | None = None,
     output: str | None = None,
     actors: int | None = None,
+    force: bool = False,
 ) -> None:
     """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns.
 
@@ -120,11 +127,11 @@ def infer(
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
             infer_precision, fold_preprocessing, fast_decode is not False, recursive, as_json,
-            address, output, actors,
+            address, output, actors, force,
         )  # fmt: skip
         return
-    if address or output or actors:
-        raise click.UsageError("--address, --output and --actors need --engine ray")
+    if address or output or actors or force:
+        raise click.UsageError("--address, --output, --actors and --force need --engine ray")
     from ..export.resolve import resolve_ir
     from ..results import FailedPrediction
     from ..runtime.classifier import Classifier
@@ -186,6 +193,7 @@ def _infer_on_ray(
     address: str | None,
     output: str | None,
     actors: int | None,
+    force: bool,
 ) -> None:
     """``--engine ray``: everything cheap is checked before Ray starts; the library does the job."""
     from ..distributed import check_address, check_output, classify, ray_session, write_results
@@ -197,7 +205,9 @@ def _infer_on_ray(
         raise click.UsageError(
             "--json, --device and --class-id-map-file are not available with --engine ray"
         )
-    out = check_output(output)  # a typo in the path costs nothing, not a cluster job
+    if Path(output).is_file() and not force:  # found before any work: a usage error (exit 2)
+        raise click.UsageError(f"{output} exists; pass --force to replace it")
+    out = check_output(output, force=force)  # a typo in the path costs nothing, not a job
     from .._deps import require
 
     require("ray.data", "ray")  # the missing extra is named before any model work
@@ -216,7 +226,7 @@ def _infer_on_ray(
             fast_decode=fast_decode,
             recursive=recursive,
         )
-        summary = write_results(dataset, out)
+        summary = write_results(dataset, out, force=force)
     click.echo(f"{summary.line()} -> {out}")
     if summary.failed:
         raise click.ClickException(

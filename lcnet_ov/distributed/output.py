@@ -69,16 +69,19 @@ class JobSummary:
         )
 
 
-def check_output(path: str | os.PathLike) -> Path:
+def check_output(path: str | os.PathLike, *, force: bool = False) -> Path:
     """``path`` if a ``.parquet``/``.jsonl`` file can be created there; else OutputFileError.
 
-    Checked before any cluster work so a typo costs seconds, not a job.
+    Checked before any cluster work so a typo costs seconds, not a job. An existing file is
+    replaced only with ``force`` (``--force``), as every other command's outputs.
     """
     out = Path(path)
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise OutputFileError(f"{out}: output must end in {' or '.join(OUTPUT_FORMATS)}")
     if out.is_dir():
         raise OutputFileError(f"{out}: is a folder, expected a file name")
+    if out.exists() and not force:
+        raise OutputFileError(f"{out} exists; pass --force to replace it")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise OutputFileError(f"{out}: folder {parent} does not exist")
@@ -95,6 +98,7 @@ def write_results(
     output: str | os.PathLike,
     *,
     on_rows: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> JobSummary:
     """Run ``dataset`` and stream its rows into ONE ``.parquet`` or ``.jsonl`` file.
 
@@ -104,7 +108,7 @@ def write_results(
     """
     import pyarrow.parquet as pq
 
-    out = check_output(output)
+    out = check_output(output, force=force)
     images = failed = 0
     start = time.perf_counter()
     # the umask's mode, fsynced, renamed into place only when every row is in
