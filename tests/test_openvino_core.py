@@ -1,6 +1,6 @@
 """The SDK's one ``openvino.Core`` keeps every thread's alternate signal stack valid.
 
-Background in ``lcnet_ov/openvino_core.py``: each Core's CPU plugin installs an alternate
+Background in ``lcnet_ov/runtime/core.py``: each Core's CPU plugin installs an alternate
 signal stack and unmaps it on release, so Cores released out of order leave a thread whose
 next signal (Ctrl-C, SIGTERM) is written into unmapped or reused memory. Each check runs in a
 fresh interpreter, so what earlier tests did to this process's stacks cannot hide or fake it.
@@ -100,7 +100,7 @@ def test_sdk_objects_released_out_of_order_keep_the_signal_stack(orientation_xml
 
 def test_separate_cores_released_out_of_order_leave_a_dangling_stack(orientation_xml):
     """The OpenVINO behaviour the shared Core works around, shown with plain Cores. If this
-    starts printing "kept", OpenVINO fixed its plugin and the note in openvino_core.py can go."""
+    starts printing "kept", OpenVINO fixed its plugin and the note in runtime/core.py can go."""
     done = _run(_OWN_CORES, orientation_xml)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["moved", "unmapped"], done.stdout

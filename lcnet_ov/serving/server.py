@@ -201,7 +201,7 @@ def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
     # The CPU plugin is loaded here, before the import thread starts: loading a shared library
     # whose initializers start threads while another thread loads extension modules is how
     # loader-lock deadlocks happen, and the main thread (which takes SIGTERM) should own the
-    # plugin's signal stack (openvino_core.py).
+    # plugin's signal stack (runtime/core.py).
     from ..runtime.core import shared_core
 
     shared_core()
