@@ -184,7 +184,7 @@ def test_dataset_with_a_bytes_column(ray_local, orientation_xml):
 
 def test_actor_compiles_with_its_cpus_as_inference_threads(ray_local, orientation_xml):
     shipped = distributed.ship_model(orientation_xml)
-    actor = distributed._ClassifyBatch(
+    actor = distributed.job._ClassifyBatch(
         shipped,
         threads=1,
         topk=5,
