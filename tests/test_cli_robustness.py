@@ -304,10 +304,12 @@ def test_quantize_with_too_few_images(orientation_xml, tmp_path, capsys):
     args = ["quantize", "-m", str(orientation_xml), "-d", str(PAGES), "-o", str(out), "-q"]
     assert main(args) == 1
     line = one_line(capsys.readouterr().err)
-    assert "4 usable" in line and "fewer than 10" in line and "--force" in line
+    assert "4 usable" in line and "fewer than 10" in line and "--allow-small-calibration" in line
     assert not out.exists() and not out.parent.exists()
+    assert main([*args, "--force"]) == 1  # --force replaces outputs; it allows nothing else
+    capsys.readouterr()
 
-    assert main([*args, "--force"]) == 0
+    assert main([*args, "--allow-small-calibration"]) == 0
     captured = capsys.readouterr()
     assert "--subset-size 300" in captured.err and "calibrating on 4" in captured.err
     assert "4 unlabelled images" in captured.out and "0 classes" not in captured.out
