@@ -206,7 +206,7 @@ def _infer_on_ray(
 
     if Path(output).suffix.lower() not in OUTPUT_FORMATS:  # a usage error: exit 2, no Ray
         raise click.BadParameter(
-            f"{output}: rows are written as {' or '.join(OUTPUT_FORMATS)}", param_hint="--output"
+            f"{output}: output must end in {' or '.join(OUTPUT_FORMATS)}", param_hint="--output"
         )
     refuse_existing(output, force)
     out = check_output(output)  # a typo in the path costs nothing, not a cluster job
