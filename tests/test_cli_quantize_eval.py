@@ -26,7 +26,9 @@ def pages(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def quantized(orientation_xml, calib, capsys) -> dict:
-    code = main(["quantize", "--model", NAME, "--data", str(calib), "-n", "40", "--json"])
+    # --force: each test using this quantizes into the same cache slot (replacing is explicit)
+    args = ["quantize", "--model", NAME, "--data", str(calib), "--subset-size", "40", "--json"]
+    code = main([*args, "--force"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)  # stdout is nothing but the JSON document
@@ -74,7 +76,19 @@ def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp
 def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, capsys):
     out_xml = tmp_path / "int8" / "model.xml"
     code = main(
-        ["quantize", "-m", NAME, "-d", str(calib), "-n", "20", "-o", str(out_xml), "--seed", "3"]
+        [
+            "quantize",
+            "-m",
+            NAME,
+            "-d",
+            str(calib),
+            "--subset-size",
+            "20",
+            "-o",
+            str(out_xml),
+            "--seed",
+            "3",
+        ]
     )
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -175,6 +175,14 @@ def test_existing_outputs_are_refused_without_force(make_args, orientation_xml, 
     assert "median" not in err
 
 
+def test_convert_refuses_the_cache_slot_it_would_replace(orientation_xml, capsys):
+    """No -o: a zoo name's cache slot is the output, refused before any work as well."""
+    before = orientation_xml.stat().st_mtime_ns
+    assert main(["convert", "text_image_orientation"]) == 2
+    assert f"{orientation_xml} exists; pass --force" in _error(capsys)
+    assert orientation_xml.stat().st_mtime_ns == before
+
+
 def test_force_replaces(orientation_xml, tmp_path, capsys):
     out = _existing(tmp_path, "result.json")
     args = ["bench", "-m", str(orientation_xml), "-n", "3", "-q", "-o", str(out), "--force"]
