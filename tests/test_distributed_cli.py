@@ -44,16 +44,16 @@ def test_help_and_the_module_stay_free_of_ray():
 
 
 @pytest.mark.parametrize(
-    ("output", "message"),
+    ("output", "code", "message"),
     [
-        ("rows.csv", "must end in .parquet or .jsonl"),
-        ("no/such/folder/rows.parquet", "does not exist"),
+        ("rows.csv", 2, "must end in .parquet or .jsonl"),  # a usage error
+        ("no/such/folder/rows.parquet", 1, "does not exist"),
     ],
 )
-def test_bad_output_is_refused_before_ray(output, message, tmp_path, capfd, monkeypatch):
+def test_bad_output_is_refused_before_ray(output, code, message, tmp_path, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(sys.modules, "ray", None)  # proves Ray is never reached
-    assert main(["infer", "--engine", "ray", PAGES, "-o", output]) == 1
+    assert main(["infer", "--engine", "ray", PAGES, "-o", output]) == code
     assert message in _one_error_line(capfd)
     assert list(tmp_path.iterdir()) == []  # not even a probe file left behind
 

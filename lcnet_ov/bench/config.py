@@ -21,7 +21,8 @@ BACKENDS = ("openvino", "onnxruntime", "paddle")
 PRECISIONS = ("fp32", "fp16", "int8")
 HINTS = ("latency", "throughput", "none")
 MODES = ("sync", "async")
-INFER_PRECISIONS = ("f32", "bf16")
+#: ``default`` leaves INFERENCE_PRECISION_HINT unset (OpenVINO's choice: bf16 where the CPU has it)
+INFER_PRECISIONS = ("f32", "bf16", "f16", "default")
 #: seconds per configuration when neither a time nor an iteration count is given
 DEFAULT_TIME_S = 5.0
 

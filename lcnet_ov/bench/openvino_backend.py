@@ -41,7 +41,9 @@ ACTUAL_PROPERTIES = (
 
 def compile_properties(cfg: BenchConfig) -> dict[str, Any]:
     """The OpenVINO properties a config asks for; unset ones are left to the plugin."""
-    props: dict[str, Any] = {"INFERENCE_PRECISION_HINT": cfg.infer_precision}
+    props: dict[str, Any] = {}
+    if cfg.infer_precision != "default":
+        props["INFERENCE_PRECISION_HINT"] = cfg.infer_precision
     if cfg.hint != "none":
         props["PERFORMANCE_HINT"] = cfg.hint.upper()
         if cfg.mode == "async" and cfg.requests:

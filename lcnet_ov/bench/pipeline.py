@@ -64,7 +64,7 @@ def measure_pipeline(
         xml,
         device=cfg.device,
         threads=cfg.threads,
-        inference_precision=cfg.infer_precision,
+        inference_precision=None if cfg.infer_precision == "default" else cfg.infer_precision,
         max_batch=cfg.batch_size,
         num_requests=cfg.requests,
         performance_hint="THROUGHPUT" if cfg.hint == "none" else cfg.hint.upper(),

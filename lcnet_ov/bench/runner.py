@@ -71,7 +71,8 @@ def _mismatches(m: Measurement) -> list[str]:
             + (" (use --hint none to fix the stream count)" if cfg.hint != "none" else "")
         )
     precision = actual.get("INFERENCE_PRECISION_HINT")
-    if precision is not None and str(precision) != cfg.infer_precision:
+    asked = cfg.infer_precision != "default"
+    if asked and precision is not None and str(precision) != cfg.infer_precision:
         out.append(
             f"{where} OpenVINO computes in {precision}, {cfg.infer_precision} was requested "
             "(this CPU or model does not support it)"

@@ -10,28 +10,130 @@ parses (the words after a :class:`MultiOption`, up to the next option), and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..paths import PRECISIONS
 from ..zoo import DEFAULT_MODEL
 
-#: ``-m/--model`` of the commands that run a model (infer, serve, export)
-model_option = click.option(
-    "-m",
-    "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Zoo name, IR (.xml), Paddle inference folder or .onnx.",
-)
-#: ``--infer-precision``: OpenVINO's INFERENCE_PRECISION_HINT (infer, serve)
+#: ``--infer-precision`` values, the same in every command that runs a model; ``default``
+#: leaves OpenVINO's own choice (bf16 on CPUs that have it) and reaches the library as None
+INFER_PRECISIONS = ("f32", "bf16", "f16", "default")
+MODEL_HELP = "Zoo name, IR (.xml), Paddle inference folder or .onnx."
+_PADDLE_PROGRAMS = ("inference.pdmodel", "inference.json")
+
+
+def check_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Callback of ``-m/--model``: the two near misses of an IR, its ``.bin`` and the folder
+    holding it, are usage errors that name the ``.xml`` to give (the library would only say
+    "unsupported input" or "not a Paddle inference model" after it started)."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if path.suffix.lower() == ".bin":
+        raise click.BadParameter(
+            f"{value} holds an IR's weights; give the IR's .xml ({path.with_suffix('.xml')})"
+        )
+    if path.is_dir() and not any((path / name).is_file() for name in _PADDLE_PROGRAMS):
+        xmls = sorted(path.glob("*.xml"))
+        if xmls:
+            raise click.BadParameter(f"{value} is a folder; give the IR's .xml ({xmls[0]})")
+        raise click.BadParameter(
+            f"{value} is a folder without a Paddle inference model (inference.pdmodel or "
+            "inference.json with .pdiparams); for an OpenVINO IR give its .xml"
+        )
+    return value
+
+
+def model_param(default: str | None = DEFAULT_MODEL) -> Any:
+    """``-m/--model`` of every command that runs a model: one spelling, one help, one check.
+    ``default=None``: the command says itself when it needs one (``-p IR.xml`` names the model
+    too, so no command can let click require it)."""
+    return click.option(
+        "-m",
+        "--model",
+        default=default,
+        show_default=default is not None,
+        callback=check_model,
+        help=MODEL_HELP,
+    )
+
+
+#: ``-m/--model`` defaulting to the zoo's PPLCNet_x1_0 (infer, serve, export)
+model_option = model_param()
+
+
+def _check_precisions(
+    ctx: click.Context, param: click.Parameter, value: Any
+) -> tuple[str, ...] | str | None:
+    """Each ``-p`` value is a precision name or an existing ``.xml``; anything else is a usage
+    error here (exit 2), before a model is resolved or a dataset read."""
+    values = value if isinstance(value, tuple) else (() if value is None else (value,))
+    for v in values:
+        if v in PRECISIONS:
+            continue
+        if v.lower().endswith(".xml"):
+            if not Path(v).expanduser().is_file():
+                raise click.BadParameter(f"{v}: no such IR file")
+            continue
+        raise click.BadParameter(
+            f"{v!r} is not a precision ({', '.join(PRECISIONS)}) nor an IR's .xml"
+        )
+    return value
+
+
+def precision_option(multiple: bool = False, default: tuple[str, ...] | None = None) -> Any:
+    """``-p/--precision``: which IR runs, by precision name (fp32, fp16, int8: the IRs of
+    ``--model``) or by path (an ``.xml``, then ``--model`` is not needed)."""
+    help_ = "fp32, fp16, int8 (int8 comes from `lcnet-ov quantize`) or an IR's .xml; " + (
+        "several values: -p fp32 int8, -p fp32,int8 or -p fp32 -p int8. " if multiple else ""
+    )
+    extra: dict[str, Any] = {"cls": MultiOption} if multiple else {}
+    if default is not None:
+        extra.update(default=default, show_default=True)
+    return click.option(
+        "-p",
+        "--precision",
+        "precision",
+        metavar="PREC|IR" + (" ..." if multiple else ""),
+        callback=_check_precisions,
+        help=help_ + "Default: fp32, or an .xml model's own.",
+        **extra,
+    )
+
+
+def _infer_precision(ctx: click.Context, param: click.Parameter, value: str) -> str | None:
+    return None if value == "default" else value
+
+
+#: ``--infer-precision``: OpenVINO's INFERENCE_PRECISION_HINT, same values in every command
 infer_precision_option = click.option(
     "--infer-precision",
-    type=click.Choice(["f32", "bf16"]),
+    type=click.Choice(INFER_PRECISIONS),
     default="f32",
     show_default=True,
-    help="Compute precision; f32 matches Paddle, bf16 is faster on AMX/AVX512-BF16.",
+    callback=_infer_precision,
+    help="Compute precision: f32 matches Paddle; bf16 (AMX/AVX512-BF16) and f16 are faster "
+    "where the CPU has them; default leaves OpenVINO's choice.",
 )
+#: ``--force``: the one meaning of the flag, in every command that writes an output
+force_option = click.option(
+    "--force", is_flag=True, help="Replace the output if it exists (refused otherwise)."
+)
+
+
+def refuse_existing(path: str | Path | None, force: bool, shown: str | None = None) -> None:
+    """Every command refuses to replace an existing output unless given ``--force``: one
+    message, exit code 2 (a usage error, found before any work)."""
+    if path is None or force or str(path) == "-":
+        return
+    target = Path(path).expanduser()
+    if target.exists() or (target.suffix == ".xml" and target.with_suffix(".bin").exists()):
+        from ..errors import OutputExistsError
+
+        raise OutputExistsError(f"{shown or target} exists; pass --force to replace it")
 
 
 class MultiOption(click.Option):
@@ -99,8 +201,6 @@ def file_output(ctx: click.Context, param: click.Parameter, value: str | None) -
     be writable, checked before minutes of work; ``-`` (stdout) passes."""
     if value is None or value == "-":
         return value
-    from pathlib import Path
-
     from .._outputs import check_writable_dir
 
     path = Path(value).expanduser()
@@ -108,3 +208,18 @@ def file_output(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value} is a folder; give a file name")
     check_writable_dir(path.parent, shown=value)
     return value
+
+
+def model_from_precision(
+    ctx: click.Context, model: str | None, precision: str | None
+) -> tuple[str, str | None]:
+    """``(model, precision)`` to resolve for a command that runs ONE model (infer, bench):
+    ``-p IR.xml`` is that IR, and a ``-m`` given beside it is a usage error (which one?)."""
+    if precision is None or not precision.lower().endswith(".xml"):
+        if model is None:
+            raise click.UsageError("give the model: -m/--model NAME|PATH (or -p IR.xml)")
+        return model, precision
+    source = ctx.get_parameter_source("model")
+    if model is not None and source is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError(f"-p {precision} already names the IR to run; leave out -m {model}")
+    return precision, None

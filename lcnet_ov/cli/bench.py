@@ -8,7 +8,17 @@ from typing import Any
 
 import click
 
-from ._options import Command, MultiOption, file_output
+from ._options import (
+    Command,
+    MultiOption,
+    file_output,
+    force_option,
+    infer_precision_option,
+    model_from_precision,
+    model_param,
+    precision_option,
+    refuse_existing,
+)
 
 
 def _optional_ints(values: tuple[str, ...]) -> list[Any]:
@@ -66,21 +76,8 @@ class _Bar:
 
 
 @click.command(cls=Command)
-@click.option(
-    "-m",
-    "--model",
-    required=True,
-    metavar="MODEL",
-    help="Zoo name, .xml IR, Paddle inference folder or .onnx file.",
-)
-@click.option(
-    "--precision",
-    cls=MultiOption,
-    metavar="P [P ...]",
-    default=("fp32",),
-    show_default=True,
-    help="fp32, fp16, int8; several values sweep (int8 IRs come from `lcnet-ov quantize`).",
-)
+@model_param(default=None)
+@precision_option(multiple=True)
 @click.option(
     "--backend",
     cls=MultiOption,
@@ -155,13 +152,7 @@ class _Bar:
     show_default=True,
     help="Untimed inferences first (the first is reported as first-inference).",
 )
-@click.option(
-    "--infer-precision",
-    metavar="f32|bf16",
-    default="f32",
-    show_default=True,
-    help="INFERENCE_PRECISION_HINT (unset, OpenVINO picks bf16 on CPUs that have it).",
-)
+@infer_precision_option
 @click.option(
     "--input",
     "input_",
@@ -189,9 +180,10 @@ class _Bar:
     callback=file_output,
     help="Write a PNG of latency and throughput per configuration.",
 )
+@force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def bench(
-    model: str,
+    model: str | None,
     precision: tuple[str, ...],
     backend: tuple[str, ...],
     threads: tuple[str, ...],
@@ -203,16 +195,18 @@ def bench(
     time_s: str | None,
     iterations: str | None,
     warmup: str,
-    infer_precision: str,
+    infer_precision: str | None,
     input_: str,
     as_json: bool,
     json_path: str | None,
     plot_path: str | None,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Measure latency (min/median/p90/p99/max) and throughput of a model.
 
-    Sweeps: `--threads 1,2 --batch-size 1 8 --precision fp32 int8` measures every combination.
+    Sweeps: `--threads 1,2 --batch-size 1 8 --precision fp32 int8` measures every combination
+    (of --model's IRs; `-p IR.xml` measures that one IR instead).
     Peers: `--backend openvino onnxruntime paddle` runs ONNX Runtime and Paddle Inference
     (oneDNN) on the source model with the same threads. The table reports what OpenVINO
     actually chose (streams, threads, inference precision), which hints can override.
@@ -229,9 +223,21 @@ def bench(
         except ValueError:
             raise BenchOptionError(f"{name} expects a number, got {value!r}") from None
 
+    xmls = [p for p in precision if p.lower().endswith(".xml")]
+    if xmls and len(precision) > 1:
+        raise BenchOptionError(
+            "an .xml IR is measured on its own: give -p IR.xml, or precision names of --model "
+            f"to compare (got {' '.join(precision)})"
+        )
+    model, _ = model_from_precision(
+        click.get_current_context(), model, precision[0] if precision else None
+    )
+    refuse_existing(json_path, force)  # before minutes of measuring
+    refuse_existing(plot_path, force)
     settings = BenchSettings(
         model=model,
-        precisions=precision,
+        # an IR is measured at its own precision (the runner labels it from its metadata)
+        precisions=("fp32",) if xmls else (precision or ("fp32",)),
         backends=backend,
         threads=tuple(_optional_ints(threads)),
         batch_sizes=batch_size,
@@ -242,7 +248,7 @@ def bench(
         time_s=number("--time", time_s, float),
         iterations=number("--iterations", iterations, int),
         warmup=number("--warmup", warmup, int),
-        infer_precision=infer_precision,
+        infer_precision=infer_precision or "default",
         input=input_,
     )
     if plot_path:  # fail before minutes of measuring, not after

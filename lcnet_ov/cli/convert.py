@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from ._options import xml_output
+from ._options import force_option, refuse_existing, xml_output
 
 
 def _batch(value: str) -> int | None:
@@ -15,9 +16,11 @@ def _batch(value: str) -> int | None:
     try:
         batch = int(value)
     except ValueError:
-        raise click.BadParameter(f"expected an integer or 'dynamic', got {value!r}") from None
+        raise click.BadParameter(
+            f"expected an integer or 'dynamic', got {value!r}", param_hint="--batch-size"
+        ) from None
     if batch < 1:
-        raise click.BadParameter("batch size must be ≥ 1 (or 'dynamic')")
+        raise click.BadParameter("batch size must be ≥ 1 (or 'dynamic')", param_hint="--batch-size")
     return batch
 
 
@@ -50,12 +53,15 @@ def _batch(value: str) -> int | None:
 )
 @click.option("--opset", type=int, default=14, show_default=True, help="ONNX opset (≥ 14).")
 @click.option(
-    "--batch",
+    "-b",
+    "--batch-size",
     "batch",
+    metavar="N|dynamic",
     default="dynamic",
     show_default=True,
     help="Static batch size, or 'dynamic'.",
 )
+@click.option("--batch", "old_batch", hidden=True, help="Old spelling of --batch-size.")
 @click.option("--input-size", type=int, help="Square input side (default: the model's crop).")
 @click.option(
     "--fp16/--fp32",
@@ -70,6 +76,7 @@ def _batch(value: str) -> int | None:
     help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).",
 )
 @click.option("--no-verify", is_flag=True, help="Skip the numerical check against the source.")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def convert(
@@ -80,10 +87,12 @@ def convert(
     route: str,
     opset: int,
     batch: str,
+    old_batch: str | None,
     input_size: int | None,
     fp16: bool,
     embed_preprocessing: bool,
     no_verify: bool,
+    force: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -99,16 +108,44 @@ def convert(
     options = ConvertOptions(
         route=route,
         opset=opset,
-        batch_size=_batch(batch),
+        batch_size=_batch(batch if old_batch is None else old_batch),
         input_size=input_size,
         compress_to_fp16=fp16,
         embed_preprocessing=embed_preprocessing,
         verify=not no_verify,
         num_classes=num_classes,
     )
+    # an existing IR is replaced only with --force: checked here, before any download or
+    # conversion, wherever the target is known from the arguments (-o, or a zoo name's cache
+    # slot); other sources' cache slots are named by what conversion reads, so the library
+    # checks those just before writing (replace=False)
+    target = _target(source, output, options)
+    if output is None and target is not None and target.is_file() and not force:
+        # a zoo name converted before: the cache already holds it, and running the quickstart
+        # twice is not an error (an explicit -o is an output the user named: refused below)
+        if as_json:
+            click.echo(json.dumps({"xml": str(target), "converted": False}, indent=2))
+        else:
+            click.echo("• already converted (pass --force to convert again)", err=True)
+            click.echo(str(target))
+        return
+    refuse_existing(target, force, shown=output)
     show = None if (quiet or as_json) else (lambda msg: click.echo(f"• {msg}", err=True))
-    result = run_convert(source, output, model=model, options=options, on_step=show)
+    result = run_convert(source, output, model=model, options=options, on_step=show, replace=force)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(str(result.xml))
+
+
+def _target(source: str, output: str | None, options: object) -> Path | None:
+    """The IR this conversion would write, when the arguments alone say (None otherwise)."""
+    from .._outputs import ir_output
+    from ..export.conversion import default_output
+    from ..zoo import get_spec, is_known
+
+    if output is not None:
+        return ir_output(output)
+    if not Path(source).expanduser().exists() and is_known(source):
+        return default_output(get_spec(source).name, options)  # type: ignore[arg-type]
+    return None

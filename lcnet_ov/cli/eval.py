@@ -7,13 +7,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._options import Command, MultiOption
+from ._options import (
+    INFER_PRECISIONS,
+    Command,
+    infer_precision_option,
+    model_param,
+    precision_option,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime.evaluation import EvalResult
 
 SHOW_SKIPPED = 10
-INFER_PRECISIONS = ["f32", "bf16", "f16", "default"]
 
 
 def _pct(value: float | None, signed: bool = False) -> str:
@@ -46,7 +51,7 @@ def format_table(result: EvalResult) -> str:
 
 
 @click.command(cls=Command)
-@click.option("-m", "--model", required=True, help="Zoo name, .xml IR, or conversion source.")
+@model_param(default=None)
 @click.option(
     "-d",
     "--data",
@@ -58,15 +63,7 @@ def format_table(result: EvalResult) -> str:
 @click.option(
     "--list-file", type=click.Path(), help="List file inside --data to use (default: val_list.txt)."
 )
-@click.option(
-    "-p",
-    "--precision",
-    "precisions",
-    cls=MultiOption,
-    metavar="PREC|IR",
-    help="fp32, fp16, int8 or an .xml path, one column each: -p fp32 int8, -p fp32 -p int8 or "
-    "-p fp32,int8 (default: fp32, plus int8 when it exists).",
-)
+@precision_option(multiple=True)
 @click.option(
     "-b",
     "--batch-size",
@@ -75,13 +72,7 @@ def format_table(result: EvalResult) -> str:
     show_default=True,
     help="Images per request.",
 )
-@click.option(
-    "--infer-precision",
-    type=click.Choice(INFER_PRECISIONS),
-    default="f32",
-    show_default=True,
-    help="INFERENCE_PRECISION_HINT; f32 keeps FP32 numbers free of bf16 rounding.",
-)
+@infer_precision_option
 @click.option(
     "--inference-precision",
     "old_infer_precision",
@@ -97,31 +88,38 @@ def format_table(result: EvalResult) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def eval_cmd(
-    model: str,
+    model: str | None,
     data: str,
     list_file: str | None,
-    precisions: tuple[str, ...],
+    precision: tuple[str, ...],
     batch_size: int,
-    infer_precision: str,
+    infer_precision: str | None,
     old_infer_precision: str | None,
     limit: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side."""
+    """Top-1/top-5 accuracy like PaddleClas tools/eval.py, FP32 and INT8 side by side.
+
+    One column per -p value: a precision of --model, or an IR's .xml (then --model is needed
+    only for the precision names). Default: fp32, plus int8 when it exists.
+    """
     from ..runtime.evaluation import evaluate
 
     if old_infer_precision is not None:
         click.echo("Warning: --inference-precision is now spelled --infer-precision", err=True)
-        infer_precision = old_infer_precision
-    if not precisions:
-        precisions = _default_precisions(model)
+        infer_precision = None if old_infer_precision == "default" else old_infer_precision
+    names = [p for p in precision if not p.lower().endswith(".xml")]
+    if model is None and (names or not precision):
+        raise click.UsageError("give the model: -m/--model NAME|PATH (or only -p IR.xml columns)")
+    if not precision:
+        precision = _default_precisions(model)
     result = evaluate(
-        model,
+        model or precision[0],
         data,
-        precision=precisions,
+        precision=precision,
         batch_size=batch_size,
-        inference_precision=None if infer_precision == "default" else infer_precision,
+        inference_precision=infer_precision,
         list_file=list_file,
         limit=limit,
         progress=not (quiet or as_json),

@@ -15,8 +15,14 @@ from pathlib import Path
 
 import click
 
-from ..paths import PRECISIONS
-from ._options import infer_precision_option, model_option
+from ._options import (
+    force_option,
+    infer_precision_option,
+    model_from_precision,
+    model_option,
+    precision_option,
+    refuse_existing,
+)
 
 
 def _quiet_opencv() -> None:
@@ -29,12 +35,7 @@ def _quiet_opencv() -> None:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
 @model_option
-@click.option(
-    "--precision",
-    type=click.Choice(PRECISIONS),
-    help="Which IR to run: fp32 by default, or an .xml's own precision (int8 needs "
-    "`lcnet-ov quantize` first).",
-)
+@precision_option()
 @click.option("-k", "--topk", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
@@ -94,6 +95,7 @@ def _quiet_opencv() -> None:
     type=click.IntRange(min=1),
     help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
 )
+@force_option
 def infer(
     inputs: tuple[str, ...],
     model: str,
@@ -103,7 +105,7 @@ def infer(
     threads: int | None,
     device: str,
     class_id_map_file: str | None,
-    infer_precision: str,
+    infer_precision: str | None,
     fold_preprocessing: bool,
     fast_decode: bool | None,
     recursive: bool,
@@ -123,6 +125,7 @@ def infer(
     With --engine ray the same classification runs as a Ray Data job (--threads is then per
     actor, default 1) and rows are written to --output; a summary line follows.
     """
+    model, precision = model_from_precision(click.get_current_context(), model, precision)
     if engine == "ray":
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
@@ -185,7 +188,7 @@ def _infer_on_ray(
     threads: int | None,
     device: str,
     class_id_map_file: str | None,
-    infer_precision: str,
+    infer_precision: str | None,
     fold_preprocessing: bool,
     fast_decode: bool,
     recursive: bool,
@@ -205,8 +208,13 @@ def _infer_on_ray(
         raise click.UsageError(
             "--json, --device and --class-id-map-file are not available with --engine ray"
         )
-    if Path(output).is_file() and not force:  # found before any work: a usage error (exit 2)
-        raise click.UsageError(f"{output} exists; pass --force to replace it")
+    from ..distributed import OUTPUT_FORMATS
+
+    if Path(output).suffix.lower() not in OUTPUT_FORMATS:  # a usage error: exit 2, no Ray
+        raise click.BadParameter(
+            f"{output}: output must end in {' or '.join(OUTPUT_FORMATS)}", param_hint="--output"
+        )
+    refuse_existing(output, force)
     out = check_output(output, force=force)  # a typo in the path costs nothing, not a job
     from .._deps import require
 

@@ -10,19 +10,14 @@ import json
 
 import click
 
-from ._options import xml_output
+from ._options import force_option, model_param, refuse_existing, xml_output
 
 #: skipped files named in the text report; ``--json`` lists all of them
 SHOW_SKIPPED = 10
 
 
 @click.command()
-@click.option(
-    "-m",
-    "--model",
-    required=True,
-    help="Zoo name, FP32 .xml IR, or a conversion source (Paddle folder, .pdmodel/.json, .onnx).",
-)
+@model_param(default=None)
 @click.option(
     "-d",
     "--data",
@@ -37,7 +32,6 @@ SHOW_SKIPPED = 10
     help="List file inside --data to use (default: train_list.txt, else val_list.txt).",
 )
 @click.option(
-    "-n",
     "--subset-size",
     type=int,
     default=300,
@@ -104,14 +98,15 @@ SHOW_SKIPPED = 10
     help="Validation images used by accuracy control.",
 )
 @click.option(
-    "--force",
+    "--allow-small-calibration",
     is_flag=True,
     help="Quantize even with fewer than 10 usable calibration images (ranges will fit them).",
 )
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def quantize(
-    model: str,
+    model: str | None,
     data: str,
     list_file: str | None,
     subset_size: int,
@@ -125,6 +120,7 @@ def quantize(
     max_drop: float | None,
     val_data: str | None,
     val_subset_size: int,
+    allow_small_calibration: bool,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -135,10 +131,20 @@ def quantize(
     writes the INT8 IR beside the FP32 one (or to --output). Unreadable images are skipped
     and named in the report.
     """
+    from .._outputs import ir_output
+    from ..errors import UnknownModelError
     from ..export.quantization import quantize as run_quantize
+    from ..paths import int8_ir_path
 
+    if model is None:
+        raise click.UsageError("give the FP32 model to quantize: -m/--model NAME|PATH")
     if (max_drop is None) != (val_data is None):
         raise click.UsageError("--max-drop and --val-data go together")
+    try:  # where the library will write; an unknown model is left to it (after its checks)
+        target = ir_output(output) if output is not None else int8_ir_path(model)
+    except UnknownModelError:
+        target = None
+    refuse_existing(target, force, shown=output)
     result = run_quantize(
         model,
         data,
@@ -155,7 +161,7 @@ def quantize(
         val_subset_size=val_subset_size,
         list_file=list_file,
         progress=not (quiet or as_json),
-        force=force,
+        force=allow_small_calibration,  # the library's name for it (kept for its callers)
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

@@ -251,6 +251,13 @@ def _verify(xml: Path, src: Source, pp: zoo.Preprocess, options: ConvertOptions)
     return compare(xml, reference, images, pp, atol, reference_name=name)
 
 
+def _refuse_existing(xml: Path, replace: bool) -> None:
+    if not replace and (xml.exists() or xml.with_suffix(".bin").exists()):
+        from ..errors import OutputExistsError
+
+        raise OutputExistsError(f"{xml} exists; pass --force to replace it")
+
+
 def default_output(name: str, options: ConvertOptions) -> Path:
     precision = paths.conversion_precision(
         compress_to_fp16=options.compress_to_fp16,
@@ -266,8 +273,13 @@ def convert(
     model: str | None = None,
     options: ConvertOptions | None = None,
     on_step: Callable[[str], None] | None = None,
+    replace: bool = True,
 ) -> ConvertResult:
     """Convert ``source`` to an IR at ``output`` (default: the zoo cache) and verify it.
+
+    ``replace=False`` refuses an existing IR there (:class:`OutputExistsError`), checked before
+    any work when ``output`` is given and before writing otherwise (``lcnet-ov convert``
+    without ``--force``).
 
     ``model`` names the zoo entry whose labels and preprocessing apply (needed for a
     ``.pdparams`` of a non-default size; otherwise inferred). Nothing is left at ``output``
@@ -283,6 +295,7 @@ def convert(
             on_step(msg)
 
     if output is not None:  # a bad -o fails before any download or conversion
+        _refuse_existing(ir_output(output), replace)
         check_writable_dir(ir_output(output).parent, shown=output)
     else:
         check_writable_dir(paths.home(), f"model cache (${paths.ENV_HOME})", CacheDirError)
@@ -331,6 +344,7 @@ def convert(
         write_metadata(ov_model, meta)
 
         out_xml = ir_output(output) if output else default_output(name, options)
+        _refuse_existing(out_xml, replace)
         verification: Verification | None = None
 
         def check(staged: Path) -> None:

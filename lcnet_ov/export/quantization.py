@@ -180,7 +180,8 @@ def check_subset(available: int, wanted: int, source: Any, force: bool) -> str |
             f"{source} has {available} usable calibration image(s), fewer than "
             f"{MIN_CALIBRATION_IMAGES}: activation ranges from so few images "
             "fit those images and clip what inference meets. Add images (a few hundred of the "
-            "kind the model will see), or pass --force (force=True) to quantize anyway"
+            "kind the model will see), or pass --allow-small-calibration (force=True) to "
+            "quantize anyway"
         )
     return note
 

