@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     body = "\n".join(
         [
-            f"Seeded PP-LCNet {'x0.25' if run.smoke else 'x1.0'} IR, batch 1, f32 inference precision, {args.seconds} s per run, "
+            f"Seeded PP-LCNet {'x0.25' if run.smoke else 'x1.0'} IR, batch 1, f32 inference "
+            f"precision, {args.seconds} s per run, "
             f"{args.rounds} alternating rounds; each tool's figure is its median over rounds "
             "with the range over rounds in brackets, the ratio is the median (range) of the "
             "per-round ratios (pairs run back to back).",
