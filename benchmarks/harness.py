@@ -175,10 +175,13 @@ class Run:
             f"{self.load_text()}."
         )
 
-    def emit(self, page: str, name: str, body: str, title: str | None = None) -> None:
+    def emit(
+        self, page: str, name: str, body: str, title: str | None = None, provenance: str = ""
+    ) -> None:
         """Print the section (with its provenance line); with ``--write`` also replace it in
-        ``docs/<page>`` (see :func:`write_section`)."""
-        text = f"{body.strip()}\n\n{self.provenance()}\n"
+        ``docs/<page>`` (see :func:`write_section`). ``provenance``: the line recorded when the
+        numbers were measured, for a script that re-renders an earlier run's results."""
+        text = f"{body.strip()}\n\n{provenance or self.provenance()}\n"
         doc = self.args.docs / page
         print(f"\n==== {page}, section {name} ====\n{text}")
         if self.args.write:
