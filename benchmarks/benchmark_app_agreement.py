@@ -111,7 +111,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     if run.smoke:
         args.seconds, args.rounds = 1, 2
 

@@ -91,7 +91,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     pages = 64
     if run.smoke:
         args.images, pages = 2, 4

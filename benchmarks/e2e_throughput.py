@@ -229,7 +229,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     if run.smoke:
         args.limit, args.repeats, args.pages = min(args.limit, 24), 1, 8
 

@@ -114,7 +114,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     if run.smoke:
         args.pages = 8
     sets = image_sets(args.pages, 16 if run.smoke else None)

@@ -189,8 +189,9 @@ class Run:
             print(f"wrote {doc} (section {name})", file=sys.stderr)
 
 
-def start(args: argparse.Namespace, script: str) -> Run:
-    """The run of ``script`` (``__name__``-style or bare): scratch folder, model cache, offline.
+def start(args: argparse.Namespace, script: str, argv: Sequence[str] | None = None) -> Run:
+    """The run of ``script`` (``__name__``-style or bare) with ``argv`` (default: the command
+    line; the provenance line repeats it): scratch folder, model cache, offline.
 
     Generated models live in ``$LCNET_OV_BENCH_WORK`` (default ``<tmp>/lcnet-ov-bench``) and are
     reused by later runs; ``--smoke`` uses its ``smoke/`` subfolder, so models built from tiny
@@ -207,7 +208,7 @@ def start(args: argparse.Namespace, script: str) -> Run:
     work = base / "smoke" if args.smoke else base
     work.mkdir(parents=True, exist_ok=True)
     global _RUN
-    _RUN = Run(args, script.rsplit(".", 1)[-1], sys.argv[1:], work)
+    _RUN = Run(args, script.rsplit(".", 1)[-1], list(sys.argv[1:] if argv is None else argv), work)
     return _RUN
 
 

@@ -276,7 +276,7 @@ def op_ratio(runs: dict[str, dict], op: str) -> float | None:
 def findings(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
     """The measured facts the per-layer tables add up to, one bullet each."""
 
-    def ratios(op: str) -> str:
+    def op_ratios(op: str) -> str:
         got = [(t, op_ratio(r, op)) for t, r in stats]
         return "; ".join(f"{t} {v:.2f}×" for t, v in got if v is not None)
 
@@ -289,9 +289,9 @@ def findings(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
     lines.append(f"- INT8 ÷ FP32 speed-up, whole network: {speedups('int8')}.")
     lines.append(
         "- Time of the INT8 kernels ÷ the FP32 kernels, by op type (below 1: INT8 is faster). "
-        f"Convolution (the 1×1 pointwise convs and the stem): {ratios('Convolution')}. "
-        f"GroupConvolution (the depthwise convs): {ratios('GroupConvolution')}. "
-        f"FullyConnected (the classifier): {ratios('FullyConnected')}."
+        f"Convolution (the 1×1 pointwise convs and the stem): {op_ratios('Convolution')}. "
+        f"GroupConvolution (the depthwise convs): {op_ratios('GroupConvolution')}. "
+        f"FullyConnected (the classifier): {op_ratios('FullyConnected')}."
     )
     for variant in VARIANTS:
         if variant != "int8" and any(variant in r for _, r in stats):
@@ -450,7 +450,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     variants = list(VARIANTS)
     if run.smoke:
         args.iterations, args.scales, args.batches, args.pages = 3, [0.25], [1], 8

@@ -308,7 +308,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     cache = work() / "study" / "results.json"
     if args.rewrite:
         if not cache.is_file():

@@ -173,7 +173,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     if run.smoke:
         args.runs, args.seconds, args.passes = 1, 0.2, 1
     subset = calibration_subset()

@@ -133,7 +133,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     idle_s = 5.0
     if run.smoke:
         args.limit, args.rounds, idle_s = 16, 1, 0.5

@@ -176,7 +176,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     if run.smoke:
         args.rounds, args.seconds, args.starts, args.images = 1, 0.3, 1, 8
 

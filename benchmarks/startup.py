@@ -103,7 +103,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    run = harness.start(args, __name__)
+    run = harness.start(args, __name__, argv)
     if run.smoke:
         args.rounds, args.serve_rounds, args.help_runs = 1, 1, 2
 
