@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run = harness.start(args, __name__, argv)
     if run.smoke:
-        args.seconds, args.rounds = 1, 2
+        args.seconds, args.rounds = 1, 1
 
     from lcnet_ov.bench import available_cores
 

@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     run = harness.start(args, __name__, argv)
     if run.smoke:
-        args.limit, args.repeats, args.pages = min(args.limit, 24), 1, 8
+        args.limit, args.repeats, args.pages = min(args.limit, 16), 1, 8
 
     from lcnet_ov.async_runtime import AsyncClassifier
     from lcnet_ov.bench.machine import machine_info

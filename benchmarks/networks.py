@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run = harness.start(args, __name__, argv)
     if run.smoke:
-        args.seconds, args.rounds = 0.2, 2
+        args.seconds, args.rounds = 0.1, 1
     sizes = _peak.matmul_sizes(run.smoke)
     nets = networks(run.smoke)
     kernel = {n: _peak.gemm_kernel(_peak.matmul_ir(n, "int8")) for n in sizes}
