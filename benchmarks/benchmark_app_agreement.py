@@ -6,7 +6,7 @@ hits both tools alike; the ratio is the median over rounds of each round's lcnet
 ratio (each tool's own figure is its median over rounds). Targets: async throughput
 ≥ 0.97× benchmark_app's, sync median latency ≤ 1.03× benchmark_app's.
 
-    python -m benchmarks.benchmark_app_agreement [--seconds 3] [--rounds 6] [--write]
+    python -m benchmarks.benchmark_app_agreement [--seconds 3] [--rounds 6] [--write | --smoke]
 
 Prints (``--write``: writes) the ``bench-agreement`` section of docs/benchmarks.md; exits 1 if
 a target is missed (not under ``--smoke``, whose 1 s runs say nothing about agreement).

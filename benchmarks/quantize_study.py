@@ -14,7 +14,7 @@ Quantizes two networks under each candidate setting with :func:`lcnet_ov.quantiz
   fewer than ``MIN_CALIBRATION_IMAGES``; and on ImageNet, 50/100/300 images. (The page sweep was
   ``benchmarks/calibration_floor.py``, which measured the same accuracy on the same sets.)
 
-    python -m benchmarks.quantize_study [--write]     # ~20 min on 2 cores
+    python -m benchmarks.quantize_study [--write | --smoke]     # ~20 min on 2 cores
 
 Prints (``--write``: writes) the ``quantize-study`` section of docs/quantization.md; results are
 kept as JSON under the scratch folder, and ``--rewrite`` re-renders the last run's results

@@ -9,7 +9,7 @@
   THROUGHPUT hint and ``AsyncInferQueue``. Passes are interleaved so load from other jobs on a
   shared machine hits every configuration alike. ``lcnet-ov bench`` measures more thoroughly.
 
-    python -m benchmarks.quantize_time [--runs 3] [--seconds 3] [--passes 3] [--write]
+    python -m benchmarks.quantize_time [--runs 3] [--seconds 3] [--passes 3] [--write | --smoke]
 
 Prints (``--write``: writes) the ``quantize`` section of docs/benchmarks.md.
 """

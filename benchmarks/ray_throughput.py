@@ -4,7 +4,7 @@ where each engine's CPU goes. Prints (``--write``: writes) the ``ray`` section o
 ``docs/distributed.md``.
 
     python -m benchmarks.ray_throughput [--folder ../shared/imagenet-sample] [--limit 1000]
-                                        [--rounds 3] [--write]
+                                        [--rounds 3] [--write | --smoke]
 
 Both engines run the real PP-LCNet_x1_0 text-orientation IR with the exact (not folded)
 preprocessing, as ``lcnet-ov infer`` does with either engine, and fast decode, the default of

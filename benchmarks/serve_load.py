@@ -17,7 +17,7 @@ server ÷ in-process are taken within a round, so load from other jobs on the ma
 sides alike; the table gives the median over rounds and the min–max of the ratio. The load
 average is in the provenance line.
 
-    python -m benchmarks.serve_load [--rounds 3] [--seconds 2] [--starts 2] [--write]
+    python -m benchmarks.serve_load [--rounds 3] [--seconds 2] [--starts 2] [--write | --smoke]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Each round runs the command once with the cache off (``LCNET_OV_COMPILE_CACHE=0`
 with it warm, interleaved, so both see the same machine load; the page cache and the model
 cache (IR already converted) are warm for both.
 
-    python -m benchmarks.startup [--rounds 7] [--serve-rounds 3] [--write]
+    python -m benchmarks.startup [--rounds 7] [--serve-rounds 3] [--write | --smoke]
 
 Prints (``--write``: writes) the ``startup`` and ``cli-startup`` sections of
 ``docs/benchmarks.md``. (``--help`` was timed by ``conversion_parity``; it is a start-up time
