@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.harness import ratios
+
 
 def available() -> str | None:
     """``None`` when ``model_api`` imports, else why not (the peer is then skipped)."""
@@ -160,14 +162,14 @@ class FileSet:
     ours: list[Rate] = field(default_factory=list)
     theirs: list[Rate] = field(default_factory=list)
 
-    def ratios(self) -> list[float]:
+    def rate_ratios(self) -> list[float]:
         """lcnet-ov ÷ Model API images/s, per round."""
-        return [o[0] / t[0] for o, t in zip(self.ours, self.theirs, strict=True)]
+        return ratios([o[0] for o in self.ours], [t[0] for t in self.theirs])
 
     def cpu_ratios(self) -> list[float]:
         """Model API ÷ lcnet-ov CPU per image, per round: the speed-up both would show with the
         cores to themselves, less sensitive to other jobs' load than wall-clock rates."""
-        return [t[1] / o[1] for o, t in zip(self.ours, self.theirs, strict=True)]
+        return ratios([t[1] for t in self.theirs], [o[1] for o in self.ours])
 
 
 def rendered_pages(folder: Path, n: int, seed: int = 11) -> tuple[list[Path], list[int]]:
@@ -225,7 +227,7 @@ def report(
     for s in sets:
         if not s.timed:
             continue
-        ratios, cpu = s.ratios(), s.cpu_ratios()
+        per_round, cpu = s.rate_ratios(), s.cpu_ratios()
         ours = statistics.median(r for r, _ in s.ours)
         theirs = statistics.median(r for r, _ in s.theirs)
         rows.append(
@@ -233,8 +235,8 @@ def report(
             f"{max(r for r, _ in s.ours):.0f}) | {theirs:.0f} ({min(r for r, _ in s.theirs):.0f}–"
             f"{max(r for r, _ in s.theirs):.0f}) | {statistics.median(c for _, c in s.ours):.2f} "
             f"| {statistics.median(c for _, c in s.theirs):.2f} "
-            f"| **{statistics.median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f}) "
-            f"| {', '.join(f'{r:.2f}' for r in ratios)} "
+            f"| **{statistics.median(per_round):.2f}** ({min(per_round):.2f}–"
+            f"{max(per_round):.2f}) | {', '.join(f'{r:.2f}' for r in per_round)} "
             f"| **{statistics.median(cpu):.2f}** ({min(cpu):.2f}–{max(cpu):.2f}) |"
         )
     agree = []

@@ -6,14 +6,14 @@ hits both tools alike; the ratio is the median over rounds of each round's lcnet
 ratio (each tool's own figure is its median over rounds). Targets: async throughput
 ≥ 0.97× benchmark_app's, sync median latency ≤ 1.03× benchmark_app's.
 
-    python benchmarks/benchmark_app_agreement.py [--seconds 3] [--rounds 6]
+    python -m benchmarks.benchmark_app_agreement [--seconds 3] [--rounds 6] [--write | --smoke]
 
-Writes the ``bench-agreement`` section of docs/benchmarks.md; exits 1 if a target is missed.
+Prints (``--write``: writes) the ``bench-agreement`` section of docs/benchmarks.md; exits 1 if
+a target is missed (not under ``--smoke``, whose 1 s runs say nothing about agreement).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -22,7 +22,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench_common import fp32_ir, machine_line, md_table, pplcnet, spread, write_section
+from benchmarks import harness
+from benchmarks._models import fp32_ir, pplcnet
+from benchmarks.harness import md_table, spread
 
 THROUGHPUT_TARGET = 0.97
 LATENCY_TARGET = 1.03
@@ -100,42 +102,46 @@ def ours(xml: Path, options: dict, seconds: int) -> dict[str, float]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = harness.parser(__doc__)
     parser.add_argument("--seconds", type=int, default=3, help="per run (benchmark_app -t)")
     parser.add_argument("--rounds", type=int, default=6, help="A B alternations per case")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    if run.smoke:
+        args.seconds, args.rounds = 1, 1
 
     from lcnet_ov.bench import available_cores
 
-    xml = fp32_ir(pplcnet(1.0))
+    xml = fp32_ir(pplcnet(0.25 if run.smoke else 1.0))
     cores = available_cores()
     rows, raw, ok = [], [], True
-    for name, flags, options in cases(cores):
-        runs: dict[str, list[dict[str, float]]] = {"benchmark_app": [], "lcnet-ov": []}
-        for round_ in range(args.rounds):
-            # alternate which tool goes first, so neither always gets the quieter slot
-            order = (
-                ("benchmark_app", "lcnet-ov") if round_ % 2 == 0 else ("lcnet-ov", "benchmark_app")
-            )
-            for tool in order:
-                run = (
-                    benchmark_app(xml, flags, args.seconds)
-                    if tool == "benchmark_app"
-                    else ours(xml, options, args.seconds)
-                )
-                runs[tool].append(run)
-                fps, median = run["fps"], run["median_ms"]
-                print(
-                    f"{name:45s} {tool:13s} {fps:8.1f} FPS  median {median:.2f} ms", file=sys.stderr
-                )
+    for name, flags, options in cases(cores)[: 2 if run.smoke else None]:
+        # both tools once per round, the first alternating, so neither always gets the
+        # quieter slot
+        runs = harness.interleave(
+            [
+                ("benchmark_app", lambda flags=flags: benchmark_app(xml, flags, args.seconds)),
+                ("lcnet-ov", lambda options=options: ours(xml, options, args.seconds)),
+            ],
+            args.rounds,
+            log=False,
+        )
+        for tool, values in runs.items():
+            for value in values:
+                print(f"{name:45s} {tool:13s} {value['fps']:8.1f} FPS  median "
+                      f"{value['median_ms']:.2f} ms", file=sys.stderr)  # fmt: skip
         is_async = options["mode"] == "async"
         key = "fps" if is_async else "median_ms"
         ref = spread([r[key] for r in runs["benchmark_app"]])
         got = spread([r[key] for r in runs["lcnet-ov"]])
-        per_round = [
-            o[key] / b[key] for o, b in zip(runs["lcnet-ov"], runs["benchmark_app"], strict=True)
-        ]
+        per_round = harness.ratios(
+            [r[key] for r in runs["lcnet-ov"]], [r[key] for r in runs["benchmark_app"]]
+        )
         # each round's pair ran back to back, so its ratio cancels slow drift in machine load;
         # the median over rounds discards the rounds another job disturbed
         ratio = statistics.median(per_round)
@@ -162,11 +168,11 @@ def main() -> int:
         )
     body = "\n".join(
         [
-            f"Seeded PP-LCNet x1.0 IR, batch 1, f32 inference precision, {args.seconds} s per run, "
+            f"Seeded PP-LCNet {'x0.25' if run.smoke else 'x1.0'} IR, batch 1, f32 inference "
+            f"precision, {args.seconds} s per run, "
             f"{args.rounds} alternating rounds; each tool's figure is its median over rounds "
             "with the range over rounds in brackets, the ratio is the median (range) of the "
-            "per-round ratios (pairs run back to back). "
-            "Generated by `python benchmarks/benchmark_app_agreement.py`.",
+            "per-round ratios (pairs run back to back).",
             "",
             md_table(
                 ["case", "metric", "benchmark_app", "lcnet-ov bench", "ratio", "target", "met"],
@@ -176,13 +182,10 @@ def main() -> int:
             "Per-round values (in run order):",
             "",
             *raw,
-            "",
-            machine_line(),
         ]
     )
-    write_section("bench-agreement", body)
-    print(body)
-    return 0 if ok else 1
+    run.emit("benchmarks.md", "bench-agreement", body)
+    return 0 if ok or run.smoke else 1
 
 
 if __name__ == "__main__":

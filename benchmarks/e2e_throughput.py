@@ -1,9 +1,9 @@
 """End-to-end images/s over a folder of JPEGs with ``AsyncClassifier``, next to the two rates
-that bound it (decode+preprocess alone, the model alone) and the CPU time each stage costs.
-Writes the tables to ``docs/benchmarks.md`` between ``<!-- e2e:start -->`` and
-``<!-- e2e:end -->`` and leaves the rest of the file alone.
+that bound it (decode+preprocess alone, the model alone), the CPU time each stage costs, and
+who spends end to end's extra CPU time, thread by thread. Prints (``--write``: writes) the
+``e2e`` and ``pipeline-overhead`` sections of ``docs/benchmarks.md``.
 
-    python benchmarks/e2e_throughput.py [--folder ../shared/imagenet-sample] [--limit 1000]
+    python -m benchmarks.e2e_throughput [--folder DIR] [--limit 1000] [--write | --smoke]
 
 Configurations, measured in interleaved rounds so load bursts from other jobs hit each alike:
 
@@ -18,23 +18,23 @@ Configurations, measured in interleaved rounds so load bursts from other jobs hi
   FP32 IR and files, beside an ``AsyncClassifier`` with its defaults, on the folder and on
   rendered text pages (``--pages``), with top-1 agreement of its stretch-to-224 resize against
   PaddleClas' resize-short + center-crop (skipped with ``--no-peer`` or when
-  ``openvino-model-api`` is not installed; see ``_model_api_peer.py``).
+  ``openvino-model-api`` is not installed; see ``benchmarks/_model_api_peer.py``).
 
 Every stage is timed in wall seconds *and* in process CPU seconds (all threads), so each stage's
 cost per image is known. With both stages on the same cores, end to end cannot beat
 ``cores / (CPU per image decoding + CPU per image in the model)``: that work-conserving ceiling,
-not ``min(decode, model)``, is what the pipeline is judged against (see the doc section).
+not ``min(decode, model)``, is what the pipeline is judged against (see the doc section). The
+same passes also read each thread's CPU time (``benchmarks/_thread_cpu.py``), and for the folded
+configurations the model's cost at every batch size, so the ``pipeline-overhead`` section says
+who spends the difference between end to end and the stages alone (one measurement, two
+sections: they used to be two scripts timing the same stages).
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
 import statistics
 import sys
-import time
-from collections.abc import Callable
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,52 +42,28 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling _model_api_peer
-import _model_api_peer  # noqa: E402
-from _bench_common import cpu_ticks, steal_since  # noqa: E402
+from benchmarks import _model_api_peer, harness
+from benchmarks._models import int8_of
+from benchmarks._thread_cpu import DECODE, E2E, MODEL, Pass, measure, overhead_section
+from benchmarks.harness import IMAGENET_SAMPLE, REPO
 
-#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
-IMAGENET_SAMPLE = Path(
-    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
-)
-DOC = REPO / "docs" / "benchmarks.md"
-START, END = "<!-- e2e:start -->", "<!-- e2e:end -->"
 #: images of each set both peers classify untimed before the rounds
 WARMUP = 32
 
 
-@dataclass
-class Stage:
-    """One timed pass: images per wall second and CPU milliseconds per image."""
-
-    rate: float
-    cpu_ms: float
-
-
-def timed(n: int, fn: Callable[[], object]) -> Stage:
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return Stage(n / wall, 1000 * cpu / n)
-
-
-def decode_stage(model, files: list[Path], workers: int) -> Stage:
-    """Read + decode + preprocess only, on ``workers`` threads; results dropped as they come,
+def decode_stage(model, files: list[Path], pool: ThreadPoolExecutor) -> Pass:
+    """Read + decode + preprocess only, on the decode threads; results dropped as they come,
     as in the pipeline (holding 1000 float tensors would add page faults the pipeline has not)."""
 
     def run() -> None:
-        with ThreadPoolExecutor(workers) as pool:
-            for _ in pool.map(model.prepare, files):
-                pass
+        for _ in pool.map(model.prepare, files):
+            pass
 
-    return timed(len(files), run)
+    return measure(len(files), run)
 
 
-def model_stage(clf, batches: list[np.ndarray], n: int, timer: Callable = timed) -> Any:
-    """Inference only: the classifier's own compiled model and request count, full batches.
-    ``timer(n, run)`` measures the pass (``benchmarks/pipeline_overhead.py`` passes its
-    per-thread one)."""
+def model_stage(clf, batches: list[np.ndarray], n: int) -> Pass:
+    """Inference only: the classifier's own compiled model and request count, full batches."""
     import openvino as ov
 
     queue = ov.AsyncInferQueue(clf.compiled_model, clf.num_requests)
@@ -97,10 +73,20 @@ def model_stage(clf, batches: list[np.ndarray], n: int, timer: Callable = timed)
             queue.start_async({0: batch}, share_inputs=True)
         queue.wait_all()
 
-    return timer(n, run)
+    return measure(n, run)
 
 
-def e2e_stage(clf, files: list[Path]) -> tuple[Stage, int]:
+def size_costs(clf, sample: np.ndarray, images: int) -> dict[int, float]:
+    """Model CPU ms per image at each batch size 1..max_batch (same images, repeated)."""
+    costs = {}
+    for size in range(1, clf.max_batch + 1):
+        batch = np.ascontiguousarray(sample[:size])
+        count = max(1, images // size)
+        costs[size] = model_stage(clf, [batch] * count, count * size).cpu_ms
+    return costs
+
+
+def e2e_stage(clf, files: list[Path]) -> tuple[Pass, int]:
     from lcnet_ov.results import FailedPrediction
 
     failed = 0
@@ -109,7 +95,7 @@ def e2e_stage(clf, files: list[Path]) -> tuple[Stage, int]:
         nonlocal failed
         failed = sum(isinstance(r, FailedPrediction) for r in clf.map(files))
 
-    return timed(len(files), run), failed
+    return measure(len(files), run), failed
 
 
 @dataclass
@@ -117,10 +103,27 @@ class Config:
     label: str
     xml: Path
     fold: bool
-    clf: object = None
+    clf: Any = None
+    pool: ThreadPoolExecutor | None = None
     batches: list = field(default_factory=list)
-    runs: list[tuple[Stage, Stage, Stage]] = field(default_factory=list)
+    sample: np.ndarray | None = None
+    runs: list[tuple[Pass, Pass, Pass]] = field(default_factory=list)
+    #: folded configurations: model CPU ms per image by batch size, and the batch sizes end
+    #: to end formed, per round (the pipeline-overhead section)
+    by_size: list[dict[int, float]] = field(default_factory=list)
+    mixes: list[Counter[int]] = field(default_factory=list)
     failed: int = 0
+
+    def round(self, files: list[Path], sizes_images: int) -> None:
+        """decode alone, model alone, end to end, back to back (and the batch-size costs)."""
+        before = Counter(self.clf.stats.sizes)
+        decode = decode_stage(self.clf.model, files, self.pool)
+        model = model_stage(self.clf, self.batches, len(files))
+        e2e, self.failed = e2e_stage(self.clf, files)
+        self.runs.append((decode, model, e2e))
+        if self.fold:
+            self.mixes.append(Counter(self.clf.stats.sizes) - before)
+            self.by_size.append(size_costs(self.clf, self.sample, sizes_images))
 
     def median(self, stage: int, attr: str) -> float:
         return statistics.median(getattr(run[stage], attr) for run in self.runs)
@@ -132,16 +135,6 @@ class Config:
 def ceiling(cores: int, decode_ms: float, model_ms: float) -> float:
     """Work-conserving bound, img/s: every core busy with one stage or the other, no waste."""
     return 1000 * cores / (decode_ms + model_ms)
-
-
-def int8_ir(fp32_xml: Path, data: Path) -> Path:
-    """An INT8 IR beside the FP32 one, quantized once (300 images, the SDK's defaults)."""
-    from lcnet_ov.export.quantization import quantize
-
-    out = fp32_xml.parent.parent / "int8-e2e" / "model.xml"
-    if not out.is_file():
-        quantize(fp32_xml, data, output=out, progress=False)
-    return out
 
 
 class Peer:
@@ -171,9 +164,7 @@ class Peer:
     def setup(cls, args, xml: Path, files: list[Path], workers: int) -> Peer | None:
         if args.no_peer or _model_api_peer.available() is not None:
             return None
-        import tempfile
-
-        work = args.pages_dir or Path(tempfile.gettempdir()) / "lcnet-ov-bench" / "e2e-pages"
+        work = args.pages_dir or harness.work() / "e2e-pages"
         work = work / f"n{args.pages}"
         pages, labels = _model_api_peer.rendered_pages(work, args.pages)
         samples = sorted((REPO / "samples" / "images").glob("page_*deg.jpg"))
@@ -189,7 +180,7 @@ class Peer:
         return cls(args, xml, sets, workers)
 
     def round(self, index: int) -> None:
-        self.loads.append(os.getloadavg()[0])
+        self.loads.append(harness.load_average())
 
         def ours(files: list[Path]) -> tuple[float, float]:
             stage, failed = e2e_stage(self.clf, files)
@@ -217,29 +208,8 @@ class Peer:
         )
 
 
-def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace only what lies between our markers (add them, or the file, when missing)."""
-    body = f"{START}\n{text.strip()}\n{END}"
-    if not doc.exists():
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        doc.write_text(body + "\n")
-        return
-    content = doc.read_text()
-    if START in content and END in content:
-        head, rest = content.split(START, 1)
-        content = head + body + rest.split(END, 1)[1]
-    else:
-        content = content.rstrip("\n") + "\n\n" + body + "\n"
-    doc.write_text(content)
-
-
-def main() -> None:
-    from lcnet_ov.bench.machine import machine_info
-    from lcnet_ov.export.resolve import resolve_ir
-    from lcnet_ov.inputs.files import list_images
-    from lcnet_ov.runtime.async_classifier import AsyncClassifier
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def build_parser():
+    parser = harness.parser(__doc__)
     parser.add_argument("--folder", type=Path, default=IMAGENET_SAMPLE)
     parser.add_argument("--model", default="text_image_orientation")
     parser.add_argument("--limit", type=int, default=1000, help="images used (sorted, first N)")
@@ -247,17 +217,27 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="decode threads (default: all cores)")
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--no-int8", action="store_true", help="skip the INT8 configuration")
+    parser.add_argument("--no-int8", action="store_true", help="skip the INT8 configurations")
     parser.add_argument("--no-peer", action="store_true", help="skip OpenVINO Model API")
     parser.add_argument(
         "--pages", type=int, default=400, help="rendered text pages (JPEG files) for the peer"
     )
     parser.add_argument(
-        "--pages-dir", type=Path, help="where the pages are written (default: a temp folder)"
+        "--pages-dir", type=Path, help="where the pages are written (default: the scratch folder)"
     )
-    parser.add_argument("--out", type=Path, default=DOC)
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    if run.smoke:
+        args.limit, args.repeats, args.pages = min(args.limit, 16), 1, 8
+
+    from lcnet_ov.bench.machine import machine_info
+    from lcnet_ov.export.resolve import resolve_ir
+    from lcnet_ov.inputs.files import list_images
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
 
     machine = machine_info()
     cores = machine.available_cores
@@ -271,7 +251,7 @@ def main() -> None:
     fp32 = resolve_ir(args.model, "fp32")
     configs = [Config("fp32 exact", fp32, False), Config("fp32 folded", fp32, True)]
     if not args.no_int8:
-        int8 = int8_ir(fp32, args.folder)
+        int8 = int8_of(fp32, args.folder, harness.work() / "int8-e2e" / "model.xml")
         configs += [Config("int8 exact", int8, False), Config("int8 folded", int8, True)]
     for c in configs:
         c.clf = AsyncClassifier(
@@ -281,58 +261,88 @@ def main() -> None:
             workers=workers,
             fold_preprocessing=c.fold,
         )
-        with ThreadPoolExecutor(workers) as pool:  # untimed: the model stage's input
-            tensors = list(pool.map(c.clf.model.prepare, files))
+        c.pool = ThreadPoolExecutor(workers, thread_name_prefix="lcnet-ov-decode")
+        tensors = list(c.pool.map(c.clf.model.prepare, files))  # untimed: the model's input
         step = c.clf.max_batch
         c.batches = [
             c.clf.model.pad(np.stack(tensors[i : i + step])) for i in range(0, len(files), step)
         ]
+        c.sample = np.stack((tensors * step)[:step])
         del tensors
+        list(c.clf.map(files[:WARMUP]))  # untimed warm-up
 
     peer = Peer.setup(args, fp32, files, workers)
 
-    load_before, ticks_before = os.getloadavg()[0], cpu_ticks()
     for index in range(args.repeats):
-        for c in configs:
-            decode = decode_stage(c.clf.model, files, workers)
-            model = model_stage(c.clf, c.batches, len(files))
-            e2e, c.failed = e2e_stage(c.clf, files)
-            c.runs.append((decode, model, e2e))
+        run.sample_load()
+        # rotate the order, so no configuration always runs in the same slot of a round
+        shift = index % len(configs)
+        for c in configs[shift:] + configs[:shift]:
+            c.round(files, min(len(files), 384))
         if peer is not None:
             peer.round(index)
-    load_after = os.getloadavg()[0]
+        print(f"round {index + 1}/{args.repeats}", file=sys.stderr)
 
     first = configs[0].clf
     streams = first.compiled_model.get_property("NUM_STREAMS")
     nthreads = first.compiled_model.get_property("INFERENCE_NUM_THREADS")
     requests = first.num_requests
     stats = {c.label: c.clf.stats for c in configs}
+    pipeline = f"{streams} streams, {requests} requests, max_batch {first.max_batch}"
+    overhead = overhead_text(args, files, configs, cores, f"{pipeline}, {workers} decode threads")
     for c in configs:
         c.clf.close()
+        c.pool.shutdown()
         c.batches = []
 
     setup = (
         f"THROUGHPUT hint → {streams} streams with {nthreads} inference threads in all, "
         f"{requests} infer requests"
     )
-    steal = steal_since(ticks_before)
-    load = f"{load_before:.1f} before and {load_after:.1f} after on {machine.available_cores} cores"
-    load += steal
-    text = report(args, machine, workers, files, configs, stats, setup, load)
+    text = report(args, machine, workers, files, configs, stats, setup)
     if peer is not None:
         folded = next((c for c in configs if c.label == "fp32 folded"), None)
-        floor = folded.median(0, "cpu_ms") + folded.median(1, "cpu_ms") if folded else None
+        floor = folded.median(DECODE, "cpu_ms") + folded.median(MODEL, "cpu_ms") if folded else None
         text += "\n" + peer.finish(floor)
     elif not args.no_peer:
         text += "\n### Against OpenVINO Model API\n\nnot measured: openvino-model-api is not "
         text += f"installed ({_model_api_peer.available()}).\n"
-    print(text)
-    if not args.no_write:
-        write_section(text, args.out)
-        print(f"wrote {args.out} (between {START} and {END})")
+    if overhead:
+        run.emit("benchmarks.md", "pipeline-overhead", overhead)
+    run.emit("benchmarks.md", "e2e", text)
 
 
-def report(args, machine, workers, files, configs, stats, setup: str, load: str) -> str:
+def overhead_text(args, files: list[Path], configs: list[Config], cores: int, setup: str) -> str:
+    """The pipeline-overhead section: the folded configurations' CPU time by thread group."""
+    folded = [c for c in configs if c.fold and c.runs and c.runs[0][E2E].group_ms]
+    if not folded:
+        return ""  # no per-thread counters (not Linux)
+    parts = [
+        overhead_section(
+            c.label.split()[0].upper(),
+            f"{c.xml.parent.name}/{c.xml.name}",
+            c.runs,
+            c.by_size,
+            c.mixes,
+            c.clf.max_batch,
+            cores,
+        )
+        for c in folded
+    ]
+    return f"""\
+### Where end to end's extra CPU time goes
+
+{len(files)} images from `{args.folder.name}`, model `{args.model}` with folded preprocessing,
+`AsyncClassifier` ({setup}); the same rounds as "End to end" below. Per thread CPU time from
+`/proc/self/task/*/schedstat` around each pass; medians of {args.repeats} interleaved rounds.
+*Stages alone* is decode + preprocess on a thread pool plus the model alone on full batches
+(the two costs the ceiling in "End to end" adds); *end to end* is `AsyncClassifier.map` over
+the same files.
+
+{chr(10).join(parts)}"""
+
+
+def report(args, machine, workers, files, configs, stats, setup: str) -> str:
     med = Config.median
     cores = machine.available_cores
     rows = []
@@ -358,7 +368,6 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
         "| ceiling ÷ min(decode, model) |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
-    versions = ", ".join(f"{k} {v}" for k, v in machine.versions.items() if k != "paddlepaddle")
     by_label = {c.label: c for c in configs}
     folding = []
     for precision in ("fp32", "int8"):
@@ -382,9 +391,6 @@ def report(args, machine, workers, files, configs, stats, setup: str, load: str)
     return f"""\
 ### End to end: folder of JPEGs → top-5 with `AsyncClassifier`
 
-`python benchmarks/e2e_throughput.py` · {datetime.date.today().isoformat()} · {machine.summary()}
-· {versions}
-
 {len(files)} images from `{args.folder.name}` ({_size_range(files)}; page cache warm), model
 `{args.model}` (PP-LCNet_x1_0, `INFERENCE_PRECISION_HINT=f32`), {setup},
 `max_batch={args.max_batch}`, {workers} decode threads. Each round measures every
@@ -392,7 +398,7 @@ configuration back to back: decode + preprocess only (thread pool, results dropp
 come), the model only (that configuration's prepared tensors, same compiled model and batches),
 then end to end (`AsyncClassifier.map` over the files); medians of {args.repeats} rounds, with
 the range over rounds in brackets (a difference inside it is not a finding). CPU
-time is the process's (all threads), per image. Load average (1 min) was {load}.
+time is the process's (all threads), per image.
 
 {header}
 {chr(10).join(rows)}
@@ -411,8 +417,7 @@ other, and here the larger stage costs at most {ratio:.1f}× the smaller. So a t
 "≥ 0.9 × min(decode, model) on 2 cores" cannot be met by any pipeline on this machine; the
 pipeline is judged against the ceiling instead (target ≥ 0.9), and the way to go faster is to
 make a stage cheaper. Who spends the CPU time between end to end and the stages alone, thread
-by thread, is measured in "Where end to end's extra CPU time goes" above
-(`benchmarks/pipeline_overhead.py`).
+by thread, is measured in "Where end to end's extra CPU time goes" above (same run).
 
 **Folded vs exact preprocessing.** `fold_preprocessing=True` stops the workers at the uint8 crop
 and lets OpenVINO normalize inside the graph (how close the probabilities stay is measured in
@@ -440,5 +445,4 @@ def _sizes(sizes: dict[int, int]) -> str:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("LCNET_OV_OFFLINE", "1")
     main()

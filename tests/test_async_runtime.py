@@ -49,7 +49,7 @@ def distinct(small_xml):
 
 
 def _same(a: Prediction, b: Prediction) -> bool:
-    # 1e-5: the bar for folded preprocessing (trained model measured ≤ 1.4e-6, see
+    # 1e-5: the bar for folded preprocessing (what the trained model reaches: section "folding" of
     # docs/benchmarks.md); distinct pages differ by > 1e-4, so a misrouted result still fails
     return a.class_ids == b.class_ids and np.allclose(a.scores, b.scores, rtol=0, atol=1e-5)
 

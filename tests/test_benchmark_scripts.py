@@ -1,108 +1,245 @@
-"""The end-to-end benchmark script runs as users run it (a fresh interpreter, a small folder),
-reports every configuration with its CPU-time ceiling, and rewrites only its own doc section."""
+"""The benchmark scripts cannot rot: every one runs (``--smoke``, a fresh interpreter, as
+``python -m benchmarks.X``), prints its sections with a provenance line, and writes docs only
+when asked; what they share is defined once, in ``benchmarks/harness.py``."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import pytest
 
-from lcnet_ov.testing import text_orientation_set
-
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"
+BENCH = REPO / "benchmarks"
+#: every runnable script: the package's modules that are not helpers (``_x``) or the harness
+SCRIPTS = sorted(
+    p.stem for p in BENCH.glob("*.py") if not p.stem.startswith("_") and p.stem != "harness"
+)
+#: what only the harness may define or do
+HARNESS_FUNCTIONS = {
+    "write_section", "spread", "ratio_spread", "ratios", "machine_line", "provenance",
+    "load_line", "load_average", "cpu_ticks", "steal_since", "steal_percent", "md_table",
+    "interleave", "passes_over", "git_commit", "markers",
+}  # fmt: skip
 
 
-# the zoo IR converted up front (conftest), so subprocesses and CLI runs see no progress
-pytestmark = pytest.mark.usefixtures("orientation_xml")
+@pytest.fixture(autouse=True)
+def _harness_state(monkeypatch):
+    """``benchmarks`` importable from the checkout (it is not an installed package), and what
+    ``harness.start`` sets (the current run, the model cache, offline mode) undone after."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks import harness
+
+    monkeypatch.setattr(harness, "_RUN", None)
+    monkeypatch.setenv("LCNET_OV_OFFLINE", "1")
 
 
-def _pages(folder: Path, count: int, seed: int) -> Path:
-    """``count`` rendered text pages as JPEG files in ``folder``."""
-    folder.mkdir()
-    images, _ = text_orientation_set(count, seed=seed)
-    for i, img in enumerate(images):
-        cv2.imwrite(str(folder / f"page{i:02d}.jpg"), img)
-    return folder
+def _trees() -> dict[str, ast.Module]:
+    return {p.stem: ast.parse(p.read_text(), str(p)) for p in sorted(BENCH.glob("*.py"))}
 
 
-@pytest.mark.slow
-def test_e2e_script_measures_both_paths_and_writes_only_its_section(tmp_path):
-    folder = _pages(tmp_path / "pages", 16, seed=2)
-    doc = tmp_path / "benchmarks.md"
-    doc.write_text(
-        "# Mine\n\nkept\n\n<!-- e2e:start -->\nstale numbers\n<!-- e2e:end -->\n\ntail\n"
-    )
-    args = ["--folder", str(folder), "--limit", "16", "--repeats", "1", "--max-batch", "4"]
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--no-int8", "--no-peer", "--out", str(doc)],
+def test_harness_functions_are_defined_once_in_the_harness():
+    for module, tree in _trees().items():
+        defined = {
+            n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        if module == "harness":
+            assert HARNESS_FUNCTIONS - {"machine_line", "load_line", "steal_since"} <= defined
+        else:
+            assert not defined & HARNESS_FUNCTIONS, f"benchmarks/{module}.py redefines them"
+
+
+def test_scripts_share_code_only_through_the_harness():
+    """No ``sys.path`` games, no script importing another script, no parser or load average of
+    their own (the harness's parser gives every script --write and --smoke)."""
+    for module, tree in _trees().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported = {node.module.rsplit(".", 1)[-1]} | {a.name for a in node.names}
+                assert not imported & set(SCRIPTS), f"{module} imports a script: {imported}"
+            elif isinstance(node, ast.Import):
+                names = {a.name.rsplit(".", 1)[-1] for a in node.names}
+                assert not names & set(SCRIPTS), f"{module} imports a script: {names}"
+            if isinstance(node, ast.Attribute) and module != "harness":
+                call = f"{getattr(node.value, 'id', '')}.{node.attr}"
+                assert call not in ("sys.path", "os.getloadavg", "argparse.ArgumentParser"), (
+                    f"benchmarks/{module}.py uses {call}"
+                )
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_prints_by_default_and_has_smoke_and_write(script):
+    module = importlib.import_module(f"benchmarks.{script}")  # no heavy work at import
+    parser = module.build_parser()
+    options = {o for a in parser._actions for o in a.option_strings}
+    assert {"--smoke", "--write", "--docs"} <= options
+    assert not options & {"--dry-run", "--no-write", "--out"}
+    args = parser.parse_args([])
+    assert not args.write and not args.smoke  # printing is the default
+    with pytest.raises(SystemExit) as exc:  # a smoke run's numbers can never reach docs/
+        parser.parse_args(["--smoke", "--write"])
+    assert exc.value.code == 2
+
+
+def test_scripts_are_the_documented_ones():
+    """docs/benchmarks.md tells newcomers how to run them; a script it does not know, or a
+    name it gives that no longer exists, is drift."""
+    text = (REPO / "docs" / "benchmarks.md").read_text() + (REPO / "README.md").read_text()
+    for script in SCRIPTS:
+        assert f"`{script}`" in text, script
+    assert not re.search(r"python benchmarks/\w+\.py`?\s", text.split("<!--", 1)[0])
+
+
+def test_section_writer_replaces_only_its_section(tmp_path):
+    from benchmarks.harness import section_text, write_section
+
+    doc = tmp_path / "page.md"
+    doc.write_text("# Mine\n\nkept\n\n<!-- a:start -->\nold\n<!-- a:end -->\n\ntail\n")
+    write_section(doc, "a", "new $1 \\1 body")  # replacement text taken literally
+    write_section(doc, "b", "appended")
+    text = doc.read_text()
+    assert text.startswith("# Mine\n\nkept\n\n<!-- a:start -->\nnew $1 \\1 body\n<!-- a:end -->")
+    assert "\n\ntail\n\n<!-- b:start -->\nappended\n<!-- b:end -->\n" in text
+    assert section_text(text, "a") == "new $1 \\1 body"
+    assert [p.name for p in tmp_path.iterdir()] == ["page.md"]  # no temp file left behind
+    write_section(tmp_path / "new.md", "c", "x", title="Title")
+    assert (tmp_path / "new.md").read_text() == "# Title\n\n<!-- c:start -->\nx\n<!-- c:end -->\n"
+
+
+def test_rounds_rotate_and_figures_carry_their_range():
+    from benchmarks import harness
+
+    order: list[str] = []
+    jobs = [(n, lambda n=n: order.append(n) or len(order)) for n in "abc"]
+    got = harness.interleave(jobs, 3, log=False)
+    assert order == list("abcbcacab")  # every job in every slot once
+    assert got["a"] == [1, 6, 8]
+    assert harness.spread([3.0, 1.0, 2.0]) == "2.00 (1.00–3.00)"
+    assert harness.spread([5.0], ".0f") == "5"
+    assert harness.ratio_spread([2.0, 4.0, 3.0], [1.0, 2.0, 1.0]) == "2.00× (2.00–3.00)"
+
+
+def _run(script: str, *args: str, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{script}", *args],
+        cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    text = doc.read_text()
-    assert text.startswith("# Mine\n\nkept\n\n<!-- e2e:start -->\n") and text.endswith("tail\n")
-    assert "stale numbers" not in text
+
+
+def test_emit_prints_without_write_and_writes_with_provenance(tmp_path, monkeypatch):
+    """The harness end to end on a tiny fake script run: printing leaves docs alone; --write
+    replaces the section and stamps the commit this checkout is at."""
+    from benchmarks import harness
+
+    monkeypatch.setenv("LCNET_OV_BENCH_WORK", str(tmp_path / "work"))
+    monkeypatch.setenv("LCNET_OV_HOME", str(tmp_path / "home"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "p.md").write_text("# P\n\n<!-- s:start -->\nold\n<!-- s:end -->\n")
+    parser = harness.parser("Fake.")
+    argv = ["--docs", str(docs)]
+    run = harness.start(parser.parse_args(argv), "fake", argv)
+    run.emit("p.md", "s", "printed only")
+    assert "old" in (docs / "p.md").read_text()
+    run = harness.start(parser.parse_args([*argv, "--write"]), "fake", [*argv, "--write"])
+    run.emit("p.md", "s", "| a |\n|---|\n| 1 |")
+    body = harness.section_text((docs / "p.md").read_text(), "s")
+    assert body.startswith("| a |\n|---|\n| 1 |\n\nProvenance: `python -m benchmarks.fake --docs")
+    sha = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert f"at commit {sha}" in body and "load average (1 min)" in body
+    assert "openvino " in body and "cores" in body
+
+
+# ---- every script's --smoke: the one slow test that keeps them all running ---------------------
+
+
+#: extra checks on a script's printed sections (the smoke numbers mean nothing, their shape does)
+def _check_e2e(out: str) -> None:
     rows = {
         m["label"]: [float(v) for v in re.findall(r"\d+\.\d+", m["rest"])]
-        for m in re.finditer(r"^\| (?P<label>fp32 (?:exact|folded)) \|(?P<rest>.*)$", text, re.M)
-    }
-    assert set(rows) == {"fp32 exact", "fp32 folded"}
-    for values in rows.values():
-        # CPU ms/img of decode, model and end to end are all real, positive measurements
-        assert all(v > 0 for v in values[:3])
-    assert "16 images from `pages`" in text and "failed images: 0" in text
-
-
-@pytest.mark.slow
-def test_pipeline_overhead_script_splits_cpu_time_by_thread_group(tmp_path):
-    folder = _pages(tmp_path / "pages", 24, seed=3)
-    doc = tmp_path / "benchmarks.md"
-    doc.write_text("# Mine\n\nkept\n")
-    script = REPO / "benchmarks" / "pipeline_overhead.py"
-    args = ["--folder", str(folder), "--limit", "24", "--repeats", "1", "--no-int8"]
-    proc = subprocess.run(
-        [sys.executable, str(script), *args, "--out", str(doc)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    text = doc.read_text()
-    assert text.startswith("# Mine\n\nkept\n") and "<!-- pipeline-overhead:start -->" in text
+        for m in re.finditer(r"^\| (?P<label>(?:fp32|int8) (?:exact|folded)) \|(?P<rest>.*)$",
+                             out, re.M)
+    }  # fmt: skip
+    assert set(rows) == {"fp32 exact", "fp32 folded", "int8 exact", "int8 folded"}
+    assert all(v > 0 for values in rows.values() for v in values[:3])
+    assert "failed images: 0" in out
     cells = {
         m["group"]: [float(v) for v in re.findall(r"[-+]?\d+\.\d+", m["rest"])[:3]]
-        for m in re.finditer(r"^\| (?P<group>[^|]+?) \|(?P<rest>.*)$", text, re.M)
+        for m in re.finditer(r"^\| (?P<group>[^|]+?) \|(?P<rest>.*)$", out, re.M)
     }
-    # inference runs on OpenVINO's own threads, decoding on the pool/prep threads, and the
-    # infer workers only exist end to end: each measured where it really ran
-    ov_alone, ov_e2e, _ = cells["OpenVINO threads"]
-    prep_alone, prep_e2e, _ = cells["decode/prep threads"]
+    # the same rounds give the thread breakdown: infer workers only exist end to end, and the
+    # per-group extras add up to the process's
     workers_alone, workers_e2e, _ = cells["infer workers"]
-    assert ov_alone > 0 and ov_e2e > 0 and prep_alone > 0 and prep_e2e > 0
     assert workers_alone == 0 and workers_e2e > 0
     total_alone, total_e2e, extra = cells["**process** (`process_time`)"]
     assert abs(total_e2e - total_alone - extra) < 0.02
-    assert "24 images from `pages`" in text
+
+
+CHECKS = {"e2e_throughput": _check_e2e}
+#: sections each script prints (page, name)
+SECTIONS = {
+    "benchmark_app_agreement": ["bench-agreement"],
+    "conversion_parity": ["conversion-parity"],
+    "e2e_throughput": ["pipeline-overhead", "e2e"],
+    "fast_decode": ["fast-decode"],
+    "folding_parity": ["folding"],
+    "int8_layers": ["int8-profile", "int8-layers"],
+    "networks": ["bench-scales", "bench-seed", "bench-peak"],
+    "quantize_study": ["quantize-study"],
+    "quantize_time": ["quantize"],
+    "ray_throughput": ["ray"],
+    "serve_load": ["serve-load"],
+    "startup": ["startup", "cli-startup"],
+}
+
+
+def test_every_script_is_listed_with_its_sections():
+    assert sorted(SECTIONS) == SCRIPTS
+
+
+@pytest.fixture(scope="module")
+def smoke_work(tmp_path_factory) -> Path:
+    """One scratch folder for all smoke runs, so a model one script builds the next reuses."""
+    return tmp_path_factory.mktemp("bench-work")
 
 
 @pytest.mark.slow
-def test_peak_flops_int8_gemm_is_quantized_and_runs_on_an_integer_kernel(tmp_path, monkeypatch):
-    """The INT8 limit of ``peak_flops.py`` is measured on a GEMM NNCF really quantized: the CPU
-    plugin runs its MatMul at an 8-bit runtime precision, not in f32."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import peak_flops
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    monkeypatch.setattr(peak_flops, "WORK", tmp_path)
-    fp32 = peak_flops.gemm_kernel(peak_flops.matmul_ir(64, "fp32"))
-    int8 = peak_flops.gemm_kernel(peak_flops.matmul_ir(64, "int8"))
+@pytest.mark.usefixtures("orientation_xml")  # the zoo IR converted once, in LCNET_OV_HOME
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_smoke(script, smoke_work, tmp_path, monkeypatch):
+    """``python -m benchmarks.X --smoke``: the real code path on tiny sizes, every section
+    printed with its provenance, nothing written (not even into a docs folder it is given)."""
+    monkeypatch.setenv("LCNET_OV_BENCH_WORK", str(smoke_work))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    proc = _run(script, "--smoke", "--docs", str(docs), timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = re.findall(r"^==== (\S+), section (\S+) ====$", proc.stdout, re.M)
+    assert [name for _, name in printed] == SECTIONS[script]
+    assert proc.stdout.count(f"Provenance: `python -m benchmarks.{script} --smoke") == len(printed)
+    assert list(docs.iterdir()) == []
+    CHECKS.get(script, lambda out: None)(proc.stdout)
+
+
+@pytest.mark.slow
+def test_peak_int8_gemm_is_quantized_and_runs_on_an_integer_kernel(tmp_path, monkeypatch):
+    """The INT8 limit of ``benchmarks.networks`` is measured on a GEMM NNCF really quantized:
+    the CPU plugin runs its MatMul at an 8-bit runtime precision, not in f32."""
+    from benchmarks import _peak, harness
+
+    monkeypatch.setenv("LCNET_OV_BENCH_WORK", str(tmp_path))
+    harness.start(harness.parser("x").parse_args(["--smoke"]), "peak", ["--smoke"])
+    fp32 = _peak.gemm_kernel(_peak.matmul_ir(64, "fp32"))
+    int8 = _peak.gemm_kernel(_peak.matmul_ir(64, "int8"))
     assert fp32.endswith("(f32)"), fp32
     assert re.search(r"\((u8|i8)\)$", int8), int8
-    assert (tmp_path / "matmul" / "n64-int8" / "model.xml").is_file()
+    assert (tmp_path / "smoke" / "matmul" / "n64-int8" / "model.xml").is_file()

@@ -1,9 +1,10 @@
-"""OpenVINO Model API as the e2e benchmark's peer (``benchmarks/_model_api_peer.py``): it runs
+"""OpenVINO Model API as the e2e benchmark's peer (``benchmarks._model_api_peer``): it runs
 our IR at the precision asked for, classifies real files, and the script reports it per round."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import os
 import re
 import subprocess
 import sys
@@ -15,23 +16,15 @@ import pytest
 from lcnet_ov.testing import text_orientation_set
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "e2e_throughput.py"
 SAMPLES = sorted((REPO / "samples" / "images").glob("page_*deg.jpg"))
 
 
 @pytest.fixture(scope="module")
 def peer_module(need):
     need("model_api")  # skips without openvino-model-api, fails when LCNET_OV_REQUIRE has it
-    spec = importlib.util.spec_from_file_location(
-        "_model_api_peer", REPO / "benchmarks" / "_model_api_peer.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(REPO))  # the benchmarks package lives in the checkout only
+        yield importlib.import_module("benchmarks._model_api_peer")
 
 
 @pytest.mark.slow
@@ -63,15 +56,18 @@ def test_e2e_script_reports_model_api_per_round(peer_module, tmp_path):
     images, _ = text_orientation_set(12, seed=5)
     for i, img in enumerate(images):
         cv2.imwrite(str(folder / f"p{i:02d}.jpg"), cv2.resize(img, None, fx=0.7, fy=0.5))
-    doc = tmp_path / "benchmarks.md"
+    doc = tmp_path / "docs" / "benchmarks.md"
     args = ["--folder", str(folder), "--limit", "12", "--repeats", "2", "--max-batch", "4"]
     args += ["--no-int8", "--pages", "8", "--pages-dir", str(tmp_path / "pages")]
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--out", str(doc)],
+        [sys.executable, "-m", "benchmarks.e2e_throughput", *args, "--write", "--docs",
+         str(doc.parent)],
+        cwd=REPO,
+        env={**os.environ, "LCNET_OV_BENCH_WORK": str(tmp_path / "work")},
         capture_output=True,
         text=True,
         timeout=300,
-    )
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = doc.read_text()
     section = text.split("### Against OpenVINO Model API", 1)[1]

@@ -209,7 +209,7 @@ def test_folded_preprocessing_takes_crops_and_agrees_with_the_exact_path(clf, pa
     assert shared_core().read_model(clf.xml).input(0).get_element_type() == ov.Type.f32
     assert (
         np.abs(probs - clf.predict_probs(images)).max() <= 1e-5
-    )  # measured ≤ 1.4e-6 (docs/benchmarks.md)
+    )  # what it measures: docs/benchmarks.md, section "folding"
     assert [p.class_ids for p in preds] == [p.class_ids for p in clf.predict(images)]
     assert np.abs(features - clf.embed(images[:3])).max() <= 1e-5
 

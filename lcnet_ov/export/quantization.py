@@ -65,10 +65,8 @@ MODEL_TYPES = (None, "transformer")
 CALIBRATION_BATCH = 10
 #: fewest calibration images accepted without ``force`` (one CALIBRATION_BATCH item). Below it
 #: every activation range is the min/max of a handful of images and clips what else inference
-#: meets. benchmarks/calibration_floor.py (real text model, 600 held-out rendered pages, 3
-#: seeds): agreement with FP32 95.8 % / 98.0 % / 99.0 % at 1 / 2 / 4 images with single pages
-#: collapsing (min cosine 0.15 / 0.28 / 0.79); from 10 on 99.2–99.7 %, as with 300 (min cos
-#: 0.91 at 10, 0.95+ from 30)
+#: meets; agreement with FP32 against calibration-set size is measured by
+#: ``python -m benchmarks.quantize_study`` (docs/quantization.md)
 MIN_CALIBRATION_IMAGES = 10
 #: validation images used by accuracy control (each is re-scored at every revert step)
 DEFAULT_VAL_SUBSET = 1000

@@ -22,7 +22,7 @@ from ..inputs.preprocess import normalize
 from ..postprocess import topk_ids
 from ..zoo import Preprocess
 
-#: max |Δprob| accepted for an fp32-weight IR (the issue's bar; observed: 0 to ~1e-7)
+#: max |Δprob| accepted for an fp32-weight IR (docs/conversion.md has what conversions reach)
 ATOL_FP32 = 1e-5
 #: fp16-compressed weights round every weight; top-1 must still agree
 ATOL_FP16 = 2e-3

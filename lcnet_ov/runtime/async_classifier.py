@@ -88,8 +88,8 @@ class AsyncClassifier:
 
     ``fold_preprocessing`` (default on) normalizes inside the compiled graph
     (:mod:`lcnet_ov.runtime.folding`): workers stop at the uint8 crop, a quarter of the bytes cross
-    threads, and end-to-end throughput rises (``docs/benchmarks.md``); probabilities within
-    1.4e-6 of the exact numpy path on the trained model (``benchmarks/folding_parity.py``).
+    threads, and end-to-end throughput rises (``docs/benchmarks.md``); probabilities stay within
+    float rounding of the exact numpy path (docs/benchmarks.md, section "folding").
     ``False`` feeds PaddleClas' float tensors bit for bit.
 
     ``fast_decode`` (default on: throughput is this class's point) decodes large JPEGs at a

@@ -68,10 +68,9 @@ class Classifier:
     :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`.
 
     ``fold_preprocessing=True`` moves normalization into the compiled graph
-    (:mod:`lcnet_ov.runtime.folding`): faster on streams of files, probabilities within 1.4e-6 of
-    the exact
-    path on the trained model (``benchmarks/folding_parity.py``), and prepared batches must then be
-    uint8 NHWC BGR crops. Off by default here so
+    (:mod:`lcnet_ov.runtime.folding`): faster on streams of files, probabilities within float
+    rounding of the exact path (docs/benchmarks.md, section "folding"), and prepared batches
+    must then be uint8 NHWC BGR crops. Off by default here so
     ``predict_probs`` keeps taking PaddleClas' float tensors.
 
     ``fast_decode=True`` decodes large JPEGs (camera photos) at 1/2, 1/4 or 1/8 scale in the DCT

@@ -11,9 +11,8 @@ first convolution. Folded, the uint8 crop is what crosses threads and the batch 
 OpenVINO fuses the element conversion, channel swap, mean and scale into the input stage of the
 graph, where they cost almost nothing (measured in ``docs/benchmarks.md``). The price is
 float rounding: ``(x - mean/scale) / (std/scale)`` is not bit-identical to PaddleClas'
-``(x * scale - mean) / std`` (one ulp on some inputs; on probabilities ≤ 1.4e-6 for the trained
-model, identical in INT8, measured by ``benchmarks/folding_parity.py``; the tests bound it by
-1e-5).
+``(x * scale - mean) / std`` (one ulp on some inputs; what that does to probabilities is
+measured in docs/benchmarks.md, section "folding"; the tests bound it by 1e-5).
 """
 
 from __future__ import annotations

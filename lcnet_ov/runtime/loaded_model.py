@@ -99,8 +99,8 @@ def compile_config(
 def model_cache_config() -> dict[str, str]:
     """``{"CACHE_DIR": <home>/compiled}`` for OpenVINO's compiled-model cache, or ``{}``.
 
-    Compiling the text-orientation IR takes ~250 ms and loading its cached blob ~90 ms
-    (``benchmarks/startup.py``), which is most of a one-image ``lcnet-ov infer``. The cache is
+    Compiling an IR costs several times more than loading its cached blob (docs/benchmarks.md,
+    section "startup"), and it is most of a one-image ``lcnet-ov infer``. The cache is
     an optimization only: an unwritable or read-only ``$LCNET_OV_HOME`` (a pre-filled cache
     mounted read-only) compiles as before, and ``LCNET_OV_COMPILE_CACHE=0`` turns it off.
     """

@@ -1,28 +1,22 @@
-"""How much of this CPU's FP32 and INT8 compute do PP-LCNet and the MobileNets actually use?
+"""The peak half of ``benchmarks.networks``: how much of this CPU's FP32 and INT8 compute the
+networks actually use.
 
 The peaks are measured, not looked up. FP32: a large matrix multiplication run by OpenVINO (an
-IR holding one MatMul, timed by ``lcnet_ov.bench`` like any model) and by numpy's BLAS, best
-of the two. INT8: the same MatMul IR quantized by NNCF (8-bit activations and weights, as in
-the networks' INT8 IRs), which OpenVINO runs on the CPU's integer dot-product units (VNNI, or
-AMX tiles where present): the integer limit the INT8 networks are compared with. The INT8
-networks are quantized with the SDK's defaults (``lcnet_ov.export.quantization.quantize``, 300
-calibration images) and run at ``INFERENCE_PRECISION_HINT=f32`` like the FP32 ones.
+IR holding one MatMul, timed by ``lcnet_ov.bench`` like any model, in the same interleaved rounds
+as the networks) and by numpy's BLAS, best of the two. INT8: the same MatMul IR quantized by
+NNCF (8-bit activations and weights, as in the networks' INT8 IRs), which OpenVINO runs on the
+CPU's integer dot-product units (VNNI, or AMX tiles where present): the integer limit the INT8
+networks are compared with.
 
-Each network's achieved FLOP/s is 2 × multiply-adds × batch / latency at batch 1 and 8.
-Everything uses the *minimum* latency of a synchronous loop on all cores: on a shared machine
-the median carries other jobs' load, while the fastest iteration is what the hardware can do,
-for the GEMM and the networks alike. Multiply-adds of PP-LCNet come from
-``lcnet_ov.export.arch.complexity``; of the MobileNets, from their published FLOPs (which count
-multiply-adds, the PaddleClas convention).
-
-    python benchmarks/peak_flops.py [--seconds 3] [--passes 3]
-
-Writes the ``bench-peak`` section of docs/benchmarks.md and docs/bench_peak.png.
+Each network's achieved FLOP/s is 2 × multiply-adds × batch / latency at batch 1 and 8, from the
+*minimum* latency of a synchronous loop on all cores: on a shared machine the median carries
+other jobs' load, while the fastest iteration is what the hardware can do, for the GEMM and the
+networks alike. Multiply-adds of PP-LCNet come from ``lcnet_ov.export.arch.complexity``; of the
+MobileNets, from their published FLOPs (which count multiply-adds, the PaddleClas convention).
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import statistics
 import sys
@@ -31,24 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _bench_common import (
-    DOCS,
-    PUBLISHED,
-    WORK,
-    fp32_ir,
-    int8,
-    machine_line,
-    md_table,
-    mobilenet,
-    ms,
-    passes_over,
-    pplcnet,
-    scale_tag,
-    spread,
-    write_section,
-)
 
-MATMUL_SIZES = (1024, 2048)
+from benchmarks.harness import md_table, ms, spread, work
+
+
+def matmul_sizes(smoke: bool) -> tuple[int, ...]:
+    return (256,) if smoke else (1024, 2048)
 
 
 def matmul_ir(n: int, precision: str = "fp32") -> Path:
@@ -60,7 +42,7 @@ def matmul_ir(n: int, precision: str = "fp32") -> Path:
     import openvino as ov
     import openvino.opset13 as ops
 
-    xml = WORK / "matmul" / f"n{n}-{precision}" / "model.xml"
+    xml = work() / "matmul" / f"n{n}-{precision}" / "model.xml"
     if not xml.is_file():
         rng = np.random.default_rng(0)
         x = ops.parameter([1, n, n], ov.Type.f32, name="x")
@@ -91,14 +73,14 @@ def gemm_kernel(xml: Path) -> str:
     return "unknown"
 
 
-def openvino_gemm_job(seconds: float) -> Callable[[], dict]:
-    """A pass job timing each OpenVINO GEMM IR with one request on all cores."""
+def openvino_gemm_job(seconds: float, sizes: tuple[int, ...]) -> Callable[[], dict]:
+    """A round job timing each OpenVINO GEMM IR with one request on all cores."""
 
     def job() -> dict:
         from lcnet_ov import bench
 
         out = {}
-        for n in MATMUL_SIZES:
+        for n in sizes:
             for precision in ("fp32", "int8"):
                 xml = matmul_ir(n, precision)
                 (m,) = bench.run(xml, mode="sync", time_s=seconds).results
@@ -108,11 +90,11 @@ def openvino_gemm_job(seconds: float) -> Callable[[], dict]:
     return job
 
 
-def numpy_gemm(seconds: float) -> dict[int, float]:
+def numpy_gemm(seconds: float, sizes: tuple[int, ...]) -> dict[int, float]:
     """GFLOP/s of numpy's BLAS sgemm, best repetition (what the library can reach at all)."""
     out = {}
     rng = np.random.default_rng(0)
-    for n in MATMUL_SIZES:
+    for n in sizes:
         a = rng.standard_normal((n, n)).astype(np.float32)
         b = rng.standard_normal((n, n)).astype(np.float32)
         a @ b  # warm-up: thread pool, page faults
@@ -171,19 +153,6 @@ def nominal_int8_peaks() -> list[str]:
     return out
 
 
-def models() -> list[tuple[str, dict[str, Path], float]]:
-    """(name, {"fp32": IR, "int8": IR}, multiply-adds) of every network compared."""
-    from lcnet_ov.export.arch import SCALES, complexity
-
-    folders = [(f"PPLCNet_{scale_tag(s)}", pplcnet(s), float(complexity(s).macs)) for s in SCALES]
-    for name in ("MobileNetV1_x1_0", "MobileNetV2_x1_0", "MobileNetV3_small_x1_25"):
-        folders.append((name, mobilenet(name), PUBLISHED[name][1] * 1e6))
-    return [
-        (name, {"fp32": fp32_ir(folder), "int8": int8(folder)}, macs)
-        for name, folder, macs in folders
-    ]
-
-
 def plot(rows: list[tuple[str, float, float, float, float]], path: Path) -> None:
     """Share of the measured limit per network: FP32 of the FP32 peak, INT8 of the INT8 one."""
     from lcnet_ov._deps import require
@@ -213,17 +182,17 @@ def plot(rows: list[tuple[str, float, float, float, float]], path: Path) -> None
     plt.close(fig)
 
 
-def scatter_line(data: dict, peak8: float) -> str:
+def scatter_line(data: dict, peak8: float, sizes: tuple[int, ...]) -> str:
     """A warning when the INT8 GEMM's fastest iteration lies far above its typical one: the
     shares of the INT8 limit are then lower bounds whose level moves from run to run."""
     typical = max(
         statistics.median(gflops(n**3, 1, t) for t in data[("gemm", "int8", n)].pass_medians)
-        for n in MATMUL_SIZES
+        for n in sizes
     )
     if peak8 < 1.5 * typical:
         return ""
     return (
-        f" The INT8 GEMM's fastest iteration ran {peak8 / typical:.1f}× faster than its passes' "
+        f" The INT8 GEMM's fastest iteration ran {peak8 / typical:.1f}× faster than its rounds' "
         f"median ({typical:.0f} GOP/s): on this shared 2-core machine the integer limit "
         "scatters far more than the FP32 one, so the INT8 shares below are lower bounds whose "
         "level moves between runs; their order across networks is what to read."
@@ -235,38 +204,21 @@ def gflops(macs: float, batch: int, min_ms: float) -> float:
     return 2 * macs * batch / (min_ms / 1e3) / 1e9
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="per configuration")
-    parser.add_argument("--passes", type=int, default=3, help="interleaved passes")
-    args = parser.parse_args()
-    from lcnet_ov import bench
-
-    nets = models()
-    kernel = {n: gemm_kernel(matmul_ir(n, "int8")) for n in MATMUL_SIZES}
-
-    per_pass = args.seconds / args.passes
-    jobs = [("OpenVINO GEMM", openvino_gemm_job(per_pass))]
-    for name, xmls, _ in nets:
-        for precision, xml in xmls.items():
-            jobs.append(
-                (
-                    f"{name} {precision}",
-                    lambda xml=xml, name=name, precision=precision: {
-                        (name, precision, m.config.batch_size): m
-                        for m in bench.run(
-                            xml, mode="sync", batch_size=[1, 8], time_s=per_pass
-                        ).results
-                    },
-                )
-            )
-    blas_before = numpy_gemm(per_pass)
-    data = passes_over(jobs, args.passes)
-    blas_after = numpy_gemm(per_pass)
-    # the GEMMs ran in every pass, like the networks, so the peak saw the same load
-    gemm = {f"numpy sgemm {n}³": max(blas_before[n], blas_after[n]) for n in MATMUL_SIZES}
+def peak_section(
+    data: dict,
+    nets: list[tuple[str, float]],
+    blas: dict[int, float],
+    kernel: dict[int, str],
+    sizes: tuple[int, ...],
+    rounds: int,
+    plot_path: Path | None,
+) -> str:
+    """The ``bench-peak`` section. ``data``: ``{(network, precision, batch) | ("gemm",
+    precision, n): Combined}`` of OpenVINO, measured in the same rounds; ``nets``: (network,
+    multiply-adds); ``blas``: numpy's best GFLOP/s per size, measured before and after."""
+    gemm = {f"numpy sgemm {n}³": blas[n] for n in sizes}
     gemm8 = {}
-    for n in MATMUL_SIZES:
+    for n in sizes:
         gemm[f"OpenVINO MatMul {n}³"] = gflops(n**3, 1, data[("gemm", "fp32", n)].min_ms)
         gemm8[f"OpenVINO INT8 MatMul {n}³, {kernel[n]}"] = gflops(
             n**3, 1, data[("gemm", "int8", n)].min_ms
@@ -276,7 +228,7 @@ def main() -> int:
     nominal, nominal_how = nominal_peak()
     print(f"peak: {peak:.1f} GFLOP/s ({peak_name}); INT8 {peak8:.0f} GOP/s", file=sys.stderr)
     rows, rows8, shares, slower = [], [], [], []
-    for name, _, macs in nets:
+    for name, macs in nets:
         m = {(p, b): data[(name, p, b)] for p in ("fp32", "int8") for b in (1, 8)}
         g = {key: gflops(macs, key[1], c.min_ms) for key, c in m.items()}
         share = [100 * g[("fp32", b)] / peak for b in (1, 8)]
@@ -310,14 +262,15 @@ def main() -> int:
                 )
             ]
         )
-    plot(shares, DOCS / "bench_peak.png")
-    # the OpenVINO GEMMs' rate at each pass's median latency: how much the best case scattered
+    if plot_path is not None:
+        plot(shares, plot_path)
+    # the OpenVINO GEMMs' rate at each round's median latency: how much the best case scattered
     at_median = {
         f"OpenVINO {'INT8 ' if p == 'int8' else ''}MatMul {n}³"
         + (f", {kernel[n]}" if p == "int8" else ""): spread(
             [gflops(n**3, 1, t) for t in data[("gemm", p, n)].pass_medians], ".0f"
         )
-        for n in MATMUL_SIZES
+        for n in sizes
         for p in ("fp32", "int8")
     }
     gemm_rows = [
@@ -342,26 +295,25 @@ def main() -> int:
     body = "\n".join(
         [
             f"Measured peak FP32: **{peak:.1f} GFLOP/s** ({peak_name}, fastest iteration over "
-            f"{args.passes} passes interleaved with the networks). "
-            f"{nominal_line} "
-            "Generated by `python benchmarks/peak_flops.py`.",
+            f"{rounds} rounds interleaved with the networks). "
+            f"{nominal_line}",
             "",
-            md_table(["GEMM", "GFLOP/s", "at the passes' median latency"], gemm_rows),
+            md_table(["GEMM", "GFLOP/s", "at the rounds' median latency"], gemm_rows),
             "",
             f"Measured INT8 limit: **{peak8:.0f} GOP/s** ({peak8_name}: the FP32 MatMul IR "
-            "quantized by NNCF, u8 × i8 with i32 accumulation, same passes). "
-            f"{nominal8_line}{scatter_line(data, peak8)}",
+            "quantized by NNCF, u8 × i8 with i32 accumulation, same rounds). "
+            f"{nominal8_line}{scatter_line(data, peak8, sizes)}",
             "",
             md_table(
-                ["INT8 GEMM (kernel, runtime precision)", "GOP/s", "at the passes' median latency"],
+                ["INT8 GEMM (kernel, runtime precision)", "GOP/s", "at the rounds' median latency"],
                 gemm8_rows,
             ),
             "",
             "![share of peak](bench_peak.png)",
             "",
             "OpenVINO FP32 (f32 inference precision, all cores, sync); latency in ms as the "
-            "fastest iteration, then the median over passes of each pass's median with the range "
-            "over passes in brackets; achieved GFLOP/s = 2 × multiply-adds × batch / fastest "
+            "fastest iteration, then the median over rounds of each round's median with the range "
+            "over rounds in brackets; achieved GFLOP/s = 2 × multiply-adds × batch / fastest "
             "iteration (a peak is a best case, so it is compared with best cases):",
             "",
             md_table(
@@ -380,7 +332,7 @@ def main() -> int:
             "",
             "OpenVINO INT8 (each network quantized with the SDK's defaults: preset `mixed`, 300 "
             "calibration images; f32 inference precision for the layers NNCF left in float), "
-            "same passes and cells; achieved GOP/s counts the network's multiply-adds as if all "
+            "same rounds and cells; achieved GOP/s counts the network's multiply-adds as if all "
             "ran in int8, and the share is of the measured INT8 limit above. INT8 ÷ FP32 is the "
             "ratio of fastest iterations:",
             "",
@@ -415,14 +367,6 @@ def main() -> int:
                 if slower
                 else ""
             ),
-            "",
-            machine_line(),
         ]
     )
-    write_section("bench-peak", body)
-    print(body)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return body
