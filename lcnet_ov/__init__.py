@@ -39,6 +39,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time _LAZY resolves
         QuantizeOptionError,
         QueueFullError,
         ServeError,
+        StreamError,
+        StreamOpenError,
+        StreamOptionError,
         UnknownModelError,
         UnsafeArchiveError,
         UnsafeCheckpointError,
@@ -131,6 +134,9 @@ _LAZY = {
             "ClusterError",
             "OutputFileError",
             "ServeError",
+            "StreamError",
+            "StreamOpenError",
+            "StreamOptionError",
         )
     },
 }

@@ -155,3 +155,19 @@ class OutputFileError(OutputPathError):
     An :class:`OutputPathError` like every other unwritable output, so one ``except`` covers
     the CLI's outputs and the Ray job's ``--output``.
     """
+
+
+class StreamError(LcnetOVError):
+    """A video file or live stream that cannot be read (the message names the source)."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class StreamOpenError(StreamError):
+    """A stream source that never opened (after every ``reconnect`` attempt)."""
+
+
+class StreamOptionError(StreamError, UsageError):
+    """A stream option that cannot work (``every``, ``fps``, ``smooth``...): a usage error."""
