@@ -17,6 +17,7 @@ import click
 
 from ..paths import PRECISIONS
 from ._options import infer_precision_option, model_option
+from ._streams import infer_streams, stream_options, wants_streams
 
 
 def _quiet_opencv() -> None:
@@ -27,7 +28,7 @@ def _quiet_opencv() -> None:
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB|VIDEO|URL...")
 @model_option
 @click.option(
     "--precision",
@@ -94,6 +95,7 @@ def _quiet_opencv() -> None:
     type=click.IntRange(min=1),
     help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
 )
+@stream_options
 def infer(
     inputs: tuple[str, ...],
     model: str,
@@ -113,8 +115,10 @@ def infer(
     output: str | None = None,
     actors: int | None = None,
     force: bool = False,
+    **stream_opts: object,
 ) -> None:
-    """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns.
+    """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns, and the
+    frames of VIDEO files and live streams (rtsp:// rtmp:// http(s):// udp:// URL, camera:N).
 
     Prints PaddleClas' line per image (class_ids, scores, label_names, filename). Inputs that
     cannot be read are named on stderr with the reason; the others are still classified, and
@@ -123,6 +127,7 @@ def infer(
     With --engine ray the same classification runs as a Ray Data job (--threads is then per
     actor, default 1) and rows are written to --output; a summary line follows.
     """
+    streams = wants_streams(inputs, stream_opts, engine)  # stream options alone: exit 2 here
     if engine == "ray":
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
@@ -132,6 +137,15 @@ def infer(
         return
     if address or output or actors or force:
         raise click.UsageError("--address, --output, --actors and --force need --engine ray")
+    if streams:
+        infer_streams(
+            inputs, stream_opts, as_json=as_json, recursive=recursive, model=model,
+            precision=precision, topk=topk, batch_size=batch_size, threads=threads,
+            device=device, class_id_map_file=class_id_map_file,
+            inference_precision=infer_precision, fold_preprocessing=fold_preprocessing,
+            fast_decode=bool(fast_decode),
+        )  # fmt: skip
+        return
     from ..export.resolve import resolve_ir
     from ..results import FailedPrediction
     from ..runtime.classifier import Classifier
