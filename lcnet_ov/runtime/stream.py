@@ -19,8 +19,11 @@ Why it is built this way:
   ``max(buffer, max_batch)``), at most ``window`` frames are in the classifier, smoothing keeps
   K probability vectors, events keep running sums.
 * **Live sources never fall far behind**: the buffer keeps only the newest frames (dropped ones
-  are counted in ``stats.dropped``) and the window is one batch per infer request, so a result
-  is at most ``buffer + window`` frames behind the source (``FrameResult.lag_frames``).
+  are counted in ``stats.dropped``) and the window is one batch per infer request, so inference
+  works at most ``buffer + window`` frames behind the source. A consumer slower than the
+  camera is handled too: a finished result more than ``max_lag`` frames behind
+  (``buffer + 2 × window``) is dropped (and counted) when a newer one is finished as well, so
+  what is handed out is the freshest result there is (``FrameResult.lag_frames``).
 * **Smoothing is exact**: with ``smooth=K`` every frame is ranked over all classes (the
   engine's per-item k), the mean of the last K probability vectors is ranked again and cut to
   the classifier's ``topk``. Scores here are always probabilities (the runtime applies softmax
@@ -97,7 +100,10 @@ class FrameStream:
         self._window_size = backend.live_window if self.live else backend.window
         capacity = buffer or (LIVE_BUFFER if self.live else max(8, backend.max_batch))
         self._bg = BackgroundReader(self._reader, capacity=capacity, drop_oldest=self.live)
-        self._classified = self._failed = self._max_lag = 0
+        self._classified = self._failed = self._max_lag = self._dropped_late = 0
+        #: live: a finished result further behind than this is dropped when a newer one is
+        #: also finished (the consumer fell behind, not inference)
+        self.max_lag = capacity + 2 * self._window_size
         self._gen = self._run()
 
     # ---- iterator protocol -----------------------------------------------------------------
@@ -132,7 +138,7 @@ class FrameStream:
             frames_read=self._reader.frames_read,
             classified=self._classified,
             failed=self._failed,
-            dropped=self._bg.dropped,
+            dropped=self._bg.dropped + self._dropped_late,
             reconnects=self._reader.reconnects,
             max_lag_frames=self._max_lag,
         )
@@ -153,6 +159,10 @@ class FrameStream:
         try:
             while window or not ended:
                 while window and _done(window[0][1]):
+                    if self.live and self._stale(window):
+                        self._dropped_late += 1
+                        window.popleft()
+                        continue
                     yield self._record(*window.popleft(), smoother)
                 if ended or len(window) >= self._window_size:
                     if window:
@@ -181,6 +191,12 @@ class FrameStream:
                 if fut is not None:
                     fut.cancel()
             self._bg.close(timeout=0)
+
+    def _stale(self, window: deque[tuple[Frame, Future | None]]) -> bool:
+        head = window[0][0]
+        if self._reader.frames_read - 1 - head.index <= self.max_lag:
+            return False
+        return any(_done(fut) for _, fut in list(window)[1:])
 
     def _record(self, frame: Frame, fut: Future | None, smoother: _Smoother) -> FrameResult:
         lag = max(0, self._reader.frames_read - 1 - frame.index)
