@@ -2,7 +2,7 @@
 (``multipart/x-mixed-replace``, paced by the wall clock) read live, a consumer too slow for it
 (drops counted, lag bounded, the run ends within seconds of the stream), a camera that dies
 mid-stream (``reconnect``), a garbage part, ``--json`` lines arriving while the stream still
-runs, and UDP (MPEG-TS) from a local ffmpeg where ``ffmpeg`` is installed.
+runs, and UDP (MPEG-TS) and RTMP (H.264/FLV) from a local ffmpeg where ``ffmpeg`` is installed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from lcnet_ov.testing.streams import MjpegServer, truth, turning_page, write_vid
 PER_TURN = 25
 CLI = [sys.executable, "-m", "lcnet_ov", "infer", "-m", "text_image_orientation"]
 FFMPEG = ["ffmpeg", "-loglevel", "error", "-nostdin"]
+H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "10"]
 pytestmark = pytest.mark.slow
 
 
@@ -159,3 +160,24 @@ def test_udp_mpegts_from_ffmpeg(clf, tmp_path):
     good = [r for r in records if r.ok]
     assert len(good) >= 30
     assert sum(r.label_name == "90" for r in good) >= 0.9 * len(good)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt-get install ffmpeg)")
+def test_rtmp_from_ffmpeg(clf, tmp_path, frames):
+    """ffmpeg serves RTMP itself (``-listen 1``) and waits for this client; H.264 over FLV."""
+    video = tmp_path / "src.avi"
+    assert write_video(video, frames[:50], 25)
+    url = f"rtmp://127.0.0.1:{21000 + os.getpid() % 2000}/live/cam"
+    sender = subprocess.Popen(
+        [*FFMPEG, "-re", "-i", str(video), *H264, "-f", "flv", "-listen", "1", url],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)  # ffmpeg listening
+        stream = clf.stream(url, live=False, timeout_s=5)
+        records = list(stream)
+    finally:
+        sender.kill()
+        sender.wait()
+    assert [r.frame for r in records] == list(range(len(records))) and len(records) >= 45
+    assert sum(r.label_name == truth(r.frame, PER_TURN) for r in records) >= 0.9 * len(records)
