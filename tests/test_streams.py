@@ -256,6 +256,7 @@ def test_cli_events_mixed_inputs_and_failures(video, tmp_path, capfd):
         ["VIDEO", "--smooth", "0"],
         ["VIDEO", "--fps", "0"],
         ["VIDEO", "--every", "2", "--engine", "ray", "-o", "x.parquet"],
+        ["VIDEO", "--engine", "ray", "-o", "x.parquet"],
     ],
 )
 def test_cli_usage_errors_exit_2(args, video, tmp_path, capfd):

@@ -88,6 +88,11 @@ def wants_streams(inputs: tuple[str, ...], opts: dict[str, Any], engine: str) ->
     streams = any(expand_stream_sources(entry) for entry in inputs)
     if given and engine != "local":
         raise click.UsageError(f"{', '.join(given)}: not available with --engine {engine}")
+    if streams and engine != "local":  # its rows would only say "cannot decode"
+        raise click.UsageError(
+            f"video files and streams are not classified by --engine {engine} yet; "
+            "run them with the local engine (docs/streams.md)"
+        )
     if given and not streams:
         raise click.UsageError(
             f"{', '.join(given)}: only for video files and streams (.mp4 .avi ..., rtsp:// "
