@@ -16,8 +16,8 @@ Why it is built this way:
 * **Decode, preprocessing and inference overlap** because each has its own threads, and frames
   are batched like any other images: a file is classified as fast as the slowest stage allows.
 * **Memory is bounded however long the stream**: the buffer holds ``buffer`` frames (files:
-  ``max(buffer, max_batch)``), at most ``window`` frames are in the classifier, smoothing keeps
-  K probability vectors, events keep running sums.
+  ``max(8, max_batch)``), at most ``window`` frames are in the classifier (files: two batches
+  per infer request), smoothing keeps K probability vectors, events keep running sums.
 * **Live sources never fall far behind**: the buffer keeps only the newest frames (dropped ones
   are counted in ``stats.dropped``) and the window is one batch per infer request, so inference
   works at most ``buffer + window`` frames behind the source. A consumer slower than the
@@ -37,6 +37,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -185,7 +186,7 @@ class FrameStream:
                 name = f"{self.source} frame {frame.index}"
                 fut = self._backend.submit(InputItem(name, frame.image, self.source), k)
                 fut.add_done_callback(lambda _: buf.wake())
-                window.append((frame, fut))
+                window.append((replace(frame, image=None), fut))  # the engine holds the pixels
         finally:
             for _, fut in window:
                 if fut is not None:
@@ -296,7 +297,9 @@ class AsyncBackend:
     def __init__(self, clf: Any) -> None:
         self._engine = clf._engine
         self.labels, self.topk, self.max_batch = clf.labels, clf.topk, clf.max_batch
-        self.window = clf.max_pending  # files: as much read-ahead as the classifier takes
+        # files: one batch inferring and one queued per request (more only holds decoded
+        # frames in memory for nothing), within what the classifier takes
+        self.window = min(clf.max_pending, 2 * clf.max_batch * clf.num_requests)
         self.live_window = max(2, clf.max_batch * clf.num_requests)
 
     def submit(self, item: InputItem, k: int) -> Future:
