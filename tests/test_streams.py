@@ -266,3 +266,20 @@ def test_cli_usage_errors_exit_2(args, video, tmp_path, capfd):
     assert main(["infer", *MODEL, *argv]) == 2
     out, err = capfd.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_smoothing_ranks_every_class_whatever_topk(clf, video, orientation_xml):
+    """A topk=2 classifier still smooths over all four classes (the engine ranks stream items
+    at their own k) and hands out two; its other callers keep getting two."""
+    probs = np.zeros((FRAMES, 4))
+    for i, r in enumerate(clf.stream(video)):
+        probs[i, list(r.class_ids)] = r.scores
+    with AsyncClassifier(orientation_xml, max_batch=4, topk=2, fold_preprocessing=False) as two:
+        smoothed = list(two.stream(video, smooth=4))
+        frames = _decoded(video)[:3]
+        assert all(len(p.class_ids) == 2 for p in two.map(frames))
+    for i in (2, 13, 47):
+        mean = probs[max(0, i - 3) : i + 1].mean(axis=0)
+        assert smoothed[i].class_ids == tuple(np.argsort(-mean)[:2])
+        assert smoothed[i].scores == pytest.approx(np.sort(mean)[::-1][:2], abs=1e-5)
+        assert len(smoothed[i].raw.class_ids) == 2
