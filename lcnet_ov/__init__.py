@@ -40,6 +40,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time _LAZY resolves
         QuantizeOptionError,
         QueueFullError,
         ServeError,
+        StreamError,
+        StreamOpenError,
+        StreamOptionError,
         UnknownModelError,
         UnsafeArchiveError,
         UnsafeCheckpointError,
@@ -57,11 +60,19 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time _LAZY resolves
     from lcnet_ov.inputs.labels import load_labels
     from lcnet_ov.inputs.preprocess import preprocess
     from lcnet_ov.postprocess import topk
-    from lcnet_ov.results import FailedPrediction, Prediction, Result
+    from lcnet_ov.results import (
+        FailedPrediction,
+        FrameResult,
+        Prediction,
+        Result,
+        StreamEvent,
+        StreamStats,
+    )
     from lcnet_ov.runtime.async_classifier import AsyncClassifier, BatchStats
     from lcnet_ov.runtime.classifier import Classifier
     from lcnet_ov.runtime.evaluation import EvalResult, evaluate
     from lcnet_ov.runtime.metadata import ModelMetadata, read_metadata
+    from lcnet_ov.runtime.stream import FrameStream, stream_events
     from lcnet_ov.zoo import ModelSpec, Preprocess, get_spec, list_models
 
 # public name -> module that defines it
@@ -84,6 +95,11 @@ _LAZY = {
     "FailedPrediction": "lcnet_ov.results",
     "Result": "lcnet_ov.results",
     "Prediction": "lcnet_ov.results",
+    "FrameResult": "lcnet_ov.results",
+    "StreamEvent": "lcnet_ov.results",
+    "StreamStats": "lcnet_ov.results",
+    "FrameStream": "lcnet_ov.runtime.stream",
+    "stream_events": "lcnet_ov.runtime.stream",
     "decode_image": "lcnet_ov.inputs.decode",
     "preprocess": "lcnet_ov.inputs.preprocess",
     "topk": "lcnet_ov.postprocess",
@@ -133,6 +149,9 @@ _LAZY = {
             "ClusterError",
             "OutputFileError",
             "ServeError",
+            "StreamError",
+            "StreamOpenError",
+            "StreamOptionError",
         )
     },
 }

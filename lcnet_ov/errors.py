@@ -160,3 +160,19 @@ class OutputFileError(OutputPathError):
 class OutputExistsError(UsageError):
     """An output that already exists, refused without ``--force`` (``force=True``/
     ``replace=True``): every command that writes a file replaces one only when told to."""
+
+
+class StreamError(LcnetOVError):
+    """A video file or live stream that cannot be read (the message names the source)."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class StreamOpenError(StreamError):
+    """A stream source that never opened (after every ``reconnect`` attempt)."""
+
+
+class StreamOptionError(StreamError, UsageError):
+    """A stream option that cannot work (``every``, ``fps``, ``smooth``...): a usage error."""

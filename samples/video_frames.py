@@ -1,17 +1,17 @@
 """Classify the frames of a video as a stream: write a short MJPG ``.avi`` of a page turning
-through 0/90/180/270 degrees, then read it back frame by frame and classify each frame.
+through 0/90/180/270 degrees, then classify it frame by frame with ``AsyncClassifier.stream``.
 
     python samples/video_frames.py --frames 24 --out /tmp/turning_page.avi
 
-Frames go to ``AsyncClassifier.map`` straight from a generator, so decoding the video, resizing
-and inference overlap and memory stays bounded however long the video is. Frames are square
-(the rotated page is padded) so that a 90° turn keeps the frame size a video needs.
+``stream`` reads the video on its own thread (OpenCV's FFmpeg), so decoding, resizing and
+inference overlap and memory stays bounded however long the video is; the same call takes
+``rtsp://``/``http://`` URLs and ``camera:0`` (docs/streams.md). Frames are square (the rotated
+page is padded) so that a 90° turn keeps the frame size a video needs.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -42,18 +42,6 @@ def write_video(path: Path, frames: int, per_turn: int) -> None:
     writer.release()
 
 
-def read_frames(path: Path) -> Iterator[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        while True:
-            ok, img = capture.read()
-            if not ok:
-                return
-            yield img
-    finally:
-        capture.release()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="text_image_orientation", help="zoo name or .xml")
@@ -66,11 +54,15 @@ def main() -> None:
     print(f"wrote {args.out} ({args.frames} frames)")
     correct = count = 0
     with AsyncClassifier(resolve_ir(args.model), max_batch=4) as clf:
-        for i, result in enumerate(clf.map(read_frames(args.out))):
+        for result in clf.stream(args.out):  # FrameResult: frame index, time_s, top-k
+            i = result.frame
             truth = ORIENTATIONS[(i // args.per_turn) % 4]
             correct += result.label_name == truth
             count += 1
-            print(f"frame {i:3d}: {result.label_name:>6} ({result.score:.3f})  turned {truth}")
+            print(
+                f"frame {i:3d} ({result.time_s:5.2f} s): {result.label_name:>6} "
+                f"({result.score:.3f})  turned {truth}"
+            )
     if clf.labels == ORIENTATIONS:
         print(f"frames classified correctly: {correct}/{count}")
 

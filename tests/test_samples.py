@@ -59,4 +59,4 @@ def test_video_frames(tmp_path):
     )
     assert cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT) == 8
     assert "frames classified correctly: 8/8" in out
-    assert len(re.findall(r"^frame +\d+:", out, flags=re.M)) == 8
+    assert len(re.findall(r"^frame +\d+ \( *[\d.]+ s\):", out, flags=re.M)) == 8

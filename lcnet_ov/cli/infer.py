@@ -23,6 +23,7 @@ from ._options import (
     precision_option,
     refuse_existing,
 )
+from ._streams import infer_streams, stream_options, wants_streams
 
 
 def _quiet_opencv() -> None:
@@ -33,7 +34,7 @@ def _quiet_opencv() -> None:
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB|VIDEO|URL...")
 @model_option
 @precision_option()
 @click.option("-k", "--topk", type=click.IntRange(min=1), default=5, show_default=True)
@@ -96,6 +97,7 @@ def _quiet_opencv() -> None:
     help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
 )
 @force_option
+@stream_options
 def infer(
     inputs: tuple[str, ...],
     model: str,
@@ -115,8 +117,10 @@ def infer(
     output: str | None = None,
     actors: int | None = None,
     force: bool = False,
+    **stream_opts: object,
 ) -> None:
-    """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns.
+    """Classify IMAGE files, DIR folders (their images, sorted) and GLOB patterns, and the
+    frames of VIDEO files and live streams (rtsp:// rtmp:// http(s):// udp:// URL, camera:N).
 
     Prints PaddleClas' line per image (class_ids, scores, label_names, filename). Inputs that
     cannot be read are named on stderr with the reason; the others are still classified, and
@@ -126,6 +130,7 @@ def infer(
     actor, default 1) and rows are written to --output; a summary line follows.
     """
     model, precision = model_from_precision(click.get_current_context(), model, precision)
+    streams = wants_streams(inputs, stream_opts, engine)  # stream options alone: exit 2 here
     if engine == "ray":
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
@@ -135,6 +140,15 @@ def infer(
         return
     if address or output or actors or force:
         raise click.UsageError("--address, --output, --actors and --force need --engine ray")
+    if streams:
+        infer_streams(
+            inputs, stream_opts, as_json=as_json, recursive=recursive, model=model,
+            precision=precision, topk=topk, batch_size=batch_size, threads=threads,
+            device=device, class_id_map_file=class_id_map_file,
+            inference_precision=infer_precision, fold_preprocessing=fold_preprocessing,
+            fast_decode=bool(fast_decode),
+        )  # fmt: skip
+        return
     from ..export.resolve import resolve_ir
     from ..results import FailedPrediction
     from ..runtime.classifier import Classifier

@@ -48,7 +48,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -116,6 +116,8 @@ class Job:
     item: InputItem
     future: Future
     tensor: np.ndarray | None = None
+    #: this item's k (a smoothing stream wants every class); None: the engine's
+    topk: int | None = None
 
 
 class BatchEngine:
@@ -188,7 +190,13 @@ class BatchEngine:
 
     # ---- submission ----------------------------------------------------------------------
 
-    def submit(self, item: InputItem, block: bool = True, timeout: float | None = None) -> Future:
+    def submit(
+        self,
+        item: InputItem,
+        block: bool = True,
+        timeout: float | None = None,
+        topk: int | None = None,
+    ) -> Future:
         if self.closed:
             raise RuntimeError("AsyncClassifier is closed")
         if not self._slots.acquire(block, timeout if block else None):
@@ -204,7 +212,7 @@ class BatchEngine:
                 self._slots.release()
                 raise RuntimeError("AsyncClassifier is closed")
             self._pending.add(future)
-            self._todo.put(Job(item, future))
+            self._todo.put(Job(item, future, topk=topk))
         return future
 
     def _release(self, future: Future) -> None:
@@ -282,7 +290,11 @@ class BatchEngine:
                     f"inference failed for a batch of {len(batch)}: {last_line(exc)}"
                 ) from exc
             probs = self.model.probabilities(raw)
-            results = self.model.results(probs, [job.item for job in batch], self.topk)
+            k = max(job.topk or self.topk for job in batch)
+            results = self.model.results(probs, [job.item for job in batch], k)
+            results = [
+                _trim(r, job.topk or self.topk) for job, r in zip(batch, results, strict=True)
+            ]
         except Exception as exc:
             results = [FailedPrediction.of(job.item, exc) for job in batch]
         finally:
@@ -369,6 +381,18 @@ def _take(job: Job, batch: list[Job]) -> None:
             batch.append(job)
     except RuntimeError:  # already resolved (failed by a close that timed out): skip it
         pass
+
+
+def _trim(result: Any, k: int) -> Any:
+    """A prediction cut to its item's own k (a batch is ranked once, at its largest k)."""
+    if isinstance(result, FailedPrediction) or len(result.class_ids) <= k:
+        return result
+    return replace(
+        result,
+        class_ids=result.class_ids[:k],
+        scores=result.scores[:k],
+        label_names=result.label_names[:k],
+    )
 
 
 def settle(future: Future, outcome: object) -> None:

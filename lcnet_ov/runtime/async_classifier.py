@@ -57,6 +57,7 @@ from ..zoo import DEFAULT_MODEL
 from ._batching import BatchEngine
 from .loaded_model import LoadedModel, compile_config, input_stream
 from .metadata import ModelMetadata
+from .stream import AsyncBackend, FrameStream
 
 __all__ = ["AsyncClassifier", "BatchStats", "QueueFullError"]
 
@@ -234,6 +235,17 @@ class AsyncClassifier:
             for _, fut in window:
                 if fut is not None:
                     fut.cancel()
+
+    def stream(self, source: str | os.PathLike, **options: Any) -> FrameStream:
+        """Classify a video file, network stream (rtsp://, http(s)://, udp://...) or
+        ``camera:N`` frame by frame: an iterator of :class:`~lcnet_ov.results.FrameResult` in
+        frame order, with ``close()``. Options (``every``, ``fps``, ``live``, ``smooth``,
+        ``reconnect``, ``buffer``, ``timeout_s``, ``on_message``) and the pipeline:
+        :class:`lcnet_ov.runtime.stream.FrameStream`.
+        """
+        if self.closed:
+            raise RuntimeError("AsyncClassifier is closed")
+        return FrameStream(AsyncBackend(self), source, **options)
 
     # ---- lifetime ----------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from ..results import FailedPrediction, Prediction, Result
 from ..zoo import DEFAULT_MODEL
 from .loaded_model import DEFAULT_BATCH_SIZE, LoadedModel, compile_config, input_stream
 from .metadata import ModelMetadata
+from .stream import FrameStream, SyncBackend
 
 __all__ = ["Classifier", "FailedPrediction", "Result"]
 
@@ -252,6 +253,13 @@ class Classifier:
         self._check_open()
         size = self._chunk(batch_size)
         return self._stream(input_stream(inputs, recursive=recursive), size)
+
+    def stream(self, source: str | os.PathLike, **options: Any) -> FrameStream:
+        """The frames of a video file or live stream classified in order, ``batch_size`` at a
+        time on the calling thread (the overlapped form is ``AsyncClassifier.stream``; same
+        options: :class:`lcnet_ov.runtime.stream.FrameStream`)."""
+        self._check_open()
+        return FrameStream(SyncBackend(self), source, **options)
 
     def _stream(self, stream: Iterator[InputItem], size: int) -> Iterator[Result]:
         window: deque[tuple[InputItem, Future | None]] = deque()
