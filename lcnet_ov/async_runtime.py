@@ -54,6 +54,7 @@ from .errors import QueueFullError
 from .inputs import InputItem
 from .loaded_model import FailedPrediction, LoadedModel, Result, compile_config, input_stream
 from .metadata import ModelMetadata
+from .policy import FAST_DECODE, FOLD_PREPROCESSING_STREAMING
 from .processing import ImageSource, Prediction
 from .zoo import DEFAULT_MODEL
 
@@ -91,10 +92,10 @@ class AsyncClassifier:
     1.4e-6 of the exact numpy path on the trained model (``benchmarks/folding_parity.py``).
     ``False`` feeds PaddleClas' float tensors bit for bit.
 
-    ``fast_decode`` (default on: throughput is this class's point) decodes large JPEGs at a
-    DCT-domain reduction that still covers the resize target (see
-    :class:`~lcnet_ov.runtime.Classifier`; measured in ``docs/fast_decode.md``). Images whose
-    short side is under twice ``resize_short``, ImageNet-size photos included, are unaffected.
+    ``fast_decode`` (default off, as everywhere: :mod:`lcnet_ov.policy`) decodes large JPEGs
+    at a DCT-domain reduction that still covers the resize target (see
+    :class:`~lcnet_ov.runtime.Classifier`; measured in ``docs/fast_decode.md``): several times
+    faster on camera photos, but their answers move, so it is the caller's choice.
     """
 
     def __init__(
@@ -113,8 +114,8 @@ class AsyncClassifier:
         max_pending: int | None = None,
         workers: int | None = None,
         performance_hint: str = "THROUGHPUT",
-        fold_preprocessing: bool = True,
-        fast_decode: bool = True,
+        fold_preprocessing: bool = FOLD_PREPROCESSING_STREAMING,
+        fast_decode: bool = FAST_DECODE,
         core: Any = None,
     ) -> None:
         if topk < 1 or max_batch < 1 or max_wait_ms < 0:

@@ -61,6 +61,7 @@ from ._deps import require
 from .errors import ClusterError, OutputFileError
 from .inputs import IMAGE_EXTENSIONS, InputItem, iter_inputs
 from .loaded_model import DEFAULT_BATCH_SIZE, FailedPrediction
+from .policy import FAST_DECODE, FOLD_PREPROCESSING
 from .zoo import DEFAULT_MODEL
 
 __all__ = [
@@ -271,7 +272,7 @@ class _ClassifyBatch:
         batch_size: int,
         inference_precision: str | None,
         fold_preprocessing: bool,
-        fast_decode: bool = True,
+        fast_decode: bool = FAST_DECODE,
     ) -> None:
         import cv2
 
@@ -389,8 +390,8 @@ def classify(
     address: str | None = None,
     topk: int = 5,
     inference_precision: str | None = "f32",
-    fold_preprocessing: bool = False,
-    fast_decode: bool = True,
+    fold_preprocessing: bool = FOLD_PREPROCESSING,
+    fast_decode: bool = FAST_DECODE,
     recursive: bool = False,
 ) -> Any:
     """A lazy ``ray.data.Dataset`` of classification rows for ``sources``.
@@ -405,11 +406,10 @@ def classify(
 
     Connects to ``address`` (or starts a local Ray) unless Ray is already initialized. The
     model is resolved here and shipped to the actors (module doc); other arguments are those of
-    :class:`~lcnet_ov.runtime.Classifier`, except ``fast_decode``, on by default as in
-    :class:`~lcnet_ov.async_runtime.AsyncClassifier`: a batch job is about throughput, and
-    camera-size JPEGs decode several times faster (``docs/fast_decode.md``; images under
-    2 × ``resize_short`` on the short side decode exactly as before). ``actors`` defaults to
-    what :func:`plan_actors` finds room for.
+    :class:`~lcnet_ov.runtime.Classifier`, with its defaults (:mod:`lcnet_ov.policy`: exact
+    decode; ``fast_decode=True`` makes camera-size JPEGs decode several times faster at the cost
+    of exactness, ``docs/fast_decode.md``). ``actors`` defaults to what :func:`plan_actors`
+    finds room for.
     """
     ray = _ray()
     if batch_size < 1 or topk < 1:
