@@ -17,7 +17,14 @@ server ÷ in-process are taken within a round, so load from other jobs on the ma
 sides alike; the table gives the median over rounds and the min–max of the ratio. The load
 average is recorded before and after.
 
+``--memory`` measures the server's memory instead and writes the `serve-memory` section: the
+peak RSS growth one request causes per byte of its body (JSON ``pixels`` numbers, base64 v1,
+binary tensor data; the kernel's peak, ``VmHWM``, reset through ``/proc/PID/clear_refs``
+before each), which is where the admission constants in ``lcnet_ov/serving/__init__.py`` come
+from, and the peak RSS under bursts of maximum-size requests against the default limits.
+
     python benchmarks/serve_load.py [--rounds 3] [--seconds 2] [--starts 2]
+    python benchmarks/serve_load.py --memory [--burst 32]
 """
 
 from __future__ import annotations
@@ -175,8 +182,8 @@ def batch_summary(counter: Counter) -> str:
     return f"{images / total:.1f} ({common})"
 
 
-def write_section(body: str) -> None:
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
+def write_section(body: str, section: str = SECTION) -> None:
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     text = DOC.read_text()
     block = f"{start}\n{body.strip()}\n{end}"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
@@ -188,6 +195,184 @@ def write_section(body: str) -> None:
     DOC.write_text(text)
 
 
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/{pid}/status")
+
+
+def reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS (Linux >= 4.0)
+
+
+def json_pixels_body(target: int, seed: int = 0) -> bytes:
+    """A v2 JSON request of ``pixels`` (random uint8 numbers) of about ``target`` bytes."""
+    import json
+
+    side = max(8, int((target / 3 / 3.6) ** 0.5))
+    px = np.random.default_rng(seed).integers(0, 256, (1, side, side, 3), dtype=np.uint8)
+    spec = {
+        "name": "pixels",
+        "datatype": "UINT8",
+        "shape": list(px.shape),
+        "data": px.reshape(-1).tolist(),
+    }
+    body = json.dumps({"inputs": [spec]}, separators=(",", ":")).encode()
+    return body if len(body) <= target else json_pixels_body(int(target * 0.97), seed)
+
+
+def binary_pixels_body(target: int) -> tuple[bytes, dict]:
+    import json
+
+    side = int((target / 3) ** 0.5)
+    px = np.random.default_rng(0).integers(0, 256, (1, side, side, 3), dtype=np.uint8)
+    head = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "pixels",
+                    "datatype": "UINT8",
+                    "shape": list(px.shape),
+                    "parameters": {"binary_data_size": px.nbytes},
+                }
+            ]
+        }
+    ).encode()
+    return head + px.tobytes(), {"Inference-Header-Content-Length": str(len(head))}
+
+
+def v1_body(target: int, blob: bytes) -> bytes:
+    import base64
+    import json
+
+    n = max(1, min(256, int(target / (len(blob) * 4 / 3 + 12))))
+    inst = [{"b64": base64.b64encode(blob).decode()}] * n
+    return json.dumps({"instances": inst}).encode()
+
+
+def post(srv, path: str, body: bytes, headers: dict | None = None) -> int:
+    import urllib.error
+
+    try:
+        with srv.urlopen(path, data=body, headers=headers or {}, timeout=300) as resp:
+            resp.read()
+            return resp.status
+    except urllib.error.HTTPError as err:
+        err.read()
+        return err.code
+
+
+def memory_main(args) -> None:
+    """The `serve-memory` section (module doc)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lcnet_ov.resolve import resolve_ir
+    from lcnet_ov.serving import (
+        DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_JSON_BYTES,
+        DEFAULT_MEMORY_BUDGET_BYTES,
+    )
+    from lcnet_ov.serving.process import ServerProcess
+
+    load_before = os.getloadavg()
+    xml = resolve_ir(MODEL)
+    page = (REPO / "samples" / "images" / "page_90deg.jpg").read_bytes()
+    mb = 1024 * 1024
+    infer = f"/v2/models/{MODEL}/infer"
+    predict = f"/v1/models/{MODEL}:predict"
+    # 1. inflation: one request at a time, limits raised so the sizes are not refused
+    size = args.inflation_mb * mb
+    kinds = {
+        "JSON `pixels` (v2 infer)": (infer, json_pixels_body(size), {}),
+        "base64 files (v1 :predict)": (predict, v1_body(size, page), {}),
+        "binary `pixels` (v2 infer)": (infer, *binary_pixels_body(size)),
+    }
+    rows = []
+    big = ("--max-json-mb", str(4 * args.inflation_mb), "--max-body-mb",
+           str(4 * args.inflation_mb), "--memory-budget-mb", "100000")  # fmt: skip
+    tiny = binary_pixels_body(3 * 64 * 64)
+    for kind, (path, body, headers) in kinds.items():
+        # a fresh server per kind: the first such request meets an allocator that has not
+        # kept memory from an earlier one (glibc keeps freed arenas), the honest peak
+        with ServerProcess(xml, *big) as srv:
+            pid = srv.proc.pid
+            post(srv, infer, *tiny)  # first-use costs of the route, not of the size
+            growth = []
+            for _ in range(2):
+                base = rss_kb(pid)
+                reset_peak(pid)
+                status = post(srv, path, body, headers)
+                assert status == 200, (kind, status)
+                growth.append((rss_kb(pid, "VmHWM") - base) * 1024 / len(body))
+        rows.append([kind, f"{len(body) / mb:.1f}", f"{growth[0]:.1f}", f"{growth[1]:.1f}"])
+        print(kind, growth, flush=True)
+    # 2. bursts of maximum-size requests against the defaults
+    bursts = []
+    with ServerProcess(xml) as srv:
+        pid = srv.proc.pid
+        json_max, binary_max = DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_BODY_BYTES
+        cases = {
+            "JSON `pixels` at --max-json-mb": (infer, json_pixels_body(json_max), {}),
+            "binary `pixels` at --max-body-mb": (infer, *binary_pixels_body(binary_max)),
+            "v1 base64 at --max-json-mb": (predict, v1_body(json_max, page), {}),
+        }
+        post(srv, infer, *cases["binary `pixels` at --max-body-mb"][1:])
+        idle = rss_kb(pid) / 1024
+        for kind, (path, body, headers) in cases.items():
+            reset_peak(pid)
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(args.burst) as pool:
+                codes = Counter(
+                    pool.map(lambda _, a=(path, body, headers): post(srv, *a), range(args.burst))
+                )
+            dt = time.perf_counter() - t0
+            peak = rss_kb(pid, "VmHWM") / 1024
+            bursts.append(
+                [
+                    kind,
+                    f"{len(body) / mb:.2f}",
+                    args.burst,
+                    ", ".join(f"{k}: {v}" for k, v in sorted(codes.items())),
+                    f"{dt:.1f}",
+                    f"{peak:.0f}",
+                    f"{peak - idle:.0f}",
+                ]
+            )
+            print(bursts[-1], flush=True)
+    load_after = os.getloadavg()
+    budget = DEFAULT_MEMORY_BUDGET_BYTES // mb
+    body = "\n".join(
+        [
+            f"Generated by `python benchmarks/serve_load.py --memory --burst {args.burst}`. "
+            f"{machine_line()} Load average (1/5/15 min) before: "
+            f"{' / '.join(f'{x:.1f}' for x in load_before)}, after: "
+            f"{' / '.join(f'{x:.1f}' for x in load_after)}.",
+            "",
+            "Peak RSS growth ÷ body size, one request at a time on a fresh server per kind "
+            f"(~{args.inflation_mb} MB bodies; the second request finds memory the allocator "
+            "kept from the first, so the first is the bound); the admission constants "
+            "`JSON_INFLATION` / `BINARY_INFLATION` round the first up:",
+            "",
+            md_table(["body", "MB", "first request", "second request"], rows),
+            "",
+            f"Bursts of {args.burst} concurrent maximum-size requests against the default limits "
+            f"(`--max-json-mb {DEFAULT_MAX_JSON_BYTES / mb:g} --max-body-mb "
+            f"{DEFAULT_MAX_BODY_BYTES / mb:g} --memory-budget-mb {budget} --max-inflight 64`); "
+            f"server RSS after warm-up {idle:.0f} MB:",
+            "",
+            md_table(
+                ["burst", "body MB", "requests", "answers", "s", "peak RSS MB", "over idle MB"],
+                bursts,
+            ),
+        ]
+    )
+    print(body)
+    if not args.no_write:
+        write_section(body, "serve-memory")
+        print(f"wrote {DOC}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -196,7 +381,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--data", type=Path, default=IMAGENET_SAMPLE, help="folder of JPEGs")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
+    parser.add_argument("--memory", action="store_true", help="the serve-memory section")
+    parser.add_argument("--burst", type=int, default=32, help="--memory: requests per burst")
+    parser.add_argument("--inflation-mb", type=int, default=16, help="--memory: body size")
     args = parser.parse_args()
+    if args.memory:
+        memory_main(args)
+        return
 
     from lcnet_ov import AsyncClassifier
     from lcnet_ov.resolve import resolve_ir

@@ -33,11 +33,12 @@ MAX_IMAGES_PER_REQUEST = 256
 #: gRPC message: two 12 MP camera JPEGs, or 128 scanned pages of ~60 KB
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 #: default limit of a body that is parsed as JSON (v2 infer without binary data, v1
-#: :predict). JSON numbers become Python objects: measured peak RSS growth is ~14x the body
-#: (benchmarks/serve_load.py --memory), so the limit is a quarter of the binary one
+#: :predict): JSON numbers become Python objects and base64 strings are copied and decoded,
+#: so such a body costs ~4x more memory than a binary one (below); a quarter of the limit
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024
-#: how many times its size a request body costs in the server's memory at its peak (measured by
-#: benchmarks/serve_load.py --memory, rounded up): admission reserves body x factor
+#: peak RSS growth of the server per byte of body, measured by ``benchmarks/serve_load.py
+#: --memory`` (docs/serving.md, first request on a fresh server: JSON pixels 9.0x, v1 base64
+#: 13.1x, binary pixels 2.3x) and rounded up: admission reserves body size x this factor
 JSON_INFLATION = 16
 BINARY_INFLATION = 4
 #: default budget of reserved request memory (body x inflation) over all REST requests in
