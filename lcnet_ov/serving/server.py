@@ -119,6 +119,9 @@ def build_server(model: Any, options: ServeOptions) -> Any:
             super().start(models)
 
         def setup_event_loop(self) -> None:
+            # kserve configures asyncio.get_event_loop(), which after an earlier asyncio.run in
+            # this process (a second serve()) raises: give it a loop to configure
+            asyncio.set_event_loop(asyncio.new_event_loop())
             super().setup_event_loop()
             # runs after the uvicorn server is built and before it serves: the last moment
             # its config and signal hook can be changed
