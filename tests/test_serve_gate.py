@@ -118,7 +118,7 @@ def test_json_bodies_have_the_lower_limit():
     binary = {"Inference-Header-Content-Length": "2"}
     assert run(call(gate, "/v2/models/m/infer", b"x" * 500, headers=binary))[0] == 200
     status, _, body = run(call(gate, "/v2/models/m/infer", b"x" * 500))  # JSON: limit 100
-    assert status == 413 and b"JSON limit of 100" in body and b"--max-json-mb" in body
+    assert status == 413 and b"over the limit of 100 for JSON" in body and b"--max-json-mb" in body
     assert run(call(gate, "/v1/models/m:predict", b"x" * 101))[0] == 413
     assert run(call(gate, "/v2/models/m/classify", b"x" * 1000))[0] == 200
     assert run(call(gate, "/v2/models/m/classify", b"x" * 1001))[0] == 413

@@ -15,8 +15,8 @@ the body:
   key matched); the header is never logged.
 * **Body limits.** A body parsed as JSON (v2 infer without binary data, v1 ``:predict``) has a
   lower limit than a binary one: JSON numbers become Python objects, 9-13x their text in
-  memory against ~2x for binary data (measured: ``benchmarks/serve_load.py --memory``). Over the limit: 413, by ``Content-Length``
-  at once or while a chunked body streams in.
+  memory against ~2x for binary data (measured: ``benchmarks/serve_load.py --memory``). Over
+  the limit: 413, by ``Content-Length`` at once or while a chunked body streams in.
 * **Admission.** Inference requests in flight are bounded by a count and by a memory budget
   (each reserves its body size x the measured inflation of its kind); a request over either is
   answered **503 with Retry-After** at once instead of queueing. One request is always admitted
@@ -155,8 +155,10 @@ class Gate:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await self._discard(receive, int(length) if length.isdigit() else 0, limit)
-            kind, option = ("binary", "--max-body-mb") if binary else ("JSON", "--max-json-mb")
-            text = f"request body is {length.decode()} bytes, over the {kind} limit of {limit}"
+            kind, option = (
+                ("binary bodies", "--max-body-mb") if binary else ("JSON", "--max-json-mb")
+            )
+            text = f"request body is {length.decode()} bytes, over the limit of {limit} for {kind}"
             await reply(send, 413, f"{text} (lcnet-ov serve {option})")
             return
         size = int(length) if length is not None else limit
