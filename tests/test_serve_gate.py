@@ -82,7 +82,8 @@ def test_control_plane_and_versioned_routes_are_404_unless_enabled():
     status, _, body = run(call(gate, "/v2/models/m/versions/1/infer", b"{}"))
     assert status == 404 and b"/v2/models/m/..." in body
     assert app.calls == 0
-    assert run(call(Gate(app, policy(model_control=True)), "/v2/repository/models/m/load"))[0] == 200
+    opened = Gate(app, policy(model_control=True))
+    assert run(call(opened, "/v2/repository/models/m/load"))[0] == 200
 
 
 def test_api_keys_guard_everything_but_health():
