@@ -68,7 +68,7 @@ def server(orientation_xml, tmp_path_factory):
     folder = tmp_path_factory.mktemp("admission")
     env = {"LCNET_OV_HOME": str(folder / "home"), "LCNET_OV_OFFLINE": "1"}
     srv = ServerProcess(orientation_xml, "--max-pending-images", "256", "--memory-budget-mb",
-                        "64", env=env, log=folder / "serve.log")  # fmt: skip
+                        "32", env=env, log=folder / "serve.log")  # fmt: skip
     with srv:
         yield srv
     assert srv.returncode == 0
@@ -126,19 +126,29 @@ def test_a_full_pipeline_answers_503_with_retry_after_at_once(server):
     inp.set_data_from_numpy(one)
     with pytest.raises(InferenceServerException) as err:
         grpc.infer(MODEL, [inp])
+    # a 2 MB gRPC message reserves 8 MB: over the 32 MB budget beside the 28 MB request
+    large = rng.integers(0, 256, (1, 816, 816, 3), dtype=np.uint8)
+    big_inp = grpcclient.InferInput("pixels", list(large.shape), "UINT8")
+    big_inp.set_data_from_numpy(large)
+    with pytest.raises(InferenceServerException) as over_budget:
+        grpc.infer(MODEL, [big_inp])
     filler.join(120)
     assert "big" in result and result["big"][0] == 200, result
     assert code == 503 and headers.get("retry-after") == "1" and "busy" in text, (code, text)
     assert waited < 0.5, waited
     assert err.value.status() == "StatusCode.UNAVAILABLE" and "busy" in err.value.message()
+    assert over_budget.value.status() == "StatusCode.UNAVAILABLE"
+    assert "requests in flight" in over_budget.value.message()
+    assert grpc.infer(MODEL, [big_inp]).as_numpy("class_ids").shape == (1, 4)  # alone: fine
     assert _post(server, INFER, *_binary_pixels(one))[0] == 200
     assert grpc.infer(MODEL, [inp]).as_numpy("class_ids").shape == (1, 4)
 
 
 def test_a_burst_of_large_json_requests_keeps_rss_bounded(server):
     """16 concurrent ~2 MB JSON pixel requests (each ~9x its size in memory at its peak)
-    against --memory-budget-mb 64: admission lets ~2 in at a time, the rest get 503 at once,
-    and the server's peak RSS grows by less than the budget plus a margin."""
+    against --memory-budget-mb 32: admission lets one in at a time, the rest get 503 at once,
+    and the server's peak RSS grows by less than the budget plus a margin (16 requests at
+    once would take ~250 MB)."""
     status = Path(f"/proc/{server.proc.pid}/status")
     px = np.random.default_rng(2).integers(0, 256, (1, 400, 400, 3), dtype=np.uint8)
     body = _json_pixels(px)
@@ -152,4 +162,4 @@ def test_a_burst_of_large_json_requests_keeps_rss_bounded(server):
     codes = sorted(a[0] for a in answers)
     assert set(codes) == {200, 503} and codes.count(200) >= 1, codes
     assert all(a[1].get("retry-after") == "1" for a in answers if a[0] == 503)
-    assert growth_mb < 64 + 48, growth_mb
+    assert growth_mb < 32 + 48, growth_mb

@@ -135,7 +135,7 @@ def test_admission_answers_503_with_retry_after_at_once():
         gate = Gate(App(hold=hold), policy(max_inflight=2))
         first = [asyncio.create_task(call(gate, "/v2/models/m/infer", b"{}")) for _ in range(2)]
         await asyncio.sleep(0.01)
-        assert gate.inflight == 2
+        assert gate.budget.inflight == 2
         refused = await asyncio.wait_for(call(gate, "/v2/models/m/infer", b"{}"), 1)
         hold.set()
         done = await asyncio.gather(*first)
@@ -145,7 +145,7 @@ def test_admission_answers_503_with_retry_after_at_once():
     (status, head, body), done, after, gate = run(scenario())
     assert status == 503 and head["retry-after"] == "1" and b"busy" in body
     assert [d[0] for d in done] == [200, 200] and after[0] == 200
-    assert gate.inflight == 0 and gate.reserved == 0
+    assert gate.budget.inflight == 0 and gate.budget.reserved == 0
 
 
 def test_memory_budget_admits_one_request_always_and_bounds_the_rest():

@@ -85,6 +85,35 @@ class _TooLarge(Exception):
     pass
 
 
+class Budget:
+    """Requests in flight and the memory they reserved, shared by REST (the gate) and gRPC
+    (:mod:`~lcnet_ov.serving.grpc_server`). Used from the event loop only, so no lock."""
+
+    def __init__(self, max_inflight: int, memory: int) -> None:
+        self.max_inflight = max_inflight
+        self.memory = memory
+        self.inflight = 0
+        self.reserved = 0
+
+    def acquire(self, cost: int) -> bool:
+        """Admit a request costing ``cost`` bytes, or ``False``: over the count, or over the
+        memory while another request is in flight (a lone request is always admitted)."""
+        if self.inflight >= self.max_inflight or (
+            self.inflight and self.reserved + cost > self.memory
+        ):
+            return False
+        self.inflight += 1
+        self.reserved += cost
+        return True
+
+    def release(self, cost: int) -> None:
+        self.inflight -= 1
+        self.reserved -= cost
+
+    def busy(self) -> str:
+        return f"server busy ({self.inflight} requests in flight); retry after {RETRY_AFTER_S} s"
+
+
 def key_digests(keys: tuple[str, ...]) -> tuple[bytes, ...]:
     return tuple(hashlib.sha256(k.encode()).digest() for k in keys)
 
@@ -113,12 +142,11 @@ def where(exc: BaseException) -> str:
 class Gate:
     """The middleware (module doc). ``ready`` is not its concern: see ``server.py``."""
 
-    def __init__(self, app: Any, policy: GatePolicy) -> None:
+    def __init__(self, app: Any, policy: GatePolicy, budget: Budget | None = None) -> None:
         self.app = app
         self.policy = policy
         self._digests = key_digests(policy.api_keys)
-        self.inflight = 0
-        self.reserved = 0
+        self.budget = budget or Budget(policy.max_inflight, policy.memory_budget)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -163,20 +191,14 @@ class Gate:
             return
         size = int(length) if length is not None else limit
         cost = size * (BINARY_INFLATION if binary else JSON_INFLATION)
-        if self.inflight >= policy.max_inflight or (
-            self.inflight and self.reserved + cost > policy.memory_budget
-        ):
+        if not self.budget.acquire(cost):
             await self._discard(receive, size, limit)
-            await reply(send, 503, f"server busy ({self.inflight} requests in flight); retry "
-                        f"after {RETRY_AFTER_S} s", retry_after=True)  # fmt: skip
+            await reply(send, 503, self.budget.busy(), retry_after=True)
             return
-        self.inflight += 1
-        self.reserved += cost
         try:
             await self._run(scope, self._limited(receive, limit), send)
         finally:
-            self.inflight -= 1
-            self.reserved -= cost
+            self.budget.release(cost)
 
     def _limited(self, receive: Callable, limit: int) -> Callable:
         seen = 0

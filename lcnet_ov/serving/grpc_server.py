@@ -7,7 +7,9 @@ who reaches the port unload the model. Built here instead:
 * the address is ``--host``; with a certificate it is ``add_secure_port`` (TLS);
 * ``maximum_concurrent_rpcs`` (``--max-inflight``): gRPC itself answers ``RESOURCE_EXHAUSTED``
   beyond it, and messages over ``--max-body-mb`` too, so memory held by received messages is
-  bounded by their product;
+  bounded by their product; an inference then reserves its message size x the measured
+  inflation from the memory budget REST requests share (:class:`~lcnet_ov.serving.gate.Budget`)
+  and is answered ``UNAVAILABLE`` at once when it does not fit, before kserve decodes it;
 * with API keys, metadata ``authorization: Bearer KEY`` is needed for every method but the
   health ones (``ServerLive``, ``ServerReady``, ``ModelReady``): ``UNAUTHENTICATED`` otherwise;
 * ``RepositoryModelLoad``/``Unload`` answer ``PERMISSION_DENIED`` unless
@@ -25,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ServerBusyError
-from .gate import bearer_ok, key_digests, where
+from . import BINARY_INFLATION, JSON_INFLATION
+from .gate import Budget, bearer_ok, key_digests, where
 
 log = logging.getLogger("lcnet_ov.serve")
 _HEALTH = frozenset({"ServerLive", "ServerReady", "ModelReady"})
@@ -49,9 +52,23 @@ def grpc_server_class() -> type:
     from kserve.protocol.grpc.servicer import InferenceServicer
 
     class Servicer(InferenceServicer):
-        def __init__(self, dataplane: Any, extension: Any, model_control: bool) -> None:
+        def __init__(
+            self, dataplane: Any, extension: Any, model_control: bool, budget: Budget
+        ) -> None:
             super().__init__(dataplane, extension)
             self._model_control = model_control
+            self._budget = budget
+
+        async def ModelInfer(self, request: Any, context: Any) -> Any:
+            # typed contents become Python lists in kserve's decoder, as JSON numbers do
+            factor = BINARY_INFLATION if request.raw_input_contents else JSON_INFLATION
+            cost = request.ByteSize() * factor
+            if not self._budget.acquire(cost):
+                raise ServerBusyError(self._budget.busy())
+            try:
+                return await super().ModelInfer(request, context)
+            finally:
+                self._budget.release(cost)
 
         async def RepositoryModelLoad(self, request: Any, context: Any) -> Any:
             self._check_control()
@@ -118,8 +135,9 @@ def grpc_server_class() -> type:
     class GRPCServer:
         """grpc.aio server for kserve's data plane (module doc); ``stop`` drains."""
 
-        def __init__(self, options: Any, dataplane: Any, extension: Any) -> None:
+        def __init__(self, options: Any, dataplane: Any, extension: Any, budget: Budget) -> None:
             self.options = options
+            self._budget = budget
             self._dataplane = dataplane
             self._extension = extension
             self._server: Any = None
@@ -139,7 +157,7 @@ def grpc_server_class() -> type:
                 ],
             )
             grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
-                Servicer(self._dataplane, self._extension, o.enable_model_control),
+                Servicer(self._dataplane, self._extension, o.enable_model_control, self._budget),
                 self._server,
             )
             host = f"[{o.host}]" if ":" in o.host else o.host

@@ -78,7 +78,7 @@ def build_server(model: Any, options: ServeOptions) -> Any:
     """A ``ModelServer`` for ``model`` configured per ``options`` (not started)."""
     ks = kserve()
 
-    from .gate import Gate, GatePolicy
+    from .gate import Budget, Gate, GatePolicy
     from .grpc_server import grpc_server_class
     from .rest import add_routes
 
@@ -113,8 +113,10 @@ def build_server(model: Any, options: ServeOptions) -> Any:
         def start(self, models: list[Any]) -> None:
             app = _fresh_app()
             add_routes(app, self.dataplane)
-            app.add_middleware(Gate, policy=GatePolicy.from_options(options))
-            self._grpc = grpc_cls(options, self.dataplane, self.model_repository_extension)
+            budget = Budget(options.max_inflight, options.memory_budget_bytes)
+            app.add_middleware(Gate, policy=GatePolicy.from_options(options), budget=budget)
+            extension = self.model_repository_extension
+            self._grpc = grpc_cls(options, self.dataplane, extension, budget)
             self.servers.append(self._grpc.start())
             super().start(models)
 
