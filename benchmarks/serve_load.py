@@ -10,7 +10,9 @@ What runs (all on this machine, client and server sharing its cores):
   sending one JPEG per request (bytes from ../shared/imagenet-sample, binary tensor data) and
   waiting for the answer before the next; images/s over the window, p50/p99 latency per request,
   and the batch sizes the server formed (its `lcnet_ov_batches_total` counters, before/after);
-* the same pattern in-process: C threads calling `AsyncClassifier.submit(bytes).result()`.
+* the same pattern in-process: C threads calling `AsyncClassifier.submit(bytes).result()`, with
+  the server's preprocessing (`lcnet_ov.policy`: exact decode, no folding; the server's answers
+  equal `infer`'s, so the in-process side runs the same work).
 
 Rounds are interleaved (each round runs every (C, mode) once, in rotated order) and the ratios
 server ÷ in-process are taken within a round, so load from other jobs on the machine hits both
@@ -292,6 +294,7 @@ def memory_main(args) -> None:
     from lcnet_ov.serving.process import ServerProcess
 
     load_before = os.getloadavg()
+    memlog = Path(os.environ.get("TMPDIR", "/tmp")) / "lcnet-ov-serve-memory.log"
     xml = resolve_ir(MODEL)
     page = (REPO / "samples" / "images" / "page_90deg.jpg").read_bytes()
     mb = 1024 * 1024
@@ -311,7 +314,7 @@ def memory_main(args) -> None:
     for kind, (path, body, headers) in kinds.items():
         # a fresh server per kind: the first such request meets an allocator that has not
         # kept memory from an earlier one (glibc keeps freed arenas), the honest peak
-        with ServerProcess(xml, *big) as srv:
+        with ServerProcess(xml, *big, log=memlog) as srv:
             pid = srv.proc.pid
             post(srv, infer, *tiny)  # first-use costs of the route, not of the size
             growth = []
@@ -336,7 +339,7 @@ def memory_main(args) -> None:
     }
     idles = []
     for kind, (path, body, headers) in cases.items():
-        with ServerProcess(xml) as srv:
+        with ServerProcess(xml, log=memlog) as srv:
             pid = srv.proc.pid
             post(srv, infer, *tiny)
             idle = rss_kb(pid) / 1024
@@ -417,6 +420,7 @@ def main() -> None:
         return
 
     from lcnet_ov import AsyncClassifier
+    from lcnet_ov.policy import FOLD_PREPROCESSING
     from lcnet_ov.resolve import resolve_ir
     from lcnet_ov.serving.process import ServerProcess
 
@@ -435,7 +439,9 @@ def main() -> None:
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "lcnet-ov-serve-load.log"
     with (
         ServerProcess(xml, log=log) as srv,
-        AsyncClassifier(xml, max_batch=8, max_wait_ms=2) as pool,
+        AsyncClassifier(
+            xml, max_batch=8, max_wait_ms=2, fold_preprocessing=FOLD_PREPROCESSING
+        ) as pool,
     ):
         makers = {
             "in-process": inproc_call(pool),
@@ -512,8 +518,10 @@ def main() -> None:
             "cores as the server. Read the ratios, which are taken within each round.",
             "",
             f"Model {MODEL} (PP-LCNet_x1_0, FP32, {len(images)} ImageNet JPEGs, one image per "
-            "request, binary tensor data); server `--max-batch 8 --max-wait-ms 2`; in-process "
-            "`AsyncClassifier(max_batch=8, max_wait_ms=2)` driven by the same closed-loop threads "
+            "request, binary tensor data); server `--max-batch 8 --max-wait-ms 2` (exact decode, "
+            "preprocessing not folded: `infer`'s defaults); in-process "
+            "`AsyncClassifier(max_batch=8, max_wait_ms=2, fold_preprocessing=False)` driven by "
+            "the same closed-loop threads "
             "(`submit(bytes).result()`), and by one `AsyncClassifier.map` call streaming the "
             "files with no client threads. Median over rounds (min–max).",
             "",

@@ -14,7 +14,7 @@ the body:
   :func:`hmac.compare_digest` against every key (constant time in the key's content, and in which
   key matched); the header is never logged.
 * **Body limits.** A body parsed as JSON (v2 infer without binary data, v1 ``:predict``) has a
-  lower limit than a binary one: JSON numbers become Python objects, 9-13x their text in
+  lower limit than a binary one: JSON numbers become Python objects, 9-14x their text in
   memory against ~2x for binary data (measured: ``benchmarks/serve_load.py --memory``). Over
   the limit: 413, by ``Content-Length`` at once or while a chunked body streams in.
 * **Admission.** Inference requests in flight are bounded by a count and by a memory budget
