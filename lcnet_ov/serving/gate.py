@@ -196,7 +196,7 @@ class Gate:
             await reply(send, 503, self.budget.busy(), retry_after=True)
             return
         try:
-            await self._run(scope, self._limited(receive, limit), send)
+            await self._run(scope, self._limited(receive, limit), send, receive, limit)
         finally:
             self.budget.release(cost)
 
@@ -214,7 +214,14 @@ class Gate:
 
         return limited_receive
 
-    async def _run(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def _run(
+        self,
+        scope: dict,
+        receive: Callable,
+        send: Callable,
+        raw_receive: Callable | None = None,
+        limit: int = 0,
+    ) -> None:
         started = False
 
         async def tracking_send(message: dict) -> None:
@@ -226,7 +233,11 @@ class Gate:
             await self.app(scope, receive, tracking_send)
         except _TooLarge:
             if not started:
-                await reply(send, 413, "request body is over the limit")
+                # a chunked body cut off at the limit: read and drop what the client is still
+                # sending (up to 8x the limit) so it reads the 413, not a connection reset
+                if raw_receive is not None:
+                    await self._discard(raw_receive, 0, limit)
+                await reply(send, 413, f"request body is over the limit of {limit} bytes")
         except ServerBusyError as exc:
             if not started:
                 await reply(send, 503, str(exc), retry_after=True)
@@ -244,8 +255,10 @@ class Gate:
         the reply instead of a connection reset; past 8x the limit it is cut off instead."""
         if length > 8 * limit:
             return
-        while True:
+        seen = 0
+        while seen <= 8 * limit:
             message = await receive()
+            seen += len(message.get("body", b""))
             if message["type"] != "http.request" or not message.get("more_body"):
                 return
 
