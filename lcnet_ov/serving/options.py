@@ -110,9 +110,7 @@ def check_tls_files(certfile: str | None, keyfile: str | None) -> None:
     try:
         context.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as exc:
-        raise ServeError(
-            f"cannot load the TLS certificate/key ({certfile}, {keyfile}): {exc}"
-        ) from exc
+        raise ServeError(f"cannot load TLS certificate {certfile} / key {keyfile}: {exc}") from exc
 
 
 def open_classifier(options: ServeOptions) -> Any:
