@@ -26,12 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..processing import Prediction
-from . import DEFAULT_TOPK, INPUT_NAMES, OUTPUT_NAMES
+from . import DEFAULT_TOPK, INPUT_NAMES, MAX_IMAGES_PER_REQUEST, OUTPUT_NAMES
 
 _DATATYPES = {"image": "BYTES", "pixels": "UINT8", "x": "FP32"}
-#: an upper bound on images per request, whatever the body limit (keeps one request from
-#: occupying the whole pipeline and bounds the memory a small body of huge shapes could claim)
-MAX_IMAGES_PER_REQUEST = 256
 
 
 class RequestError(ValueError):
