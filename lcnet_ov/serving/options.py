@@ -142,6 +142,12 @@ def open_classifier(options: ServeOptions) -> Any:
     )
     crop = clf.metadata.preprocess.crop_size
     blank = np.full((crop, crop, 3), 127, dtype=np.uint8)
+    # One image alone first: OpenVINO's first start_async of a process initializes pybind11
+    # statics under the GIL (data_dispatcher's to_dtype), and two infer threads doing it at
+    # once deadlocked about one start in 30 (stacks of both stuck there, kserve's import thread
+    # waiting for the GIL). With exact (slower) preprocessing the warm-up batch used to split
+    # across two infer requests; a lone first image makes the first call single-threaded.
+    clf.submit(blank).result()
     for fut in [clf.submit(blank) for _ in range(clf.max_batch)]:
         fut.result()
     return clf
