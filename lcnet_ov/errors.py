@@ -145,6 +145,16 @@ class ServeError(LcnetOVError):
     """``lcnet-ov serve`` / ``export`` cannot do what was asked (port taken, bad settings)."""
 
 
+class ServerBusyError(ServeError):
+    """A request the server turned away at once because it is full (HTTP 503 with
+    ``Retry-After``, gRPC ``UNAVAILABLE``): waiting without bound would only grow memory and
+    latency, and the client (or the balancer in front) can retry elsewhere or later."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ClusterError(LcnetOVError):
     """A Ray cluster that cannot be reached, or a job that cannot fit on it (``--engine ray``)."""
 

@@ -105,7 +105,7 @@ def camera_page(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def job(ray_local, orientation_xml, photos, broken, uri_folder, camera_page) -> dict[str, dict]:
     """One job over photos, the sample pages, a camera-size page, broken files, a missing path
-    and a URI (``classify``'s defaults: fast decode on)."""
+    and a URI (``classify``'s defaults: exact decode)."""
     missing = str(broken[0].parent / "missing.jpg")
     sources = [str(p) for p in photos] + [str(SAMPLES), str(camera_page), *map(str, broken)]
     sources += [missing, f"file://{uri_folder}"]
@@ -115,7 +115,7 @@ def job(ray_local, orientation_xml, photos, broken, uri_folder, camera_page) -> 
     return by_name
 
 
-def _expected(xml: Path, files: list[str], fast_decode: bool = True) -> list:
+def _expected(xml: Path, files: list[str], fast_decode: bool = False) -> list:
     with Classifier(xml, threads=1, batch_size=8, fast_decode=fast_decode) as clf:
         return list(clf.predict(files))
 
@@ -143,14 +143,14 @@ def test_rows_equal_classifier_on_the_sample_pages(job, orientation_xml):
     ]
 
 
-def test_fast_decode_is_the_default_and_can_be_turned_off(
+def test_exact_decode_is_the_default_and_fast_decode_can_be_asked_for(
     job, ray_local, orientation_xml, camera_page
 ):
     fast, exact = (_expected(orientation_xml, [str(camera_page)], f) for f in (True, False))
     assert fast[0].scores != exact[0].scores  # the two decodes differ on this file
-    _assert_same(job, fast)
-    rows = _rows(distributed.classify([str(camera_page)], orientation_xml, fast_decode=False))
-    _assert_same({r["filename"]: r for r in rows}, exact)
+    _assert_same(job, exact)  # lcnet_ov.policy: the exact decode, as Classifier
+    rows = _rows(distributed.classify([str(camera_page)], orientation_xml, fast_decode=True))
+    _assert_same({r["filename"]: r for r in rows}, fast)
 
 
 def test_broken_files_are_error_rows_with_the_sdk_reasons(job, orientation_xml, broken):

@@ -122,3 +122,51 @@ def test_openvino_model_api_classifies_the_sample_pages(orientation_xml):
         top = result.top_labels[0]
         assert (top.name, int(top.id)) == (expected[path.name], int(expected[path.name]) // 90)
         assert len(result.top_labels) == 4
+
+
+def _ovms(xml, out, name, *extra):
+    return main(["export", "--model", str(xml), "--format", "ovms", "-o", str(out),
+                 "--name", name, *extra])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_ovms_export_merges_into_a_shared_config(orientation_xml, tmp_path, capsys):
+    """Exporting into an OVMS repository other models live in adds or replaces only its own
+    entry of config.json (it used to rewrite the file with its entry alone)."""
+    out = tmp_path / "shared"
+    out.mkdir()
+    other = {"config": {"name": "detector", "base_path": "/models/detector", "nireq": 4}}
+    shared = {"model_config_list": [other], "mediapipe_config_list": []}
+    (out / "config.json").write_text(json.dumps(shared))
+    assert _ovms(orientation_xml, out, "orientation") == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["mediapipe_config_list"] == [] and cfg["model_config_list"][0] == other
+    assert [m["config"]["name"] for m in cfg["model_config_list"]] == ["detector", "orientation"]
+    # its own folder still needs --force; config.json is untouched by the refusal
+    before = (out / "config.json").read_bytes()
+    assert _ovms(orientation_xml, out, "orientation") == 1
+    assert "--force" in capsys.readouterr().err
+    assert (out / "config.json").read_bytes() == before
+    assert _ovms(orientation_xml, out, "orientation", "--force") == 0
+    assert _ovms(orientation_xml, out, "orientation_b") == 0
+    cfg = json.loads((out / "config.json").read_text())
+    names = [m["config"]["name"] for m in cfg["model_config_list"]]
+    assert names == ["detector", "orientation", "orientation_b"]  # replaced in place, once
+    assert cfg["model_config_list"][0] == other
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "orientation",
+        "orientation_b",
+    ]  # fmt: skip  (no staging folder or temp file left)
+
+
+def test_ovms_export_refuses_a_config_it_cannot_merge_into(orientation_xml, tmp_path, capsys):
+    out = tmp_path / "repo"
+    out.mkdir()
+    for text in ("{not json", '{"model_config_list": 3}', "[1, 2]"):
+        (out / "config.json").write_text(text)
+        assert _ovms(orientation_xml, out, "orientation") == 1
+        err = capsys.readouterr().err
+        assert err.startswith("Error:") and "OVMS configuration" in err and "Traceback" not in err
+        assert (out / "config.json").read_text() == text  # left as it was
+        assert sorted(p.name for p in out.iterdir()) == ["config.json"]  # nothing written

@@ -92,7 +92,10 @@ def test_runtimes_decode_reduced_only_when_asked(orientation_xml, camera_page):
         assert np.array_equal(p_fast, exact.predict_probs([reduced])[0])
         assert not np.array_equal(p_fast, p_exact)  # and it did change the input
         assert exact.labels[int(p_fast.argmax())] == exact.labels[int(p_exact.argmax())] == "90"
-    with AsyncClassifier(orientation_xml, fold_preprocessing=False) as pool:  # fast by default
+    # exact by default here too (lcnet_ov.policy), fast when asked
+    with AsyncClassifier(orientation_xml, fold_preprocessing=False) as pool:
+        assert abs(pool.submit(camera_page).result(timeout=60).scores[0] - p_exact.max()) <= 1e-6
+    with AsyncClassifier(orientation_xml, fold_preprocessing=False, fast_decode=True) as pool:
         assert np.allclose(pool.submit(camera_page).result(timeout=60).scores[0], p_fast.max())
 
 

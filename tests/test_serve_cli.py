@@ -51,3 +51,25 @@ def test_port_in_use_is_one_line_error(tmp_path):
     same = _run("-m", "lcnet_ov", "serve", "--model", str(xml), "--http-port", "9000",
                 "--grpc-port", "9000")  # fmt: skip
     assert same.returncode == 2 and "must differ" in same.stderr
+
+
+def test_bad_security_options_are_one_line_errors(tmp_path):
+    """Checked before the model is resolved: a typo costs nothing, and no key is echoed."""
+    xml = tmp_path / "m.xml"
+    xml.write_text("<net/>")
+    keys = tmp_path / "keys"
+    keys.write_text("tiny-secret\n")
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate")
+    cases = [
+        (["--api-key-file", str(keys)], "keys:1: an API key must be at least 16"),
+        (["--api-key-file", str(tmp_path / "none")], "cannot read the API key file"),
+        (["--ssl-certfile", str(cert)], "TLS needs both --ssl-certfile and --ssl-keyfile"),
+        (["--ssl-certfile", str(cert), "--ssl-keyfile", str(cert)], "cannot load TLS certificate"),
+    ]
+    for args, needle in cases:
+        out = _run("-m", "lcnet_ov", "serve", "--model", str(xml), *args)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 1 and len(lines) == 1, out.stderr
+        assert lines[0].startswith("Error: ") and needle in lines[0], lines
+        assert "tiny-secret" not in out.stderr

@@ -1,4 +1,5 @@
-"""SIGTERM / Ctrl-C: `lcnet-ov serve` stops accepting, answers what it has received, exits 0."""
+"""SIGTERM / SIGQUIT / Ctrl-C: `lcnet-ov serve` stops accepting, answers what it has received,
+exits 0; and `serve()` run twice in one process serves alike (no stacked middleware)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def _refused(host: str, port: int) -> bool:
     return False
 
 
-def test_sigterm_answers_requests_in_flight_and_exits_0(orientation_xml, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGQUIT], ids=["SIGTERM", "SIGQUIT"])
+def test_signal_answers_requests_in_flight_and_exits_0(orientation_xml, tmp_path, sig):
+    """SIGQUIT is kserve's own handler: it used to leave a live process answering 503."""
     with Classifier(orientation_xml) as clf:
         want = clf.predict_probs([str(PAGE)])[0]
     # a long batching window holds the requests inside the server when the signal arrives
@@ -72,7 +75,7 @@ def test_sigterm_answers_requests_in_flight_and_exits_0(orientation_xml, tmp_pat
     for t in threads:
         t.start()
     time.sleep(0.8)  # all six are received and waiting for their batch
-    srv.signal(signal.SIGTERM)
+    srv.signal(sig)
     time.sleep(0.4)
     # stopped accepting: new HTTP connections are refused while the six are still pending
     assert _refused(srv.host, srv.http_port)
@@ -113,3 +116,63 @@ def test_a_server_not_ready_in_time_leaves_its_stacks_in_the_error(orientation_x
     assert "Fatal Python error: Aborted" in str(err.value)
     assert 'File "' in str(err.value)  # at least one Python frame of the stuck server
     assert srv.proc is not None and srv.proc.poll() is not None  # and it is gone
+
+
+TWICE = r"""
+import json, os, signal, sys, threading, time, urllib.request
+from lcnet_ov.serving.options import ServeOptions
+from lcnet_ov.testing.server import free_port
+from lcnet_ov.serving.server import serve
+
+xml, page = sys.argv[1], open(sys.argv[2], "rb").read()
+
+def client(port, out):
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if urllib.request.urlopen(base + "/v2/health/ready", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.05)
+    req = urllib.request.Request(base + "/v2/models/text_image_orientation/classify", data=page)
+    out["label"] = json.loads(urllib.request.urlopen(req, timeout=60).read())["label_names"][0]
+    os.kill(os.getpid(), signal.SIGTERM)
+
+for run in range(2):
+    out = {}
+    opts = ServeOptions(model=xml, http_port=free_port(), grpc_port=free_port())
+
+    def on_ready(model):
+        out["x_compiled_at_start"] = model._tensor_clf is not None
+        threading.Thread(target=client, args=(opts.http_port, out), daemon=True).start()
+
+    out["code"] = serve(opts, on_ready=on_ready)
+    import kserve.model_server as ms
+
+    out["middleware"] = [m.cls.__name__ for m in ms.app.user_middleware]
+    out["routes"] = len(ms.app.routes)
+    print("RUN", json.dumps(out), flush=True)
+"""
+
+
+def test_serve_twice_in_one_process_does_not_stack_middleware(orientation_xml, tmp_path):
+    """kserve's routes live on a module-level app: a second serve() used to add every
+    middleware and route again (or be refused by Starlette). Also: the `x` input's model is
+    compiled before the server is ready, not inside the first request."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LCNET_OV_HOME": str(tmp_path / "home"), "LCNET_OV_OFFLINE": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", TWICE, str(orientation_xml), str(PAGE)],
+        capture_output=True, text=True, env=env, timeout=240,
+    )  # fmt: skip
+    runs = [json.loads(line[4:]) for line in proc.stdout.splitlines() if line.startswith("RUN ")]
+    assert proc.returncode == 0 and len(runs) == 2, proc.stderr[-3000:]
+    first, second = runs
+    assert first == second, runs
+    assert first["code"] == 0 and first["label"] == "90" and first["x_compiled_at_start"]
+    assert first["middleware"].count("Gate") == 1

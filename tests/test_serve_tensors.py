@@ -81,6 +81,19 @@ def test_refusals_name_the_input_and_reason(tensors, kw, needle):
     assert needle in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "data", [[1.5] * 12, [1.0] * 12, [True] * 12, [300] * 12, [-1] * 12, [[1, 2, 3]] * 3 + [[1]]]
+)
+def test_json_pixels_must_be_integers_0_to_255(data):
+    """numpy would truncate 1.5 to 1 and wrap 300: the pixels classified would not be the
+    client's."""
+    tensor = Tensor("pixels", "UINT8", [1, 2, 2, 3], data)
+    with pytest.raises(RequestError, match="does not fit"):
+        parse(tensor)
+    ok = Tensor("pixels", "UINT8", [1, 2, 2, 3], list(range(12)))
+    assert parse(ok).items[0].reshape(-1).tolist() == list(range(12))
+
+
 def test_topk_is_clipped_to_the_class_count():
     assert parse_topk(None, 4) == 4 and parse_topk({"topk": 2}, 4) == 2
     assert parse_topk({"topk": "3"}, 1000) == 3

@@ -22,7 +22,8 @@ from ._options import model_option
               help="Triton max_batch_size.")  # fmt: skip
 @click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Triton dynamic batching queue delay.")  # fmt: skip
-@click.option("--force", is_flag=True, help="Replace DIR/<name> if it exists.")
+@click.option("--force", is_flag=True,
+              help="Replace DIR/<name> if it exists (config.json keeps other models).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def export(
     model: str,

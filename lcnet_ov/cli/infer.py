@@ -134,7 +134,7 @@ def infer(
     if engine == "ray":
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
-            infer_precision, fold_preprocessing, fast_decode is not False, recursive, as_json,
+            infer_precision, fold_preprocessing, bool(fast_decode), recursive, as_json,
             address, output, actors, force,
         )  # fmt: skip
         return

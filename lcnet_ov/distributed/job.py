@@ -59,6 +59,7 @@ from .._deps import require
 from .._util import last_line
 from ..errors import ClusterError
 from ..inputs.files import IMAGE_EXTENSIONS, InputItem, iter_inputs
+from ..policy import FAST_DECODE, FOLD_PREPROCESSING
 from ..results import FailedPrediction
 from ..runtime.loaded_model import DEFAULT_BATCH_SIZE
 from ..zoo import DEFAULT_MODEL
@@ -233,7 +234,7 @@ class _ClassifyBatch:
         batch_size: int,
         inference_precision: str | None,
         fold_preprocessing: bool,
-        fast_decode: bool = True,
+        fast_decode: bool = FAST_DECODE,
     ) -> None:
         import cv2
 
@@ -351,8 +352,8 @@ def classify(
     address: str | None = None,
     topk: int = 5,
     inference_precision: str | None = "f32",
-    fold_preprocessing: bool = False,
-    fast_decode: bool = True,
+    fold_preprocessing: bool = FOLD_PREPROCESSING,
+    fast_decode: bool = FAST_DECODE,
     recursive: bool = False,
 ) -> Any:
     """A lazy ``ray.data.Dataset`` of classification rows for ``sources``.
@@ -367,12 +368,11 @@ def classify(
 
     Connects to ``address`` (or starts a local Ray) unless Ray is already initialized. The
     model is resolved here and shipped to the actors (module doc); other arguments are those of
-    :class:`~lcnet_ov.runtime.classifier.Classifier`, except ``fast_decode``, on by default as in
-    :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`: a batch job is about throughput,
-    and
-    camera-size JPEGs decode several times faster (``docs/fast_decode.md``; images under
-    2 × ``resize_short`` on the short side decode exactly as before). ``actors`` defaults to
-    what :func:`plan_actors` finds room for.
+    :class:`~lcnet_ov.runtime.classifier.Classifier`, with its defaults (:mod:`lcnet_ov.policy`:
+    exact
+    decode; ``fast_decode=True`` makes camera-size JPEGs decode several times faster at the cost
+    of exactness, ``docs/fast_decode.md``). ``actors`` defaults to what :func:`plan_actors`
+    finds room for.
     """
     ray = _ray()
     if batch_size < 1 or topk < 1:

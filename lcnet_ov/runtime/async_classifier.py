@@ -52,6 +52,7 @@ from typing import Any
 from ..errors import QueueFullError
 from ..inputs.decode import ImageSource
 from ..inputs.files import InputItem
+from ..policy import FAST_DECODE, FOLD_PREPROCESSING_STREAMING
 from ..results import FailedPrediction, Prediction, Result
 from ..zoo import DEFAULT_MODEL
 from ._batching import BatchEngine
@@ -93,11 +94,11 @@ class AsyncClassifier:
     float rounding of the exact numpy path (docs/benchmarks.md, section "folding").
     ``False`` feeds PaddleClas' float tensors bit for bit.
 
-    ``fast_decode`` (default on: throughput is this class's point) decodes large JPEGs at a
-    DCT-domain reduction that still covers the resize target (see
-    :class:`~lcnet_ov.runtime.classifier.Classifier`; measured in ``docs/fast_decode.md``). Images
-    whose
-    short side is under twice ``resize_short``, ImageNet-size photos included, are unaffected.
+    ``fast_decode`` (default off, as everywhere: :mod:`lcnet_ov.policy`) decodes large JPEGs
+    at a DCT-domain reduction that still covers the resize target (see
+    :class:`~lcnet_ov.runtime.classifier.Classifier`; measured in ``docs/fast_decode.md``): several
+    times
+    faster on camera photos, but their answers move, so it is the caller's choice.
     """
 
     def __init__(
@@ -116,8 +117,8 @@ class AsyncClassifier:
         max_pending: int | None = None,
         workers: int | None = None,
         performance_hint: str = "THROUGHPUT",
-        fold_preprocessing: bool = True,
-        fast_decode: bool = True,
+        fold_preprocessing: bool = FOLD_PREPROCESSING_STREAMING,
+        fast_decode: bool = FAST_DECODE,
         core: Any = None,
     ) -> None:
         if topk < 1 or max_batch < 1 or max_wait_ms < 0:

@@ -11,16 +11,27 @@ pixel limit as ``lcnet-ov infer``, the resize/aspect guard), reached through ``s
 The classifier ranks every class (``topk`` = class count) so the full probability vector can be
 rebuilt exactly from each :class:`~lcnet_ov.results.Prediction`; a request's ``topk`` then
 takes the first entries. Preprocessed ``x`` tensors cannot enter that pipeline (it decodes), so
-they go to a plain :class:`~lcnet_ov.runtime.classifier.Classifier` compiled on first use.
+they go to a plain :class:`~lcnet_ov.runtime.classifier.Classifier`, compiled at start (compiling
+inside a
+request would stall it, and every request behind it, for the compile time).
+
+**Admission.** A request's images are admitted only if the pipeline has room for all of them
+(``max_pending_images``, which is also the pipeline's own size, so an admitted image never waits
+for a slot); otherwise the request fails at once with
+:class:`~lcnet_ov.errors.ServerBusyError`, answered 503 + ``Retry-After`` / gRPC
+``UNAVAILABLE``. Waiting instead, in a thread of the default pool, is how an overloaded server
+used to pile up requests without bound. The count lives on the event loop, which runs every
+``predict`` (REST and gRPC share it), so it needs no lock. The image cap applies to every route.
 
 Errors a client caused (bad tensors, undecodable bytes, a pixel bomb) become ``InvalidInput``
 naming the element index: kserve answers HTTP 400 / gRPC ``INVALID_ARGUMENT`` and carries on.
+Anything else is a server fault and stays one (HTTP 500 / gRPC ``INTERNAL``, one log line): a
+``ValueError`` from deep inside is a bug of ours, not the client's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -28,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageDecodeError, LcnetOVError, QueueFullError
+from ..errors import ImageDecodeError, LcnetOVError, QueueFullError, ServerBusyError
 from ..postprocess import topk as rank
-from . import DEFAULT_TOPK, OUTPUT_NAMES
+from . import DEFAULT_TOPK, MAX_IMAGES_PER_REQUEST, OUTPUT_NAMES
 from ._kserve import kserve
 from .options import ServeOptions, open_classifier
 from .tensors import ParsedRequest, RequestError, input_types, output_arrays, output_types
@@ -46,7 +57,7 @@ from kserve.protocol.infer_type import (  # noqa: E402
 )
 
 #: client-side faults: the request (not the server) is wrong
-_CLIENT_ERRORS = (ImageDecodeError, RequestError, ValueError)
+_CLIENT_ERRORS = (ImageDecodeError, RequestError)
 
 
 class ClassifierModel(_ks.Model):
@@ -60,8 +71,22 @@ class ClassifierModel(_ks.Model):
         super().__init__(options.name or meta.name)
         self.num_classes = self.classifier.model.num_classes
         self.crop = meta.preprocess.crop_size
-        self._tensor_clf: Any = None
-        self._tensor_lock = threading.Lock()
+        self.capacity = options.max_pending_images
+        #: images admitted and not answered yet (event-loop only)
+        self.admitted = 0
+        from ..runtime.classifier import Classifier
+
+        # the exact float path for `x` tensors; one infer request, so calls are serialized by
+        # Classifier's own lock, in a worker thread
+        self._tensor_clf = Classifier(
+            self.classifier.model.xml,
+            device=options.device,
+            threads=options.threads,
+            inference_precision=options.inference_precision,
+            batch_size=self.classifier.max_batch,
+        )
+        self._collector: Any = None
+        self._registry: Any = None
         self.ready = True
 
     def register_metrics(self, registry: Any = None) -> None:
@@ -87,7 +112,9 @@ class ClassifierModel(_ks.Model):
                     value=stats.images,
                 )
 
-        (registry or REGISTRY).register(BatchCollector())
+        self._registry = registry or REGISTRY
+        self._collector = BatchCollector()
+        self._registry.register(self._collector)
 
     # ---- lifetime ----------------------------------------------------------------------------
 
@@ -100,12 +127,17 @@ class ClassifierModel(_ks.Model):
         readiness flips; :meth:`close` runs once every server has stopped."""
         self.ready = False
 
-    def close(self) -> None:
-        """Finish every submitted image, then stop the pipeline's threads."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Finish every submitted image (within ``timeout`` s; later ones fail), then stop the
+        pipeline's threads and take the metrics collector off the registry (a second server
+        in the same process registers its own). ``False`` if the timeout cut the drain short."""
         self.ready = False
-        self.classifier.close(cancel_pending=False)
-        if self._tensor_clf is not None:
-            self._tensor_clf.close()
+        drained = self.classifier.close(cancel_pending=False, timeout=timeout)
+        self._tensor_clf.close()
+        if self._collector is not None:
+            self._registry.unregister(self._collector)
+            self._collector = None
+        return bool(drained)
 
     # ---- metadata ----------------------------------------------------------------------------
 
@@ -179,6 +211,11 @@ class ClassifierModel(_ks.Model):
         instances = payload.get("instances")
         if not isinstance(instances, list) or not instances:
             raise InvalidInput('v1 body must be {"instances": [{"b64": "<base64 file>"}, ...]}')
+        if len(instances) > MAX_IMAGES_PER_REQUEST:
+            raise InvalidInput(
+                f"{len(instances)} instances in one request, over the limit of "
+                f"{MAX_IMAGES_PER_REQUEST}; split it"
+            )
         blobs = []
         for i, inst in enumerate(instances):
             b64 = inst.get("b64") if isinstance(inst, dict) else None
@@ -198,13 +235,35 @@ class ClassifierModel(_ks.Model):
         return {"predictions": await self.classify_files(blobs, k)}
 
     async def _classify(self, request: ParsedRequest) -> list[Any]:
-        """Full-length predictions for every element, or ``InvalidInput`` for the first bad one."""
-        if request.tensor is not None:
-            return await asyncio.to_thread(self._classify_tensor, request.tensor)
+        """Full-length predictions for every element, or ``InvalidInput`` for the first bad one;
+        :class:`ServerBusyError` at once when the pipeline has no room for the request."""
+        n = request.size
+        if n > MAX_IMAGES_PER_REQUEST:  # parse_request checks v2; this covers every route
+            raise InvalidInput(f"{n} images in one request, over the limit of "
+                               f"{MAX_IMAGES_PER_REQUEST}; split it")  # fmt: skip
+        if self.admitted + n > self.capacity:
+            raise ServerBusyError(
+                f"server busy: {self.admitted} images in the pipeline, room for "
+                f"{self.capacity}; retry shortly"
+            )
+        self.admitted += n
+        try:
+            if request.tensor is not None:
+                return await asyncio.to_thread(self._classify_tensor, request.tensor)
+            return await self._classify_items(request)
+        finally:
+            self.admitted -= n
+
+    async def _classify_items(self, request: ParsedRequest) -> list[Any]:
         futures: list[Future] = []
         try:
             for i, item in enumerate(request.items):
-                futures.append(await self._submit(item, f"{request.input_name}[{i}]"))
+                futures.append(self.classifier.submit(item, name=f"{request.input_name}[{i}]",
+                                                      block=False))  # fmt: skip
+        except QueueFullError as exc:  # a cancelled request's images still in the pipeline
+            for fut in futures:
+                fut.cancel()
+            raise ServerBusyError("server busy: the pipeline is full; retry shortly") from exc
         except BaseException:
             for fut in futures:
                 fut.cancel()
@@ -217,27 +276,8 @@ class ClassifierModel(_ks.Model):
                 raise _as_http_error(outcome, f"{request.input_name}[{i}]") from outcome
         return list(outcomes)
 
-    async def _submit(self, item: Any, name: str) -> Future:
-        try:
-            return self.classifier.submit(item, name=name, block=False)
-        except QueueFullError:
-            # full pipeline: wait for a slot off the event loop (backpressure, not an error)
-            return await asyncio.to_thread(self.classifier.submit, item, name=name)
-
     def _classify_tensor(self, x: np.ndarray) -> list[Any]:
-        from ..runtime.classifier import Classifier
-
-        with self._tensor_lock:
-            if self._tensor_clf is None:  # the exact float path, compiled on first use
-                o = self.options
-                self._tensor_clf = Classifier(
-                    self.classifier.model.xml,
-                    device=o.device,
-                    threads=o.threads,
-                    inference_precision=o.inference_precision,
-                    batch_size=self.classifier.max_batch,
-                )
-            probs = self._tensor_clf.predict_probs(x)
+        probs = self._tensor_clf.predict_probs(x)
         return rank(probs, self.num_classes, self.classifier.labels)
 
 
@@ -258,10 +298,13 @@ def _short(pred: Any, k: int) -> dict[str, Any]:
 
 
 def _as_http_error(exc: BaseException, where: str) -> Exception:
-    """Client faults → ``InvalidInput`` (400) naming the element; the rest stay server errors."""
+    """Client faults → ``InvalidInput`` (400) naming the element; the rest stay server errors
+    (500 / ``INTERNAL``), a cancelled image (pipeline closing) a 503."""
     if isinstance(exc, _CLIENT_ERRORS):
         text = str(exc).strip() or type(exc).__name__
         return InvalidInput(text if text.startswith(where) else f"{where}: {text}")
+    if isinstance(exc, asyncio.CancelledError):
+        return ServerBusyError(f"{where}: the server is shutting down; retry elsewhere")
     if isinstance(exc, LcnetOVError):
-        return _ks.errors.InferenceError(f"{where}: {exc}")
+        return RuntimeError(f"{where}: {type(exc).__name__}: {exc}")
     return exc if isinstance(exc, Exception) else RuntimeError(str(exc))

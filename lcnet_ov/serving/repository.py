@@ -19,6 +19,12 @@ Before anything is moved into ``DIR`` the exported graph is compiled and compare
 source IR run through the exact numpy preprocessing on seeded images (max |Δprob| ≤ 1e-5, same
 top-1); the repository is assembled in a staging folder beside ``DIR/<name>`` and renamed into
 place, so a failure leaves nothing half-written.
+
+OVMS serves every model of a repository from one ``config.json``, so an export into a shared
+repository adds or replaces only its own entry there (matched by name) and keeps the others;
+the new file is written beside it, fsync'ed and renamed over it (atomic). A ``config.json`` that
+cannot be read as an OVMS configuration is refused before anything is written. Two exports
+into the same repository at the same moment are not serialized.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ServeError
+from ..errors import OutputExistsError, ServeError
 from ..runtime.folding import fold_preprocessing
 from ..runtime.metadata import ModelMetadata, read_metadata, write_metadata
 
@@ -125,6 +131,39 @@ def ovms_config(name: str, base_path: str) -> dict[str, Any]:
     }
 
 
+def merged_ovms_config(path: Path, name: str, base_path: str) -> dict[str, Any]:
+    """``path``'s OVMS configuration with ``name``'s entry added or replaced (others kept, in
+    order); a fresh one if ``path`` does not exist. :class:`ServeError` if it is not one."""
+    entry = ovms_config(name, base_path)["model_config_list"][0]
+    if not path.exists():
+        return {"model_config_list": [entry]}
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ServeError(f"cannot read {path} as an OVMS configuration: {exc}") from exc
+    models = config.get("model_config_list") if isinstance(config, dict) else None
+    if not isinstance(models, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("config"), dict) for m in models
+    ):
+        raise ServeError(
+            f"{path} is not an OVMS configuration (expected an object with a "
+            "'model_config_list' of {\"config\": {...}} entries); move it away or fix it"
+        )
+    kept = [m for m in models if m["config"].get("name") != name]
+    index = next((i for i, m in enumerate(models) if m["config"].get("name") == name), len(kept))
+    kept.insert(index, entry)
+    return {**config, "model_config_list": kept}
+
+
+def _write_atomic(path: Path, text: str, staging: Path) -> None:
+    tmp = staging / path.name
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def triton_config(name: str, crop: int, num_classes: int, max_batch: int, delay_us: int) -> str:
     """``config.pbtxt`` text (protobuf text format of Triton's ``ModelConfig``)."""
     return f"""\
@@ -197,7 +236,9 @@ def export_repository(
     root = Path(out_dir)
     target = root / name
     if target.exists() and not force:
-        raise ServeError(f"{target} exists; pass --force to replace it")
+        raise OutputExistsError(f"{target} exists; pass --force to replace it")
+    if fmt == "ovms":  # a config.json we cannot merge into is refused before any work
+        merged_ovms_config(root / "config.json", name, f"/models/{name}")
     graph = _prepare_graph(core.read_model(str(xml)), meta)
     step("graph: u8 NHWC BGR crops in, normalization inside, probabilities out, dynamic batch")
     crop, classes = meta.preprocess.crop_size, len(meta.labels)
@@ -222,9 +263,8 @@ def export_repository(
         os.replace(model_dir, target)
         if fmt == "ovms":
             config = root / "config.json"
-            tmp = staging / "config.json"
-            tmp.write_text(json.dumps(ovms_config(name, f"/models/{name}"), indent=2) + "\n")
-            os.replace(tmp, config)
+            merged = merged_ovms_config(config, name, f"/models/{name}")
+            _write_atomic(config, json.dumps(merged, indent=2) + "\n", staging)
         else:
             config = target / "config.pbtxt"
     except OSError as exc:

@@ -9,20 +9,21 @@ kserve's own ``InferRequest`` and then runs kserve's data plane (model lookup, m
 response encoder), so only the decoding differs. Registered before kserve's routes, it wins the
 match; everything else (health, ``/metrics``, v1 ``:predict``, gRPC) is kserve's.
 
-Also here: the body limit (413), the model-metadata route that adds the labels as
-``parameters``, and ``POST /v2/models/{name}/classify``, which takes a raw image file as the body
-so a person with ``curl --data-binary @file`` needs no base64 or JSON.
+Also here: the model-metadata route that adds the labels as ``parameters``, and
+``POST /v2/models/{name}/classify``, which takes a raw image file as the body so a person with
+``curl --data-binary @file`` needs no base64 or JSON. Limits, keys and admission are the
+gate's (:mod:`~lcnet_ov.serving.gate`), in front of every route. JSON replies are built with
+orjson into plain ``Response`` objects (FastAPI deprecates ``ORJSONResponse``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 from fastapi import Request  # resolved by name in route signatures (postponed annotations)
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 
 from .tensors import RequestError, parse_topk
 
@@ -30,77 +31,8 @@ log = logging.getLogger("lcnet_ov.serve")
 JSON_LENGTH_HEADER = "inference-header-content-length"
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI middleware: bodies over ``limit`` bytes get 413 (by ``Content-Length`` at once, or
-    while a chunked body streams in) and never reach a route."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await self._discard(receive, int(length) if length.isdigit() else 0)
-            await _reply(
-                send,
-                413,
-                f"request body is {length.decode()} bytes, over the limit "
-                f"of {self.limit} (lcnet-ov serve --max-body-mb)",
-            )
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _reply(send, 413, f"request body is over the limit of {self.limit} bytes")
-
-    async def _discard(self, receive: Callable, length: int) -> None:
-        """Read and drop a refused body (nothing is kept) so the client, still sending, reads
-        the 413 instead of a connection reset; past 8× the limit it is cut off instead."""
-        if length > 8 * self.limit:
-            return
-        while True:
-            message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body"):
-                return
-
-
-async def _reply(send: Callable, status: int, message: str) -> None:
-    body = orjson.dumps({"error": message})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 def _field(obj: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -201,9 +133,9 @@ def add_routes(app: Any, dataplane: Any) -> None:
             raise ModelNotReady(model_name)
         return dataplane.get_model_from_registry(model_name)
 
-    def bad_request(exc: Exception) -> ORJSONResponse:
+    def bad_request(exc: Exception) -> Response:
         log.warning("400: %s", exc)
-        return ORJSONResponse({"error": str(exc)}, status_code=400)
+        return _json({"error": str(exc)}, 400)
 
     async def infer(request: Request, model_name: str) -> Response:
         headers = dict(request.headers)
@@ -222,13 +154,13 @@ def add_routes(app: Any, dataplane: Any) -> None:
                 media_type="application/octet-stream",
                 headers={JSON_LENGTH_HEADER: extra[JSON_LENGTH_HEADER]},
             )
-        return ORJSONResponse(response)
+        return _json(response)
 
-    async def metadata(model_name: str) -> ORJSONResponse:
+    async def metadata(model_name: str) -> Response:
         meta = await dataplane.model_metadata(model_name)
         model = dataplane.get_model_from_registry(model_name)
         params = model.parameters() if callable(getattr(model, "parameters", None)) else {}
-        return ORJSONResponse({**meta, "parameters": params})
+        return _json({**meta, "parameters": params})
 
     async def classify(request: Request, model_name: str) -> Response:
         model = await ready_model(model_name)
@@ -240,7 +172,7 @@ def add_routes(app: Any, dataplane: Any) -> None:
             preds = await model.classify_files([body], k)
         except (RequestError, InvalidInput) as exc:
             return bad_request(exc)
-        return ORJSONResponse(preds[0])
+        return _json(preds[0])
 
     app.add_api_route("/v2/models/{model_name}/infer", infer, methods=["POST"])
     app.add_api_route("/v2/models/{model_name}", metadata, methods=["GET"])

@@ -26,12 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..results import Prediction
-from . import DEFAULT_TOPK, INPUT_NAMES, OUTPUT_NAMES
+from . import DEFAULT_TOPK, INPUT_NAMES, MAX_IMAGES_PER_REQUEST, OUTPUT_NAMES
 
 _DATATYPES = {"image": "BYTES", "pixels": "UINT8", "x": "FP32"}
-#: an upper bound on images per request, whatever the body limit (keeps one request from
-#: occupying the whole pipeline and bounds the memory a small body of huge shapes could claim)
-MAX_IMAGES_PER_REQUEST = 256
 
 
 class RequestError(ValueError):
@@ -84,8 +81,37 @@ def _shape(tensor: Any) -> list[int]:
     return dims
 
 
+def _check_json_uint8(tensor: Any) -> None:
+    """JSON ``data`` for a UINT8 input must be integers 0-255: numpy would silently truncate
+    ``1.7`` to ``1`` (and kserve's decoder lets it through), classifying other pixels than the
+    client sent."""
+    data = getattr(tensor, "data", None)
+    if not isinstance(data, list):  # binary data, or gRPC's typed uint_contents
+        return
+    try:
+        probe = np.asarray(data)
+    except ValueError as exc:  # ragged nesting
+        raise RequestError(f"input '{tensor.name}': data does not fit its shape ({exc})") from exc
+    bad = None
+    if probe.size and probe.dtype.kind not in "iu":
+        flat = probe.reshape(-1)
+        bad = next(
+            (v for v in flat.tolist() if isinstance(v, bool) or not isinstance(v, int)), None
+        )
+        bad = flat[0] if bad is None else bad
+    elif probe.size and (probe.min() < 0 or probe.max() > 255):
+        bad = int(probe.max()) if probe.max() > 255 else int(probe.min())
+    if bad is not None:
+        raise RequestError(
+            f"input '{tensor.name}': data does not fit datatype UINT8: JSON numbers must be "
+            f"integers 0-255, got {bad!r}"
+        )
+
+
 def _array(tensor: Any, dims: list[int]) -> np.ndarray:
     """The tensor's data as numpy, with a mismatch between data and shape reported as such."""
+    if tensor.name == "pixels":
+        _check_json_uint8(tensor)
     try:
         arr = tensor.as_numpy()
     except Exception as exc:  # ValueError (reshape), OverflowError, struct.error, InvalidInput

@@ -32,7 +32,9 @@ class ServerProcess:
 
     ``extra`` are further ``lcnet-ov serve`` arguments. ``env`` is added to the child's
     environment (``PYTHONPATH`` is set to this checkout so the child runs this code).
-    Leaving the block sends SIGTERM and waits; :attr:`returncode` is the exit status.
+    With ``--ssl-certfile`` among them the readiness poll speaks HTTPS, trusting that
+    certificate (a self-signed one for 127.0.0.1 works); ``api_key`` is sent where the server
+    needs one. Leaving the block sends SIGTERM and waits; :attr:`returncode` is the exit status.
     """
 
     def __init__(
@@ -43,8 +45,13 @@ class ServerProcess:
         ready_timeout: float = 120.0,
         env: dict[str, str] | None = None,
         log: str | os.PathLike | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.host = host
+        self.api_key = api_key
+        self.certfile = (
+            extra[extra.index("--ssl-certfile") + 1] if "--ssl-certfile" in extra else None
+        )
         self.http_port, self.grpc_port = free_port(host), free_port(host)
         while self.grpc_port == self.http_port:
             self.grpc_port = free_port(host)
@@ -105,14 +112,27 @@ class ServerProcess:
             tail = f"; log ({self.log_path}):\n{cut}"
         raise ServeError(f"lcnet-ov serve not ready after {self.ready_timeout:g} s{tail}")
 
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.certfile else 'http'}://{self.http_url}"
+
+    def urlopen(self, path: str, data: bytes | None = None, timeout: float = 60, **kw: Any) -> Any:
+        """``urllib.request.urlopen`` on this server: TLS trust and the API key included."""
+        import ssl
+
+        headers = dict(kw.pop("headers", {}))
+        if self.api_key and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(self.base_url + path, data=data, headers=headers, **kw)
+        context = ssl.create_default_context(cafile=self.certfile) if self.certfile else None
+        return urllib.request.urlopen(request, timeout=timeout, context=context)
+
     def _ready(self) -> bool:
         try:
-            with urllib.request.urlopen(
-                f"http://{self.http_url}/v2/health/ready", timeout=2
-            ) as resp:
+            with self.urlopen("/v2/health/ready", timeout=2) as resp:
                 if resp.status != 200:
                     return False
-            with urllib.request.urlopen(f"http://{self.http_url}/v2/models", timeout=2) as resp:
+            with self.urlopen("/v2/models", timeout=2) as resp:
                 import json
 
                 self.name = json.loads(resp.read())["models"][0]
