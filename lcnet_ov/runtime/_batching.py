@@ -62,6 +62,24 @@ from .loaded_model import LoadedModel
 LOGGER = logging.getLogger(__name__)
 _STOP = object()
 
+#: The process's first ``start_async`` runs alone. It initializes function-local statics of
+#: OpenVINO's Python binding (the input data dispatcher) under the GIL, and two infer threads
+#: making that first call at once deadlocked (each holding what the other waits for: the
+#: static's init guard and the GIL), about one server start in 30 in ``lcnet-ov serve``.
+_FIRST_START = threading.Lock()
+_first_start_done = False
+
+
+def start_async(request: Any, inputs: dict[int, np.ndarray]) -> None:
+    """``request.start_async(inputs, share_inputs=True)``, the process's first call serialized."""
+    global _first_start_done
+    if _first_start_done:
+        request.start_async(inputs, share_inputs=True)
+        return
+    with _FIRST_START:  # waiting here releases the GIL: no deadlock with the first caller
+        request.start_async(inputs, share_inputs=True)
+        _first_start_done = True
+
 
 class CallbackRunner:
     """One thread that runs deferred done-callbacks in the order their Futures completed."""
@@ -281,7 +299,7 @@ class BatchEngine:
         try:
             try:
                 tensor = self.model.pad(np.stack([job.tensor for job in batch]))
-                request.start_async({0: tensor}, share_inputs=True)
+                start_async(request, {0: tensor})
                 request.wait()  # raises this inference's own error, and only once per start
                 raw = request.get_output_tensor(0).data[: len(batch)].copy()
             except Exception as exc:
