@@ -207,6 +207,7 @@ SECTIONS = {
     "quantize_time": ["quantize"],
     "ray_throughput": ["ray"],
     "serve_load": ["serve-load"],
+    "serve_memory": ["serve-memory"],
     "startup": ["startup", "cli-startup"],
     "streams": ["streams"],
 }
