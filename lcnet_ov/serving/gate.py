@@ -15,7 +15,7 @@ the body:
   key matched); the header is never logged.
 * **Body limits.** A body parsed as JSON (v2 infer without binary data, v1 ``:predict``) has a
   lower limit than a binary one: JSON numbers become Python objects, 9-14x their text in
-  memory against ~2x for binary data (measured: ``benchmarks/serve_load.py --memory``). Over
+  memory against ~2x for binary data (measured: ``python -m benchmarks.serve_memory``). Over
   the limit: 413, by ``Content-Length`` at once or while a chunked body streams in.
 * **Admission.** Inference requests in flight are bounded by a count and by a memory budget
   (each reserves its body size x the measured inflation of its kind); a request over either is

@@ -1,8 +1,9 @@
 """Run ``lcnet-ov serve`` as a child process: free ports, wait until ready, stop by SIGTERM.
 
-Used by the tests and ``benchmarks/serve_load.py`` (and handy in notebooks): the server runs
-exactly as a user starts it (``python -m lcnet_ov serve ...``), in its own process, so what is
-measured or tested is the real command, signals and exit code included.
+Used by the tests, ``benchmarks/serve_load.py`` and ``benchmarks/serve_memory.py`` (and handy
+in notebooks): the server runs exactly as a user starts it (``python -m lcnet_ov serve ...``),
+in its own process, so what is measured or tested is the real command, signals and exit code
+included.
 """
 
 from __future__ import annotations
