@@ -288,3 +288,15 @@ def test_downloaded_family_models_convert(name: str, home: Path, tars: dict[str,
     spec = zoo.get_spec(name)
     assert meta.name == name and meta.labels == spec.labels
     assert meta.source["zoo"] == name and meta.source["url"] == spec.infer_url
+
+
+def test_models_page_lists_every_family_member_with_its_input() -> None:
+    """docs/models.md: one row per PaddleX 3 / PULC model with its task and input size."""
+    page = (Path(__file__).parent.parent / "docs" / "models.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in page.splitlines() if "| `" in line}
+    for name in PADDLEX_NAMES + PULC_NAMES:
+        spec = zoo.get_spec(name)
+        h, w = spec.input_hw
+        cells = [c.strip() for c in rows[name].split("|")]
+        assert cells[2:5] == [spec.source, spec.task, f"{h}×{w}"], name
+        assert f"lcnet-ov infer -m {name} " in cells[6]
