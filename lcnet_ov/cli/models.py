@@ -14,6 +14,9 @@ import click
 
 _COLUMNS = (
     ("name", "Name"),
+    ("task", "Task"),
+    ("input_hw", "Input(HxW)"),
+    ("source", "Source"),
     ("scale", "Scale"),
     ("num_classes", "Classes"),
     ("params_m", "Params(M)"),
@@ -33,6 +36,8 @@ def _cell(key: str, value: Any) -> str:
         return "yes" if value else "no"
     if key == "converted":
         return ",".join(value) if value else "no"
+    if key == "input_hw":
+        return f"{value[0]}x{value[1]}"
     if key in ("top1", "top5"):
         return f"{value:.2f}"
     return str(value)
@@ -42,7 +47,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     """Plain aligned columns: readable in a terminal and stable enough to grep."""
     from .._table import format_table as table
 
-    left = {"name", "downloaded", "converted"}
+    left = {"name", "task", "input_hw", "source", "downloaded", "converted"}
     return table(
         [title for _, title in _COLUMNS],
         [[_cell(key, row[key]) for key, _ in _COLUMNS] for row in rows],
@@ -54,9 +59,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
 @click.pass_context
 def models(ctx: click.Context, as_json: bool) -> None:
-    """List the model zoo: paper figures and what is in the local cache.
+    """List the model zoo: official names, task, input (height x width), source (paddleclas,
+    paddlex, pulc), paper figures and what is in the local cache.
 
-    Figures are from the PP-LCNet paper (Intel Xeon Gold 6148, MKLDNN, batch 1).
+    Figures are from the PP-LCNet paper (Intel Xeon Gold 6148, MKLDNN, batch 1); the task
+    models publish none ("-").
     """
     if ctx.invoked_subcommand is not None:
         return

@@ -2,9 +2,12 @@
 
 Every archive is untrusted (a third-party bucket, a mirror, a file carried in by hand): its
 SHA-256 is recorded on first download and verified afterwards, and extraction accepts only
-the regular files a PaddleClas inference model consists of, under the expected top folder,
-into a staging folder swapped in atomically. :mod:`.download` fetches; this module decides
-whether what was fetched may be used.
+the regular files the model's source ships (``ModelSpec.archive_files``: PaddleX 3's
+``inference.json`` + ``.pdiparams`` + ``.yml``, PULC's ``inference.pdmodel`` + ``.pdiparams``
++ ``.pdiparams.info``), under the expected top folder, into a staging folder swapped in
+atomically; a model missing a file its source always ships (a PaddleX model without its
+``inference.yml``, whose pre- and post-processing live there) is refused as incomplete.
+:mod:`.download` fetches; this module decides whether what was fetched may be used.
 """
 
 from __future__ import annotations
@@ -22,15 +25,8 @@ from .._util import swap_in, write_text_atomically
 from ..errors import DownloadError, UnsafeArchiveError
 from ..paths import archive_path
 
-EXPECTED_FILES = frozenset(
-    {
-        "inference.pdmodel",
-        "inference.json",
-        "inference.pdiparams",
-        "inference.pdiparams.info",
-        "inference.yml",
-    }
-)
+#: every member file any source ships; one spec accepts only its own ``archive_files``
+EXPECTED_FILES = frozenset(zoo.PADDLECLAS_FILES + zoo.PADDLEX_FILES + zoo.PULC_FILES)
 _PROGRAM_FILES = ("inference.pdmodel", "inference.json")
 _PARAMS_FILE = "inference.pdiparams"
 ENV_MIRROR = "LCNET_OV_MIRROR"
@@ -139,12 +135,21 @@ def _remove_archive(tar: Path) -> None:
 # ----------------------------------------------------------------------------- extraction
 
 
-def _is_model_folder(folder: Path) -> bool:
-    """A usable inference model: a program file and a weights file, both non-empty."""
+def _is_model_folder(folder: Path, spec: zoo.ModelSpec | None = None) -> bool:
+    """A usable inference model: a program file and a weights file, both non-empty, plus
+    every file ``spec``'s source always ships (PaddleX: ``inference.yml``)."""
     if not folder.is_dir():
         return False
     has_program = any(_nonempty(folder / name) for name in _PROGRAM_FILES)
-    return has_program and _nonempty(folder / _PARAMS_FILE)
+    required = spec.required_files if spec is not None else (_PARAMS_FILE,)
+    return has_program and all(_nonempty(folder / name) for name in required)
+
+
+def _needed(spec: zoo.ModelSpec) -> str:
+    """The files a complete model of ``spec``'s source holds, for error messages."""
+    programs = [p for p in _PROGRAM_FILES if p in spec.archive_files]
+    rest = [f for f in spec.required_files if f not in programs]
+    return " and ".join([" or ".join(programs), *rest])
 
 
 def _nonempty(path: Path) -> bool:
@@ -181,8 +186,11 @@ def _check_members(
             if len(parts) != 1:
                 raise refuse("unexpected sub-folder")
             continue
-        if len(parts) != 2 or parts[1] not in EXPECTED_FILES:
-            raise refuse(f"not one of {', '.join(sorted(EXPECTED_FILES))}")
+        if len(parts) != 2 or parts[1] not in spec.archive_files:
+            raise refuse(
+                f"not one of the files a {spec.source} model ships "
+                f"({', '.join(sorted(spec.archive_files))})"
+            )
         if parts[1] in seen:
             raise refuse("appears twice")
         seen.add(parts[1])
@@ -206,12 +214,12 @@ def _extract(spec: zoo.ModelSpec, tar_path: Path, target: Path) -> None:
             raise _fail(spec, f"{tar_path} is not a readable tar archive ({exc})") from exc
         except (OSError, EOFError) as exc:
             raise _fail(spec, f"cannot extract {tar_path} ({exc})") from exc
-        if not _is_model_folder(staging):
+        if not _is_model_folder(staging, spec):
             found = sorted(p.name for p in staging.iterdir())
             raise _fail(
                 spec,
                 f"{tar_path} holds no complete inference model (found: {found or 'nothing'}; "
-                f"need {' or '.join(_PROGRAM_FILES)} and {_PARAMS_FILE})",
+                f"a {spec.source} model needs {_needed(spec)})",
             )
         staging.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
         _swap_in(spec, staging, target)

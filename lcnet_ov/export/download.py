@@ -73,8 +73,9 @@ def is_offline() -> bool:
 
 def extracted_model(name_or_spec: str | zoo.ModelSpec) -> Path | None:
     """The extracted inference-model folder if it is already in the cache and complete."""
-    target = model_dir(_spec(name_or_spec))
-    return target if _is_model_folder(target) else None
+    spec = _spec(name_or_spec)
+    target = model_dir(spec)
+    return target if _is_model_folder(target, spec) else None
 
 
 def offline_onnx(spec: zoo.ModelSpec) -> Path | None:
@@ -106,7 +107,8 @@ def offline_onnx(spec: zoo.ModelSpec) -> Path | None:
 
 
 def zoo_summary() -> list[dict[str, Any]]:
-    """One row per zoo model: paper figures plus what the local cache holds for it."""
+    """One row per zoo model: official name, task, input size and source, paper figures
+    where published, plus what the local cache holds for it."""
     rows = []
     for name in zoo.list_models():
         spec = zoo.get_spec(name)
@@ -114,9 +116,14 @@ def zoo_summary() -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": spec.name,
+                "task": spec.task,
+                "input_hw": list(spec.input_hw),
+                "source": spec.source,
+                "kind": spec.kind,
+                "output": spec.output,
+                "architecture": spec.architecture,
                 "scale": spec.scale,
                 "num_classes": spec.num_classes,
-                "task": spec.task,
                 "ssld": spec.ssld,
                 "params_m": spec.paper.params_m,
                 "flops_m": spec.paper.flops_m,
@@ -153,7 +160,7 @@ def download_model(
     """
     spec = _spec(name_or_spec)
     target = model_dir(spec)
-    if from_file is None and not force and _is_model_folder(target):
+    if from_file is None and not force and _is_model_folder(target, spec):
         return target
     downloads = paths.downloads_dir()
     _mkdir(downloads, spec)
@@ -164,7 +171,7 @@ def download_model(
             _extract(spec, source, target)
             return target
         # Another process may have finished while this one waited for the lock.
-        if not force and _is_model_folder(target):
+        if not force and _is_model_folder(target, spec):
             return target
         tar = archive_path(spec)
         fresh = False

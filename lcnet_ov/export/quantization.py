@@ -334,8 +334,21 @@ def quantize(
 
     image_set = open_image_set(data, list_file=list_file, prefer=CALIBRATION_LISTS)
     check_subset(len(image_set), subset_size, image_set.source, force)  # before decoding
-    # what the runtime will feed this IR (an IR reshaped at conversion takes smaller crops)
-    pp = LoadedModel(source_xml).metadata.preprocess
+    # what the runtime will feed this IR: its own input size and preprocessing, from its
+    # metadata (the model's config at conversion; an IR reshaped at conversion takes smaller
+    # crops), never a 224 default
+    loaded_model = LoadedModel(source_xml)
+    pp = loaded_model.metadata.preprocess
+    if settings.max_drop is not None:
+        from ..runtime.evaluation import MULTILABEL_KINDS, postprocess_of
+
+        kind = postprocess_of(loaded_model)[0]
+        if kind in MULTILABEL_KINDS:
+            raise QuantizeOptionError(
+                f"{source_xml}: --max-drop measures top-1, which a multi-label model ({kind}) "
+                "does not have; quantize without it and compare with `lcnet-ov eval` (mAP, "
+                "per-label accuracy)"
+            )
     loaded = _load(image_set, pp, subset_size, seed, "calibration images", progress)
     shortfall = check_subset(len(loaded), subset_size, image_set.source, force)
     x = model_input(loaded.crops, pp, meta.embedded_preprocessing)

@@ -5,6 +5,8 @@ Three layouts are recognised, in this order:
 * **list file** (PaddleClas / ILSVRC2012): ``val_list.txt`` / ``train_list.txt`` with one
   ``relative/path label`` per line, paths relative to the folder holding the list. This is what
   PaddleClas' ``ImageNetDataset`` reads, so a dataset prepared for ``tools/eval.py`` works as is.
+  PaddleClas' multi-label lists (``MultiLabelDataset``: ``relative/path<TAB>0,1,0,...``, one
+  0/1 per label) are recognised by the comma and give each sample its ``targets``.
 * **ImageFolder**: one sub-folder per class; class ids follow the *sorted* sub-folder names, the
   torchvision convention, so ids are reproducible on every file system.
 * **flat**: images directly in the folder, unlabeled (enough for calibration, not for accuracy).
@@ -48,8 +50,10 @@ CALIBRATION_LISTS = ("train_list.txt", "val_list.txt", "test_list.txt")
 @dataclass(frozen=True)
 class Sample:
     path: Path
-    #: class id, or None for unlabeled images (flat folders)
+    #: class id, or None for unlabeled images (flat folders) and multi-label samples
     label: int | None
+    #: multi-label ground truth, one 0/1 per label (PaddleClas' multi-label list), else None
+    targets: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -88,6 +92,11 @@ class ImageSet:
         return bool(self.samples) and all(s.label is not None for s in self.samples)
 
     @property
+    def multilabel(self) -> bool:
+        """Every sample has a 0/1 vector (a PaddleClas multi-label list)."""
+        return bool(self.samples) and all(s.targets is not None for s in self.samples)
+
+    @property
     def classes(self) -> tuple[int, ...]:
         """Distinct class ids present, sorted."""
         return tuple(sorted({s.label for s in self.samples if s.label is not None}))
@@ -104,13 +113,16 @@ class ImageSet:
         return dataclasses.replace(self, samples=order if size is None else order[:size])
 
     def describe(self) -> dict[str, Any]:
-        return {
+        out = {
             "source": str(self.source),
             "layout": self.layout,
             "images": len(self.samples),
             "classes": len(self.classes),
             "labeled": self.labeled,
         }
+        if self.multilabel:
+            out.update(multilabel=True, labels=len(self.samples[0].targets or ()))
+        return out
 
 
 def balanced_order(samples: Sequence[Sample], seed: int = 0) -> tuple[Sample, ...]:
@@ -146,7 +158,9 @@ def read_list_file(path: Path, root: Path | None = None) -> list[Sample]:
 
     The label is the *last* whitespace-separated token, so file names with spaces (which
     PaddleClas' plain ``split(" ")`` would break on) still work. A line with a single token is
-    an unlabeled image. Files that do not exist are kept: they are reported as skipped when
+    an unlabeled image. A label with commas is a multi-label line (``path<TAB>0,1,0``, as
+    PaddleClas' ``MultiLabelDataset`` reads); every labeled line of a list must then have the
+    same number of 0/1 values. Files that do not exist are kept: they are reported as skipped when
     read, like any other unreadable image, rather than failing the whole run here.
     """
     root = root if root is not None else path.parent
@@ -155,6 +169,8 @@ def read_list_file(path: Path, root: Path | None = None) -> list[Sample]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot read list file ({exc})") from exc
     samples = []
+    #: values per label of the first labeled line: 0 = single-label list, else multi-label
+    first_width: int | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -164,12 +180,25 @@ def read_list_file(path: Path, root: Path | None = None) -> list[Sample]:
             samples.append(Sample(root / parts[0], None))
             continue
         rel, label = parts
+        width = len(label.split(",")) if "," in label else 0
+        if first_width is None:
+            first_width = width
+        elif width != first_width:
+            expected = (
+                f"'relative/path<TAB>0,1,...' with {first_width} values like the lines before"
+                if first_width
+                else "'relative/path class_id' like the lines before"
+            )
+            raise DatasetError(f"{path}:{lineno}: expected {expected}, got {line[:80]!r}")
+        if width:
+            samples.append(Sample(root / rel, None, _targets(path, lineno, label)))
+            continue
         try:
             class_id = int(label)
         except ValueError:
             raise DatasetError(
-                f"{path}:{lineno}: expected 'relative/path class_id', got {line[:80]!r} "
-                "(multi-label lists are not supported)"
+                f"{path}:{lineno}: expected 'relative/path class_id' or, multi-label, "
+                f"'relative/path<TAB>0,1,...', got {line[:80]!r}"
             ) from None
         if class_id < 0:
             raise DatasetError(f"{path}:{lineno}: negative class id {class_id}")
@@ -177,6 +206,15 @@ def read_list_file(path: Path, root: Path | None = None) -> list[Sample]:
     if not samples:
         raise DatasetError(f"{path}: list file names no images")
     return samples
+
+
+def _targets(path: Path, lineno: int, text: str) -> tuple[int, ...]:
+    values = text.split(",")
+    if any(v not in ("0", "1") for v in values):
+        raise DatasetError(
+            f"{path}:{lineno}: multi-label targets must be 0 or 1 per label, got {text[:80]!r}"
+        )
+    return tuple(int(v) for v in values)
 
 
 def open_image_set(
@@ -318,9 +356,16 @@ def load_crops(
                 names.append(sample.name)
             if on_progress:
                 on_progress(sum(1 for _, g in chunk if not isinstance(g, SkippedFile)))
-    c = pp.crop_size
-    stacked = np.stack(crops) if crops else np.empty((0, c, c, 3), np.uint8)
+    h, w = _input_hw(pp)
+    stacked = np.stack(crops) if crops else np.empty((0, h, w, 3), np.uint8)
     return LoadedImages(stacked, np.asarray(labels, dtype=np.int64), names, skipped)
+
+
+def _input_hw(pp: Preprocess) -> tuple[int, int]:
+    """The network input (height, width) ``pp`` produces: its ``input_hw`` where the
+    preprocessing knows fixed sizes, else the square crop."""
+    hw = getattr(pp, "input_hw", None)
+    return (int(hw[0]), int(hw[1])) if hw else (pp.crop_size, pp.crop_size)
 
 
 def model_input(crops: np.ndarray, pp: Preprocess, embedded_preprocessing: bool) -> np.ndarray:
