@@ -318,8 +318,8 @@ def load_crops(
                 names.append(sample.name)
             if on_progress:
                 on_progress(sum(1 for _, g in chunk if not isinstance(g, SkippedFile)))
-    c = pp.crop_size
-    stacked = np.stack(crops) if crops else np.empty((0, c, c, 3), np.uint8)
+    h, w = pp.input_hw
+    stacked = np.stack(crops) if crops else np.empty((0, h, w, 3), np.uint8)
     return LoadedImages(stacked, np.asarray(labels, dtype=np.int64), names, skipped)
 
 
