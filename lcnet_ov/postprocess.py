@@ -237,7 +237,10 @@ class Postprocess:
     def _multilabel(self, row: np.ndarray, names, filename) -> Prediction:
         # PaddleX 3 MultiLabelThreshOutput: strictly above, by score descending; PaddleClas'
         # deploy one (params at_or_above / index_order): at or above, in class order
-        x, thr = row.astype(np.float64), self._thresholds(len(row))
+        # compared in the scores' own precision, as numpy compares a float32 row with a Python
+        # float threshold in both references (0.2 is float32(0.2) there)
+        x = row if np.issubdtype(row.dtype, np.floating) else row.astype(np.float64)
+        thr = self._thresholds(len(row)).astype(x.dtype)
         chosen = x >= thr if self.params.get("at_or_above") else x > thr
         if not self.params.get("index_order"):
             return self._selected(row, chosen, names, filename)

@@ -68,13 +68,12 @@ def main() -> int:
         # Paddle 3.3 + the deploy Predictor's Config(dir, "inference") looks for inference.json
         # only ("Cannot open file .../inference.json"); the legacy program of an official PULC tar
         # loads with the PIR API off, which must be set before paddle is imported
-        os.environ["FLAGS_enable_pir_api"] = "0"
+        os.environ["FLAGS_enable_pir_api"] = "0"  # noqa: SIM112 (Paddle's name)
 
     t0 = time.perf_counter()
     import cv2
     import numpy as np
     import paddle.inference
-
     import paddleclas
     from paddleclas.deploy.python.predict_cls import ClsPredictor
     from paddleclas.deploy.utils import config as pcfg
@@ -84,7 +83,9 @@ def main() -> int:
     cfg_path = Path(args.config)
     if not cfg_path.suffix:
         root = Path(paddleclas.__file__).parent
-        cfg_path = root / "deploy" / "configs" / "PULC" / args.config / f"inference_{args.config}.yaml"
+        cfg_path = (
+            root / "deploy" / "configs" / "PULC" / args.config / f"inference_{args.config}.yaml"
+        )
     overrides = [
         f"Global.inference_model_dir={args.model_dir}",
         "Global.use_gpu=False",
@@ -125,7 +126,7 @@ def main() -> int:
         results = predictor.predict(list(imgs))
         t_pred += time.perf_counter() - ta
         raw = raw_scores(list(imgs))
-        for p, r, rw in zip(chunk, results, raw):
+        for p, r, rw in zip(chunk, results, raw, strict=True):
             line = {"file": p, "result": _jsonable(r), "raw": [float(v) for v in rw]}
             print(json.dumps(line, ensure_ascii=False), flush=True)
             n += 1
