@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time _LAZY resolves
         LabelFileError,
         LcnetOVError,
         MissingDependencyError,
+        ModelConfigError,
         ModelNotConvertedError,
         OfflineError,
         OutputExistsError,
@@ -59,8 +60,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time _LAZY resolves
     from lcnet_ov.inputs.decode import decode_image
     from lcnet_ov.inputs.files import iter_inputs
     from lcnet_ov.inputs.labels import load_labels
+    from lcnet_ov.inputs.model_config import ModelConfig, read_model_config
     from lcnet_ov.inputs.preprocess import preprocess
-    from lcnet_ov.postprocess import topk
+    from lcnet_ov.postprocess import Postprocess, topk
     from lcnet_ov.results import (
         FailedPrediction,
         FrameResult,
@@ -104,6 +106,9 @@ _LAZY = {
     "decode_image": "lcnet_ov.inputs.decode",
     "preprocess": "lcnet_ov.inputs.preprocess",
     "topk": "lcnet_ov.postprocess",
+    "Postprocess": "lcnet_ov.postprocess",
+    "ModelConfig": "lcnet_ov.inputs.model_config",
+    "read_model_config": "lcnet_ov.inputs.model_config",
     "load_labels": "lcnet_ov.inputs.labels",
     "iter_inputs": "lcnet_ov.inputs.files",
     "BenchResult": "lcnet_ov.bench",
@@ -131,6 +136,7 @@ _LAZY = {
             "ConversionError",
             "VerificationError",
             "LabelFileError",
+            "ModelConfigError",
             "ImageDecodeError",
             "InvalidInputError",
             "ImageTooLargeError",

@@ -90,6 +90,12 @@ class LabelFileError(InvalidModelFileError):
     """A label / class-id map file that is missing, malformed or does not fit the model."""
 
 
+class ModelConfigError(InvalidModelFileError):
+    """A model's own pre/post-processing config (PaddleX ``inference.yml``, PaddleClas deploy or
+    PULC yaml) that cannot be followed exactly: an unknown op, a malformed value. Names the op and
+    the file, because guessing would silently change every answer."""
+
+
 class ImageDecodeError(LcnetOVError):
     """An input image that cannot be read, decoded or used (names the offending file)."""
 

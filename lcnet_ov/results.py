@@ -8,7 +8,7 @@ the CLI all format results through these, so their JSON cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn
 
 import numpy as np
@@ -18,12 +18,22 @@ from .errors import LcnetOVError
 
 @dataclass(frozen=True)
 class Prediction:
-    """Top-k result for one image, in PaddleClas ``Topk`` terms (best first)."""
+    """The result for one image, in PaddleX/PaddleClas terms, for every kind of model.
+
+    Single-label (``Topk``): the top-k classes, best first. Multi-label
+    (``MultiLabelThreshOutput``): every label over its threshold, highest score first (possibly
+    none). Binary (``ThreshOutput``): the one decided class. Attribute models
+    (``PersonAttribute`` / ``VehicleAttribute``): the labels whose 0/1 ``output`` is 1, highest
+    first, plus :attr:`attributes`: PaddleClas' decoded result verbatim
+    (``{"attributes": ..., "output": [...]}``).
+    """
 
     class_ids: tuple[int, ...]
     scores: tuple[float, ...]  # as the model gave them; rounded only for display
     label_names: tuple[str, ...] = ()
     filename: str | None = None
+    #: decoded attributes (attribute models only), as PaddleClas' post-processor returns them
+    attributes: dict[str, Any] | None = field(default=None, hash=False)
 
     @property  # top-1 shortcuts
     def class_id(self) -> int:
@@ -49,6 +59,8 @@ class Prediction:
             "scores": scores,
             "label_names": list(self.label_names),
         }
+        if self.attributes is not None:
+            d["attributes"] = self.attributes
         if self.filename is not None:
             d["filename"] = self.filename
         return d
@@ -62,6 +74,8 @@ class Prediction:
             f"class_ids: {list(self.class_ids)}, scores: {self.rounded_scores(5)}, "
             f"label_names: {list(self.label_names)}"
         )
+        if self.attributes is not None:
+            line += f", attributes: {self.attributes.get('attributes', self.attributes)}"
         if self.filename is not None:
             line += f", filename: {self.filename}"
         return line

@@ -58,21 +58,56 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+#: how ``NormalizeImage`` is computed in float32; the two references round differently (one ulp)
+NORM_FORMULAS = ("paddleclas", "paddlex")
+#: resize implementations: OpenCV's ``cv2.resize`` or Pillow's ``Image.resize`` (antialiasing)
+RESIZE_BACKENDS = ("cv2", "pil")
+
+
 @dataclass(frozen=True)
 class Preprocess:
-    """PaddleClas deploy preprocessing (``ResizeImage`` → ``CropImage`` → ``NormalizeImage``)."""
+    """A model's preprocessing: ``ResizeImage`` → optional ``CropImage`` → ``NormalizeImage``.
 
-    resize_short: int = 256
-    crop_size: int = 224
+    Two resize forms exist, as in PaddleClas/PaddleX: ``resize_short`` (scale the short side,
+    keep the aspect, then centre-crop ``crop_size``) or ``resize_size`` (a fixed
+    ``(width, height)`` regardless of aspect, e.g. ``(160, 80)`` for text lines; ``crop_size``
+    then usually ``None``). The defaults are the ImageNet models' deploy config, so rt_info
+    written before these fields existed loads unchanged.
+    """
+
+    resize_short: int | None = 256
+    crop_size: int | None = 224
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     scale: float = 1.0 / 255.0
     #: channel order the network expects; decoders hand out BGR (OpenCV)
     channel_order: str = "RGB"
     interpolation: str = "bilinear"
+    #: fixed resize target ``(width, height)`` (PaddleX/PaddleClas ``size: [w, h]``)
+    resize_size: tuple[int, int] | None = None
+    #: ``"cv2"`` or ``"pil"`` (PP-LCNet_x1_0_ML resizes with Pillow's antialiasing bilinear)
+    backend: str = "cv2"
+    #: ``"paddleclas"``: ``(x * scale - mean) / std``; ``"paddlex"``: ``x * (scale / std) +
+    #: (-mean / std)`` with both constants computed in float64 first (PaddleX 3's Normalize)
+    norm_formula: str = "paddleclas"
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """``(height, width)`` of the tensor the network takes."""
+        if self.crop_size is not None:
+            return self.crop_size, self.crop_size
+        if self.resize_size is not None:
+            return self.resize_size[1], self.resize_size[0]
+        raise ValueError(
+            "preprocessing resizes the short side without a crop: the network input size "
+            "would depend on each image"
+        )
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["resize_size"] is not None:
+            d["resize_size"] = list(d["resize_size"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
@@ -82,8 +117,11 @@ class Preprocess:
             if key in kw:
                 kw[key] = tuple(float(x) for x in kw[key])
         for key in ("resize_short", "crop_size"):
-            if key in kw:
+            if key in kw and kw[key] is not None:
                 kw[key] = int(kw[key])
+        if kw.get("resize_size") is not None:
+            w, h = kw["resize_size"]
+            kw["resize_size"] = (int(w), int(h))
         if "scale" in kw:
             kw["scale"] = float(kw["scale"])
         return cls(**kw)

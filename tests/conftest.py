@@ -38,6 +38,9 @@ REQUIRABLE: dict[str, str | None] = {
     # openvino-model-api, the e2e benchmark's peer (.ci/run installs it with --no-deps)
     "model_api": "model_api.pipelines",
     "imagenet": None,
+    # PaddleX 3.7.2 + PaddleClas 2.6 in their own venv (.ci/run makes .ci-pdx): the references
+    # of tests/test_family_references.py, run as a child interpreter
+    "paddlex": None,
 }
 
 

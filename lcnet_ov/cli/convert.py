@@ -76,6 +76,13 @@ def _batch(value: str) -> int | None:
     help="Fold u8 BGR NHWC → normalized NCHW into the IR (PrePostProcessor).",
 )
 @click.option("--no-verify", is_flag=True, help="Skip the numerical check against the source.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The model's pre/post-processing yaml (PaddleClas deploy/PULC inference_NAME.yaml); "
+    "a folder's own inference.yml (PaddleX 3) is read without it.",
+)
 @force_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
@@ -92,6 +99,7 @@ def convert(
     fp16: bool,
     embed_preprocessing: bool,
     no_verify: bool,
+    config: str | None,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -131,7 +139,9 @@ def convert(
         return
     refuse_existing(target, force, shown=output)
     show = None if (quiet or as_json) else (lambda msg: click.echo(f"• {msg}", err=True))
-    result = run_convert(source, output, model=model, options=options, on_step=show, replace=force)
+    result = run_convert(
+        source, output, model=model, options=options, on_step=show, replace=force, config=config
+    )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

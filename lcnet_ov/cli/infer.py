@@ -37,7 +37,13 @@ def _quiet_opencv() -> None:
 @click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB|VIDEO|URL...")
 @model_option
 @precision_option()
-@click.option("-k", "--topk", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "-k",
+    "--topk",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Classes per single-label result [default: the model's own config, else 5].",
+)
 @click.option("-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
 @click.option("--device", default="CPU", show_default=True, help="OpenVINO device.")
@@ -102,7 +108,7 @@ def infer(
     inputs: tuple[str, ...],
     model: str,
     precision: str | None,
-    topk: int,
+    topk: int | None,
     batch_size: int,
     threads: int | None,
     device: str,
@@ -168,8 +174,7 @@ def infer(
         fast_decode=bool(fast_decode),
     ) as clf:
         classes = len(clf.labels)
-        asked = click.get_current_context().get_parameter_source("topk")
-        if topk > classes and asked is not click.core.ParameterSource.DEFAULT:
+        if topk is not None and topk > classes:
             click.echo(
                 f"Warning: -k {topk} but {clf.metadata.name} has {classes} classes; "
                 f"each result lists {classes}",
@@ -197,7 +202,7 @@ def _infer_on_ray(
     inputs: tuple[str, ...],
     model: str,
     precision: str | None,
-    topk: int,
+    topk: int | None,
     batch_size: int,
     threads: int | None,
     device: str,

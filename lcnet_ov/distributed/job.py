@@ -230,7 +230,7 @@ class _ClassifyBatch:
         shipped: ShippedModel,
         *,
         threads: int,
-        topk: int,
+        topk: int | None,
         batch_size: int,
         inference_precision: str | None,
         fold_preprocessing: bool,
@@ -350,7 +350,7 @@ def classify(
     actors: int | None = None,
     threads_per_actor: int = 1,
     address: str | None = None,
-    topk: int = 5,
+    topk: int | None = None,
     inference_precision: str | None = "f32",
     fold_preprocessing: bool = FOLD_PREPROCESSING,
     fast_decode: bool = FAST_DECODE,
@@ -375,7 +375,7 @@ def classify(
     finds room for.
     """
     ray = _ray()
-    if batch_size < 1 or topk < 1:
+    if batch_size < 1 or (topk is not None and topk < 1):
         raise ValueError(f"batch_size and topk must be >= 1, got {batch_size} and {topk}")
     connect(address)
     pool = plan_actors(actors, threads_per_actor)

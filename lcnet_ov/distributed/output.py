@@ -30,9 +30,16 @@ def _schema() -> Any:
             ("class_ids", pa.list_(pa.int64())),
             ("scores", pa.list_(pa.float64())),  # float32 model scores, exactly
             ("label_names", pa.list_(pa.string())),
+            # attribute models only: PaddleClas' decoded result as JSON ({"attributes", "output"})
+            ("attributes", pa.string()),
             ("error", pa.string()),
         ]
     )
+
+
+def _attributes(result: Any) -> str | None:
+    attrs = getattr(result, "attributes", None)
+    return None if attrs is None else json.dumps(attrs, ensure_ascii=False)
 
 
 def _rows_table(results: Sequence[Any]) -> Any:
@@ -45,6 +52,7 @@ def _rows_table(results: Sequence[Any]) -> Any:
         "class_ids": [list(r.class_ids) for r in results],
         "scores": [[float(s) for s in r.scores] for r in results],
         "label_names": [list(r.label_names) for r in results],
+        "attributes": [_attributes(r) for r in results],
         "error": [r.reason if f else None for r, f in zip(results, failed, strict=True)],
     }
     return pa.Table.from_pydict(columns, schema=_schema())

@@ -26,10 +26,13 @@ from ..errors import (
     CacheDirError,
     ConversionError,
     ConvertOptionError,
+    ModelConfigError,
     UsageError,
 )
+from ..inputs.model_config import ModelConfig
+from ..postprocess import Postprocess
 from ..runtime.folding import fold_preprocessing
-from ..runtime.metadata import ModelMetadata, ends_in_softmax, write_metadata
+from ..runtime.metadata import ModelMetadata, ends_in_softmax, graph_activation, write_metadata
 from ._child import call_in_child
 from .sources import (
     Source,
@@ -176,7 +179,32 @@ def _preprocess_for(pp: zoo.Preprocess, input_size: int | None) -> zoo.Preproces
     return dataclasses.replace(pp, crop_size=input_size, resize_short=resize)
 
 
-def _fix_shapes(model: Any, options: ConvertOptions, crop: int) -> None:
+def _config_preprocess(cfg: ModelConfig, input_size: int | None) -> zoo.Preprocess:
+    """The config's preprocessing; ``--input-size`` only rescales a resize-short + crop one."""
+    pp = cfg.preprocess
+    if not input_size or (input_size, input_size) == pp.input_hw:
+        return pp
+    if pp.crop_size is None or pp.resize_short is None:
+        raise ConvertOptionError(
+            f"{cfg.path}: this model resizes to a fixed {pp.input_hw[1]}x{pp.input_hw[0]} "
+            "(width x height); --input-size applies to resize-short + crop models only"
+        )
+    return _preprocess_for(pp, input_size)
+
+
+def _config_labels(cfg: ModelConfig, num_classes: int) -> tuple[str, ...] | None:
+    if cfg.labels is None:
+        return None
+    if cfg.postprocess.kind == "threshold" and num_classes != 2:
+        return None  # ThreshOutput's label_0/label_1 name a binary model only
+    if len(cfg.labels) != num_classes:
+        raise ModelConfigError(
+            f"{cfg.path}: lists {len(cfg.labels)} labels for a model with {num_classes} outputs"
+        )
+    return cfg.labels
+
+
+def _fix_shapes(model: Any, options: ConvertOptions, hw: tuple[int, int]) -> None:
     import openvino as ov
 
     if len(model.inputs) != 1:
@@ -184,9 +212,9 @@ def _fix_shapes(model: Any, options: ConvertOptions, crop: int) -> None:
     shape = model.input(0).get_partial_shape()
     if shape.rank.is_dynamic or shape.rank.get_length() != 4:
         raise ConversionError(f"expected an NCHW image input, got shape {shape}")
-    size = options.input_size or crop
+    h, w = hw
     batch = options.batch_size if options.batch_size is not None else -1
-    model.reshape({model.input(0).any_name: ov.PartialShape([batch, 3, size, size])})
+    model.reshape({model.input(0).any_name: ov.PartialShape([batch, 3, h, w])})
     model.output(0).get_tensor().add_names({"probs"})
 
 
@@ -227,7 +255,7 @@ def _num_classes(model: Any) -> int:
 
 def _verify(xml: Path, src: Source, pp: zoo.Preprocess, options: ConvertOptions) -> Verification:
     """Check ``xml`` against the framework ``src`` runs in: Paddle Inference or ONNX Runtime."""
-    size = options.input_size or pp.crop_size
+    size = pp.input_hw
     batch = options.batch_size or 2
     atol = ATOL_FP16 if options.compress_to_fp16 else ATOL_FP32
     if src.kind == "paddle":
@@ -274,6 +302,7 @@ def convert(
     options: ConvertOptions | None = None,
     on_step: Callable[[str], None] | None = None,
     replace: bool = True,
+    config: str | Path | None = None,
 ) -> ConvertResult:
     """Convert ``source`` to an IR at ``output`` (default: the zoo cache) and verify it.
 
@@ -284,6 +313,11 @@ def convert(
     ``model`` names the zoo entry whose labels and preprocessing apply (needed for a
     ``.pdparams`` of a non-default size; otherwise inferred). Nothing is left at ``output``
     unless conversion and verification succeed.
+
+    The model's own config is the source of truth for pre- and post-processing: a PaddleX 3
+    folder's ``inference.yml`` (or the PaddleClas/PULC yaml named by ``config``) sets the IR's
+    input size, its preprocessing, labels and post-processing in rt_info. Without one the zoo
+    spec's (or ImageNet's) apply, as before.
     """
 
     options = options or ConvertOptions()
@@ -299,7 +333,7 @@ def convert(
         check_writable_dir(ir_output(output).parent, shown=output)
     else:
         check_writable_dir(paths.home(), f"model cache (${paths.ENV_HOME})", CacheDirError)
-    src = resolve_source(source, model)
+    src = resolve_source(source, model, config)
     if src.kind == "onnx" and options.route == "paddle":
         raise UsageError(
             f"{src.display}: --route paddle reads Paddle programs; this source is ONNX "
@@ -313,15 +347,30 @@ def convert(
             src = _export_checkpoint(src, workdir, options.num_classes, options.input_size)
             step(f"exported checkpoint as Paddle inference model ({src.program.name})")
         ov_model = _to_openvino(src, workdir, options, step)
-        spec = src.spec
-        pp = _preprocess_for(spec.preprocess if spec else zoo.Preprocess(), options.input_size)
-        _fix_shapes(ov_model, options, pp.crop_size)
+        spec, cfg = src.spec, src.config
+        if cfg is not None:
+            pp = _config_preprocess(cfg, options.input_size)
+            step(f"model config: {cfg.path.name} ({cfg.flavour}, {cfg.postprocess.kind})")
+        else:
+            pp = _preprocess_for(spec.preprocess if spec else zoo.Preprocess(), options.input_size)
+        _fix_shapes(ov_model, options, pp.input_hw)
         num_classes = _num_classes(ov_model)
         onnx_path = src.path if src.kind == "onnx" else None
         name = spec.name if spec else (src.path.stem if src.kind != "paddle" else src.path.name)
+        if cfg is not None and cfg.name and spec is None:
+            name = cfg.name
+        labels = (_config_labels(cfg, num_classes) if cfg else None) or _labels_for(
+            spec, num_classes, onnx_path
+        )
+        post = cfg.postprocess if cfg else Postprocess.default()
+        post = dataclasses.replace(
+            post, labels=labels if post.labels is not None else None,
+            activation=graph_activation(ov_model),
+        )  # fmt: skip
         meta = ModelMetadata(
             name=name,
-            labels=_labels_for(spec, num_classes, onnx_path),
+            labels=labels,
+            postprocess=post,
             preprocess=pp,
             embedded_preprocessing=options.embed_preprocessing,
             precision="fp16" if options.compress_to_fp16 else "fp32",

@@ -9,6 +9,7 @@ file.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ..errors import (
     DownloadError,
     InvalidModelFileError,
 )
+from ..inputs.model_config import ModelConfig, find_model_config, read_model_config
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Source:
     params: Path | None = None
     #: named by the user as a zoo entry (fetched or found offline), not as a path
     from_zoo: bool = False
+    #: the model's own pre/post-processing config (PaddleX 3 ``inference.yml`` in the folder,
+    #: or a PaddleClas/PULC yaml given with ``config=``); ``None``: the zoo spec's / ImageNet's
+    config: ModelConfig | None = None
 
     @property
     def display(self) -> str:
@@ -59,8 +64,23 @@ def _paddle_files(folder: Path) -> tuple[Path, Path]:
     )
 
 
-def resolve_source(source: str | Path, model: str | None = None) -> Source:
-    """Work out what ``source`` is. Zoo names are fetched (or found offline) here."""
+def resolve_source(
+    source: str | Path, model: str | None = None, config: str | Path | None = None
+) -> Source:
+    """Work out what ``source`` is. Zoo names are fetched (or found offline) here.
+
+    ``config`` names the model's pre/post-processing yaml; without it a Paddle folder's own
+    ``inference.yml`` (PaddleX 3 exports carry one) is read."""
+    src = _resolve(source, model)
+    if config is not None:
+        return dataclasses.replace(src, config=read_model_config(config))
+    folder = src.program.parent if src.kind == "paddle" and src.program else None
+    if folder is not None and (found := find_model_config(folder)) is not None:
+        return dataclasses.replace(src, config=read_model_config(found))
+    return src
+
+
+def _resolve(source: str | Path, model: str | None) -> Source:
     spec = zoo.get_spec(model) if model else None
     path = Path(source).expanduser()
     if not path.exists() and isinstance(source, str) and zoo.is_known(source):

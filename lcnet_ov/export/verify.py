@@ -78,15 +78,17 @@ class Verification:
         return {**asdict(self), "passed": self.passed}
 
 
-def sample_images(batch: int, size: int, seed: int = VERIFY_SEED) -> np.ndarray:
-    """Smooth random u8 BGR images (NHWC): noise upsampled, so activations look image-like."""
+def sample_images(batch: int, size: int | tuple[int, int], seed: int = VERIFY_SEED) -> np.ndarray:
+    """Smooth random u8 BGR images (NHWC), ``size`` square or ``(height, width)``: noise
+    upsampled, so activations look image-like."""
     rng = np.random.default_rng(seed)
     import cv2
 
-    out = np.empty((batch, size, size, 3), np.uint8)
+    h, w = (size, size) if isinstance(size, int) else size
+    out = np.empty((batch, h, w, 3), np.uint8)
     for i in range(batch):
-        small = rng.integers(0, 256, (max(size // 16, 2), max(size // 16, 2), 3), np.uint8)
-        out[i] = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+        small = rng.integers(0, 256, (max(h // 16, 2), max(w // 16, 2), 3), np.uint8)
+        out[i] = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
     return out
 
 

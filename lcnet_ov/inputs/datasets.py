@@ -356,16 +356,9 @@ def load_crops(
                 names.append(sample.name)
             if on_progress:
                 on_progress(sum(1 for _, g in chunk if not isinstance(g, SkippedFile)))
-    h, w = _input_hw(pp)
+    h, w = pp.input_hw
     stacked = np.stack(crops) if crops else np.empty((0, h, w, 3), np.uint8)
     return LoadedImages(stacked, np.asarray(labels, dtype=np.int64), names, skipped)
-
-
-def _input_hw(pp: Preprocess) -> tuple[int, int]:
-    """The network input (height, width) ``pp`` produces: its ``input_hw`` where the
-    preprocessing knows fixed sizes, else the square crop."""
-    hw = getattr(pp, "input_hw", None)
-    return (int(hw[0]), int(hw[1])) if hw else (pp.crop_size, pp.crop_size)
 
 
 def model_input(crops: np.ndarray, pp: Preprocess, embedded_preprocessing: bool) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Image decoding, PaddleClas deploy preprocessing and top-k post-processing.
+"""Image decoding and preprocessing, as PaddleClas deploy and PaddleX 3 do it.
 
 Pure numpy + OpenCV (no OpenVINO import) so the exact tensor a model sees can be built, tested
 and compared against PaddleClas without loading a network.
@@ -7,8 +7,12 @@ Preprocessing reproduces PaddleClas ``deploy/python/preprocess.py`` bit for bit:
 (``cv2.imdecode`` + BGR→RGB), ``ResizeImage(resize_short)`` (scale factor computed first, then
 ``int(round(side * factor))`` with Python's round-half-to-even, ``cv2.resize``),
 ``CropImage`` (``(W - crop) // 2``), ``NormalizeImage`` (float32 ``x * scale - mean) / std``) and
-``ToCHWImage``. Normalisation runs through a per-channel 256-entry lookup table built with those
-very float32 operations, so it is exact and several times faster than elementwise arithmetic.
+``ToCHWImage``. The model's own config (:mod:`lcnet_ov.inputs.model_config`) may instead ask
+for a fixed ``ResizeImage(size=[w, h])`` without crop (text lines: 160x80), Pillow's resize
+(``backend: pil``: an antialiasing filter, not OpenCV's) or PaddleX 3's normalisation
+``x * f32(scale / std) + f32(-mean / std)``; each is reproduced the same way. Normalisation
+runs through a per-channel 256-entry lookup table built with those very float32 operations,
+so it is exact and several times faster than elementwise arithmetic.
 
 Guards (why they exist):
 
@@ -50,6 +54,14 @@ _INTERPOLATIONS = {
     "bicubic": cv2.INTER_CUBIC,
     "lanczos": cv2.INTER_LANCZOS4,
 }
+#: Pillow's filters by the same names (``Image.Resampling`` member names)
+_PIL_FILTERS = {
+    "nearest": "NEAREST",
+    "bilinear": "BILINEAR",
+    "bicubic": "BICUBIC",
+    "box": "BOX",
+    "lanczos": "LANCZOS",
+}
 
 
 # ---- Preprocessing -------------------------------------------------------------------------------
@@ -57,21 +69,32 @@ _INTERPOLATIONS = {
 
 def _validate(pp: Preprocess) -> None:
     """Reject specs PaddleClas would crash on (or silently mis-handle) before touching pixels."""
-    if pp.resize_short <= 0 or pp.crop_size <= 0:
-        raise ValueError(f"resize_short and crop_size must be positive: {pp}")
-    if pp.resize_short < pp.crop_size:
+    if (pp.resize_short is None) == (pp.resize_size is None):
+        raise ValueError(f"exactly one of resize_short and resize_size must be set: {pp}")
+    if pp.resize_short is not None and pp.crop_size is None:
+        raise ValueError(f"resize_short without crop_size gives a size per image: {pp}")
+    sides = [pp.resize_short, pp.crop_size, *(pp.resize_size or ())]
+    if any(v is not None and v <= 0 for v in sides):
+        raise ValueError(f"resize and crop sizes must be positive: {pp}")
+    smallest = pp.resize_short if pp.resize_short is not None else min(pp.resize_size or (0,))
+    if pp.crop_size is not None and smallest < pp.crop_size:
         raise ValueError(
-            f"resize_short={pp.resize_short} is smaller than crop_size={pp.crop_size}: "
+            f"resize to {smallest} is smaller than crop_size={pp.crop_size}: "
             "the centre crop would not fit"
         )
+    if pp.backend not in ("cv2", "pil"):
+        raise ValueError(f"backend must be 'cv2' or 'pil', got {pp.backend!r}")
+    if pp.norm_formula not in ("paddleclas", "paddlex"):
+        raise ValueError(f"norm_formula must be 'paddleclas' or 'paddlex': {pp.norm_formula!r}")
     if len(pp.mean) != 3 or len(pp.std) != 3 or any(s == 0 for s in pp.std):
         raise ValueError(f"mean/std need 3 values and std must be non-zero: {pp}")
     if pp.channel_order.upper() not in ("RGB", "BGR"):
         raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {pp.channel_order!r}")
-    if pp.interpolation.lower() not in _INTERPOLATIONS:
+    table = _PIL_FILTERS if pp.backend == "pil" else _INTERPOLATIONS
+    if pp.interpolation.lower() not in table:
         raise ValueError(
-            f"unsupported interpolation {pp.interpolation!r}; "
-            f"choose from {', '.join(sorted(_INTERPOLATIONS))}"
+            f"unsupported interpolation {pp.interpolation!r} for {pp.backend}; "
+            f"choose from {', '.join(sorted(table))}"
         )
 
 
@@ -84,6 +107,9 @@ def plan_resize(h: int, w: int, pp: Preprocess) -> tuple[int, int]:
     """
     if h <= 0 or w <= 0:
         raise ValueError(f"image size must be positive, got {h}x{w}")
+    if pp.resize_short is None:
+        assert pp.resize_size is not None
+        return pp.resize_size[1], pp.resize_size[0]
     percent = float(pp.resize_short) / min(w, h)
     return round(h * percent), round(w * percent)
 
@@ -96,6 +122,8 @@ def check_resize(h: int, w: int, pp: Preprocess, *, name: str | None = None) -> 
     """
     label = name or "<image>"
     new_h, new_w = plan_resize(h, w, pp)
+    if pp.resize_short is None:
+        return new_h, new_w  # a fixed size: nothing grows with the input
     if max(new_h, new_w) > MAX_ASPECT_RATIO * pp.resize_short:
         raise ImageTooLargeError(
             f"{label}: image is {w}x{h} (aspect {max(w, h) / min(w, h):.1f}:1); resizing its "
@@ -117,20 +145,45 @@ def _channel_luts(pp: Preprocess) -> tuple[tuple[int, np.ndarray], ...]:
     """Per network channel: the BGR plane it reads and a ``(1, 256)`` float32 table for it.
 
     Entries are NormalizeImage's exact float32 ops applied to every byte,
-    ``(float32(v) * float32(scale) - float32(mean)) / float32(std)`` in PaddleClas' order, so a
-    lookup reproduces its output bit for bit. ``cv2.LUT`` on a split plane writes straight into
-    the output tensor with the GIL released, where ``np.take`` would first cast the uint8
-    indices to int64.
+    ``(float32(v) * float32(scale) - float32(mean)) / float32(std)`` in PaddleClas' order, or
+    PaddleX 3's ``float32(v) * float32(scale / std) + float32(-mean / std)`` (constants in
+    float64 first), so a lookup reproduces either output bit for bit. ``cv2.LUT`` on a split
+    plane writes straight into the output tensor with the GIL released, where ``np.take``
+    would first cast the uint8 indices to int64.
     """
     values, scale = np.arange(256, dtype=np.float32)[None, :], np.float32(pp.scale)
-    mean, std = (np.asarray(v, dtype=np.float32)[:, None] for v in (pp.mean, pp.std))
-    lut = (values * scale - mean) / std
+    if pp.norm_formula == "paddlex":
+        alpha = np.asarray([pp.scale / s for s in pp.std], dtype=np.float32)[:, None]
+        beta = np.asarray([-m / s for m, s in zip(pp.mean, pp.std, strict=True)], np.float32)
+        lut = values * alpha + beta[:, None]
+    else:
+        mean, std = (np.asarray(v, dtype=np.float32)[:, None] for v in (pp.mean, pp.std))
+        lut = (values * scale - mean) / std
     src = (2, 1, 0) if pp.channel_order.upper() == "RGB" else (0, 1, 2)
     return tuple((s, np.ascontiguousarray(lut[ch]).reshape(1, 256)) for ch, s in enumerate(src))
 
 
+def _pil_resize(img: np.ndarray, size_wh: tuple[int, int], interpolation: str) -> np.ndarray:
+    """Pillow's ``Image.resize`` (PaddleX/PaddleClas ``backend: pil``), on BGR as well as RGB:
+    every filter works per channel, so the channel order does not change the values."""
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "this model's config resizes with Pillow (backend: pil); install it with: "
+            "pip install pillow"
+        ) from exc
+    if (img.shape[1], img.shape[0]) == size_wh:
+        return img
+    flt = getattr(Image.Resampling, _PIL_FILTERS[interpolation.lower()])
+    return np.asarray(Image.fromarray(np.ascontiguousarray(img)).resize(size_wh, flt))
+
+
 def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
-    """Resize-short + center-crop only: the uint8 BGR crop an IR with folded preprocessing takes."""
+    """Resize (short side or fixed size) + optional centre crop: the uint8 BGR image an IR with
+    folded preprocessing takes, ``input_hw`` in size."""
     if img_bgr.dtype != np.uint8 or img_bgr.ndim != 3 or img_bgr.shape[2] != 3:
         raise ValueError(
             f"{name or '<image>'}: preprocess expects uint8 HxWx3 BGR (use decode_image), "
@@ -140,12 +193,17 @@ def resize_crop(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None)
     new_h, new_w = check_resize(h, w, pp, name=name)
     # Resizing before the BGR→RGB swap is bit-identical (every interpolation is per channel)
     # and avoids copying a negative-stride view.
-    resized = cv2.resize(
-        np.ascontiguousarray(img_bgr),
-        (new_w, new_h),
-        interpolation=_INTERPOLATIONS[pp.interpolation.lower()],
-    )
+    if pp.backend == "pil":
+        resized = _pil_resize(img_bgr, (new_w, new_h), pp.interpolation)
+    else:
+        resized = cv2.resize(
+            np.ascontiguousarray(img_bgr),
+            (new_w, new_h),
+            interpolation=_INTERPOLATIONS[pp.interpolation.lower()],
+        )
     c = pp.crop_size
+    if c is None:
+        return resized
     y0, x0 = (new_h - c) // 2, (new_w - c) // 2
     return resized[y0 : y0 + c, x0 : x0 + c]
 
@@ -191,7 +249,7 @@ def folded_normalization(pp: Preprocess) -> tuple[bool, list[float], list[float]
 def preprocess(img_bgr: np.ndarray, pp: Preprocess, *, name: str | None = None) -> np.ndarray:
     """One uint8 HxWx3 BGR image → float32 ``(3, crop, crop)`` tensor, exactly as PaddleClas."""
     _validate(pp)
-    out = np.empty((3, pp.crop_size, pp.crop_size), dtype=np.float32)
+    out = np.empty((3, *pp.input_hw), dtype=np.float32)
     _preprocess_into(img_bgr, pp, out, name)
     return out
 
@@ -205,10 +263,18 @@ def preprocess_batch(
     if names is not None and len(names) != len(images):
         raise ValueError(f"{len(names)} names for {len(images)} images")
     _validate(pp)
-    out = np.empty((len(images), 3, pp.crop_size, pp.crop_size), dtype=np.float32)
+    out = np.empty((len(images), 3, *pp.input_hw), dtype=np.float32)
     for i, img in enumerate(images):
         _preprocess_into(img, pp, out[i], names[i] if names is not None else None)
     return out
+
+
+def fast_decode_side(pp: Preprocess) -> int | None:
+    """The short side a reduced-scale JPEG decode must keep, or ``None`` (decode in full).
+
+    Only resize-short with OpenCV may decode small: a fixed-size or Pillow resize of a
+    smaller decode would not give the reference's pixels."""
+    return pp.resize_short if pp.backend == "cv2" else None
 
 
 def preprocess_image(
@@ -229,6 +295,6 @@ def preprocess_image(
         source,
         name=name,
         max_pixels=max_pixels,
-        min_short_side=pp.resize_short if fast_decode else None,
+        min_short_side=fast_decode_side(pp) if fast_decode else None,
     )
     return preprocess(img, pp, name=name)

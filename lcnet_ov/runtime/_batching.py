@@ -310,9 +310,10 @@ class BatchEngine:
             probs = self.model.probabilities(raw)
             k = max(job.topk or self.topk for job in batch)
             results = self.model.results(probs, [job.item for job in batch], k)
-            results = [
-                _trim(r, job.topk or self.topk) for job, r in zip(batch, results, strict=True)
-            ]
+            if self.model.metadata.postprocess.ranks_all_classes:
+                results = [
+                    _trim(r, job.topk or self.topk) for job, r in zip(batch, results, strict=True)
+                ]
         except Exception as exc:
             results = [FailedPrediction.of(job.item, exc) for job in batch]
         finally:

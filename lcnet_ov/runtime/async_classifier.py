@@ -109,7 +109,7 @@ class AsyncClassifier:
         device: str = "CPU",
         threads: int | None = None,
         inference_precision: str | None = "f32",
-        topk: int = 5,
+        topk: int | None = None,
         class_id_map_file: str | os.PathLike | None = None,
         max_batch: int = 8,
         max_wait_ms: float = 2.0,
@@ -121,11 +121,10 @@ class AsyncClassifier:
         fast_decode: bool = FAST_DECODE,
         core: Any = None,
     ) -> None:
-        if topk < 1 or max_batch < 1 or max_wait_ms < 0:
+        if (topk is not None and topk < 1) or max_batch < 1 or max_wait_ms < 0:
             raise ValueError("topk and max_batch must be >= 1 and max_wait_ms >= 0")
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self.topk = topk
         self.model = LoadedModel(
             model,
             precision=precision,
@@ -134,6 +133,8 @@ class AsyncClassifier:
             fast_decode=fast_decode,
             core=core,
         )
+        #: top-k of single-label results: the model's own (its config's) unless given
+        self.topk: int = topk or self.model.default_topk
         config = compile_config(
             hint=performance_hint, threads=threads, inference_precision=inference_precision
         )
@@ -158,7 +159,7 @@ class AsyncClassifier:
             max_wait=self.max_wait,
             max_pending=self.max_pending,
             workers=self.workers,
-            topk=topk,
+            topk=self.topk,
         )
         # the engine's threads reference the engine, never this object: dropping the last
         # reference to an unclosed classifier stops them (and at exit, whatever is left)

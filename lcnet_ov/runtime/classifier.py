@@ -88,16 +88,15 @@ class Classifier:
         device: str = "CPU",
         threads: int | None = None,
         inference_precision: str | None = "f32",
-        topk: int = 5,
+        topk: int | None = None,
         class_id_map_file: str | os.PathLike | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         fold_preprocessing: bool = False,
         fast_decode: bool = False,
         core: Any = None,
     ) -> None:
-        if topk < 1 or batch_size < 1:
+        if (topk is not None and topk < 1) or batch_size < 1:
             raise ValueError(f"topk and batch_size must be >= 1, got {topk} and {batch_size}")
-        self.topk = topk
         self.batch_size = batch_size
         self.device = device
         self.threads = threads
@@ -112,6 +111,8 @@ class Classifier:
             fast_decode=fast_decode,
             core=core,
         )
+        #: top-k of single-label results: the model's own (its config's) unless given
+        self.topk: int = topk or self.model.default_topk
         self.compiled_model = self.model.compile(device, self._config)
         self._request = self.compiled_model.create_infer_request()
         self._embed_request: Any = None

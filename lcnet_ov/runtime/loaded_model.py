@@ -39,8 +39,8 @@ from ..errors import (
 from ..inputs.decode import ImageSource, decode_image
 from ..inputs.files import InputItem, iter_inputs
 from ..inputs.labels import load_labels
-from ..inputs.preprocess import preprocess_image, resize_crop
-from ..postprocess import softmax, topk
+from ..inputs.preprocess import fast_decode_side, preprocess_image, resize_crop
+from ..postprocess import softmax
 from ..results import FailedPrediction, Result
 from ..zoo import DEFAULT_MODEL
 from .core import shared_core
@@ -203,15 +203,23 @@ class LoadedModel:
                 f"but the input is {self.ov_model.input(0).get_element_type()}"
             )
         side_dims = (1, 2) if self.uint8_input else (2, 3)
-        sides = {shape[d].get_length() for d in side_dims if shape[d].is_static}
-        if len(sides) == 1 and (side := sides.pop()) != meta.preprocess.crop_size:
-            # an IR reshaped at conversion (--input-size): crop to it, keeping the resize ratio
-            pp = meta.preprocess
-            meta = meta.replace(
-                preprocess=replace(
-                    pp, crop_size=side, resize_short=round(side * pp.resize_short / pp.crop_size)
+        hw = tuple(shape[d].get_length() if shape[d].is_static else None for d in side_dims)
+        pp = meta.preprocess
+        if None not in hw and hw != pp.input_hw:
+            h, w = hw
+            if pp.crop_size is not None and pp.resize_short is not None and h == w:
+                # an IR reshaped at conversion (--input-size): crop to it, keeping the ratio
+                pp = replace(
+                    pp, crop_size=h, resize_short=round(h * pp.resize_short / pp.crop_size)
                 )
-            )
+            elif pp.crop_size is None and pp.resize_size is not None:
+                pp = replace(pp, resize_size=(w, h))  # a fixed-size model reshaped: resize to it
+            else:
+                raise InvalidModelFileError(
+                    f"{self.xml}: the IR takes {h}x{w} but its preprocessing gives "
+                    f"{pp.input_hw[0]}x{pp.input_hw[1]}"
+                )
+            meta = meta.replace(preprocess=pp)
         self.static_batch: int | None = shape[0].get_length() if shape[0].is_static else None
         classes = self.ov_model.output(0).get_partial_shape()[-1]
         self.num_classes = classes.get_length() if classes.is_static else len(meta.labels)
@@ -223,6 +231,8 @@ class LoadedModel:
                     f"{self.num_classes} classes"
                 )
             meta = meta.replace(labels=labels)
+            if meta.postprocess.labels is not None:
+                meta = meta.replace(postprocess=replace(meta.postprocess, labels=labels))
         elif len(meta.labels) != self.num_classes:
             raise InvalidModelFileError(
                 f"{self.xml}: metadata lists {len(meta.labels)} labels, model has "
@@ -233,8 +243,8 @@ class LoadedModel:
         if self.folded:
             self.ov_model = _fold(self.ov_model, meta.preprocess)
             self.uint8_input = True
-        c = meta.preprocess.crop_size
-        self.item_shape = (c, c, 3) if self.uint8_input else (3, c, c)
+        h, w = meta.preprocess.input_hw
+        self.item_shape = (h, w, 3) if self.uint8_input else (3, h, w)
         self.dtype = np.uint8 if self.uint8_input else np.float32
 
     @property
@@ -269,7 +279,7 @@ class LoadedModel:
         if name is None and isinstance(source, (str, os.PathLike)):
             name = str(source)
         img = decode_image(
-            source, name=name, min_short_side=pp.resize_short if self.fast_decode else None
+            source, name=name, min_short_side=fast_decode_side(pp) if self.fast_decode else None
         )
         return np.ascontiguousarray(resize_crop(img, pp, name=name))
 
@@ -308,17 +318,31 @@ class LoadedModel:
         padded[:n] = batch
         return padded
 
-    def probabilities(self, raw: np.ndarray) -> np.ndarray:
-        """Probabilities from raw outputs: softmax only where the graph does not end in one."""
-        return raw if self.metadata.outputs_probabilities else softmax(raw, axis=-1)
+    @property
+    def default_topk(self) -> int:
+        """The model's own top-k (its config's ``Topk.topk``; 5 for IRs without one)."""
+        return self.metadata.postprocess.topk or 5
 
-    def results(self, probs: np.ndarray, items: Sequence[InputItem], k: int) -> list[Result]:
-        """Top-k per row; a row with NaN/inf fails only its own item."""
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """Scores from raw outputs. Softmax is added only to a single-label (``topk`` or
+        ``threshold``) model whose graph does not end in one; multi-label and attribute
+        graphs end in their own Sigmoid and are taken as they are, never softmaxed."""
+        if self.metadata.outputs_probabilities:
+            return raw
+        if self.metadata.postprocess.kind not in ("topk", "threshold"):
+            return raw
+        return softmax(raw, axis=-1)
+
+    def results(
+        self, probs: np.ndarray, items: Sequence[InputItem], k: int | None = None
+    ) -> list[Result]:
+        """The model's post-processing per row (``k`` overrides a top-k model's own); a row
+        with NaN/inf fails only its own item."""
         finite = np.isfinite(probs).all(axis=1)
         good = [i for i in range(len(items)) if finite[i]]
-        preds = iter(
-            topk(probs[good], k, self.labels, [items[i].filename for i in good]) if good else ()
-        )
+        post = self.metadata.postprocess
+        names = [items[i].filename for i in good]
+        preds = iter(post.apply(probs[good], names, labels=self.labels, k=k) if good else ())
         return [
             next(preds)
             if finite[i]

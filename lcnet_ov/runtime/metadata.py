@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidModelFileError
+from ..postprocess import Postprocess
 from ..zoo import Preprocess
 
 NAMESPACE = "lcnet_ov"
@@ -38,6 +39,9 @@ class ModelMetadata:
     source: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     quantization: dict[str, Any] = field(default_factory=dict)
+    #: the model's own post-processing (its config's PostProcess); IRs from before configs
+    #: were read load as :meth:`Postprocess.default` (top-5)
+    postprocess: Postprocess = field(default_factory=Postprocess.default)
 
     @property
     def num_classes(self) -> int:
@@ -56,6 +60,7 @@ class ModelMetadata:
             "source": json.dumps(self.source),
             "versions": json.dumps(self.versions),
             "quantization": json.dumps(self.quantization),
+            "postprocess": json.dumps(self.postprocess.to_dict(), ensure_ascii=False),
         }
 
     @classmethod
@@ -71,6 +76,9 @@ class ModelMetadata:
                 source=json.loads(info.get("source", "{}")),
                 versions=json.loads(info.get("versions", "{}")),
                 quantization=json.loads(info.get("quantization", "{}")),
+                postprocess=Postprocess.from_dict(json.loads(info["postprocess"]))
+                if "postprocess" in info
+                else Postprocess.default(),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidModelFileError(
@@ -105,6 +113,26 @@ def ends_in_softmax(model: Any) -> bool:
             return False
         source = node.input_value(0)
     return False
+
+
+def graph_activation(model: Any) -> str:
+    """What the first output of an ``openvino.Model`` ends with: ``"softmax"`` (over its last
+    axis), ``"sigmoid"`` or ``"none"`` (logits), looking through shape-only ops.
+
+    PaddleClas exports put the activation into the graph (Softmax for single-label, Sigmoid
+    for multi-label and attribute models), so this is read, never guessed from a config."""
+    if ends_in_softmax(model):
+        return "softmax"
+    source = model.get_results()[0].input_value(0)
+    for _ in range(8):
+        node = source.get_node()
+        kind = node.get_type_name()
+        if kind == "Sigmoid":
+            return "sigmoid"
+        if kind not in _PASS_THROUGH:
+            return "none"
+        source = node.input_value(0)
+    return "none"
 
 
 #: how many classes the Model API's ClassificationModel reports by default
