@@ -14,7 +14,11 @@ from ._options import infer_precision_option, model_option
 
 @click.command()
 @model_option
-@click.option("--precision", type=click.Choice(PRECISIONS), help="Which IR to serve.")
+@click.option(
+    "--precision",
+    type=click.Choice([*PRECISIONS, "auto"]),
+    help="Which IR to serve; auto: the fastest present here (measured once, cached).",
+)
 @click.option("--name", help="Served model name (default: the IR's metadata name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--http-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
@@ -80,9 +84,13 @@ def serve(
 
     if http_port == grpc_port:
         raise click.BadParameter("must differ from --http-port", param_hint="--grpc-port")
-    xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
+    auto = precision == "auto"
+    xml = resolve_ir(
+        model, None if auto else precision, on_step=lambda msg: click.echo(f"• {msg}", err=True)
+    )
     options = ServeOptions(
         model=xml,
+        precision="auto" if auto else None,
         name=name,
         host=host,
         http_port=http_port,

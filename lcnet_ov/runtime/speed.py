@@ -76,11 +76,13 @@ def _input_for(model: Any) -> np.ndarray:
 
 
 def _compiled(model: Any, inference_precision: str | None, threads: int | None) -> Any:
-    from .loaded_model import compile_config
-
-    config = compile_config(
-        hint="LATENCY", threads=threads, inference_precision=inference_precision
-    )
+    # the same properties Classifier compiles with (loaded_model.compile_config; not imported:
+    # locate → speed must not lead back to loaded_model, which imports locate)
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if threads is not None:
+        config["INFERENCE_NUM_THREADS"] = threads
+    if inference_precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = inference_precision
     source = str(model) if isinstance(model, (str, Path)) else model
     try:
         return shared_core().compile_model(source, "CPU", config)
