@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import _model_api_peer, harness
+from benchmarks import _cli_rate, _model_api_peer, harness
 from benchmarks._models import int8_of
 from benchmarks._thread_cpu import DECODE, E2E, MODEL, Pass, measure, overhead_section
 from benchmarks.harness import IMAGENET_SAMPLE, REPO
@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> None:
         list(c.clf.map(files[:WARMUP]))  # untimed warm-up
 
     peer = Peer.setup(args, fp32, files, workers)
+    # the CLI's folder path on the same files: `lcnet-ov infer DIR`, steady rate (whole processes)
+    folder = _cli_rate.link_folder(files, harness.work() / f"jpegs-{len(files)}")
+    one = _cli_rate.link_folder(files[:1], harness.work() / "jpegs-1")
+    cli = [(c.label, c.xml) for c in configs if c.label.endswith("exact")]  # its default: exact
 
+    cli_rates: dict[str, list[float]] = {}
     for index in range(args.repeats):
         run.sample_load()
         # rotate the order, so no configuration always runs in the same slot of a round
@@ -281,6 +286,9 @@ def main(argv: list[str] | None = None) -> None:
             c.round(files, min(len(files), 384))
         if peer is not None:
             peer.round(index)
+        for label, xml in cli:
+            rate = _cli_rate.steady_rate(["-m", str(xml)], folder, one, len(files))
+            cli_rates.setdefault(label, []).append(rate)
         print(f"round {index + 1}/{args.repeats}", file=sys.stderr)
 
     first = configs[0].clf
@@ -300,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{requests} infer requests"
     )
     text = report(args, machine, workers, files, configs, stats, setup)
+    text += cli_text(configs, cli_rates, cores)
     if peer is not None:
         folded = next((c for c in configs if c.label == "fp32 folded"), None)
         floor = folded.median(DECODE, "cpu_ms") + folded.median(MODEL, "cpu_ms") if folded else None
@@ -425,6 +434,27 @@ and lets OpenVINO normalize inside the graph (how close the probabilities stay i
 `cv2.LUT` per channel.
 {"; ".join(folding) or "not measured"}. This is why `AsyncClassifier` folds by default.
 """
+
+
+def cli_text(configs: list[Config], rates: dict[str, list[float]], cores: int) -> str:
+    """``lcnet-ov infer DIR`` (default options: exact preprocessing) against the ceiling of the
+    same configuration measured in the same rounds."""
+    parts = []
+    for c in configs:
+        if c.label in rates:
+            ceilings = [ceiling(cores, d.cpu_ms, m.cpu_ms) for d, m, _ in c.runs]
+            ratio = harness.ratio_spread(rates[c.label], ceilings)
+            parts.append(f"{c.label}: {harness.spread(rates[c.label], '.0f')} images/s, {ratio} "
+                         "of that configuration's ceiling")  # fmt: skip
+    if not parts:
+        return ""
+    return (
+        "\n**The CLI on the same files.** `lcnet-ov infer DIR` (its defaults, exact "
+        "preprocessing; the async pipeline), steady rate = (N − 1) / (T(N) − T(1)) of whole "
+        "processes on a folder of N and of 1 image, measured in the same rounds: "
+        + "; ".join(parts)
+        + ".\n"
+    )
 
 
 def _size_range(files: list[Path]) -> str:

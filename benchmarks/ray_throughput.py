@@ -108,7 +108,7 @@ def idle_cores(seconds: float) -> float:
 
 def run_ray(xml: Path, files: list[Path], out: Path) -> tuple[float, dict[str, float]]:
     """(job seconds, CPU seconds per category) of one Ray job."""
-    from lcnet_ov.distributed import job as distributed
+    from lcnet_ov import distributed
 
     before = cpu_by_category()
     t = time.perf_counter()
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import ray
 
-    from lcnet_ov.distributed import job as distributed
+    from lcnet_ov import distributed
     from lcnet_ov.export.resolve import resolve_ir
 
     files = sorted(p for p in args.folder.glob("*.JPEG"))[: args.limit]

@@ -206,7 +206,20 @@ def _check_serve_memory(out: str) -> None:
         assert any(k in codes for k in ("200", "OK")), cell
 
 
-CHECKS = {"e2e_throughput": _check_e2e, "serve_memory": _check_serve_memory}
+def _check_paddlex(out: str) -> None:
+    rows = dict(re.findall(r"^\| ([^|]+?) \| ([\d.]+|–)", out, re.M))
+    ours = [k for k in rows if k.startswith(("`lcnet-ov infer DIR`", "`AsyncClassifier.map`"))]
+    assert len(ours) == 4 and all(float(rows[k]) > 0 for k in ours), rows
+    if "PaddleX: not measured" not in out:  # its own venv is there: both thread counts timed
+        pdx = [k for k in rows if k.startswith("PaddleX predictor")]
+        assert len(pdx) >= 1 and all(float(rows[k]) > 0 for k in pdx), rows
+
+
+CHECKS = {
+    "e2e_throughput": _check_e2e,
+    "serve_memory": _check_serve_memory,
+    "paddlex_peer": _check_paddlex,
+}
 #: sections each script prints (page, name)
 SECTIONS = {
     "benchmark_app_agreement": ["bench-agreement"],
@@ -216,6 +229,7 @@ SECTIONS = {
     "folding_parity": ["folding"],
     "int8_layers": ["int8-profile", "int8-layers"],
     "networks": ["bench-scales", "bench-seed", "bench-peak"],
+    "paddlex_peer": ["paddlex"],
     "quantize_study": ["quantize-study"],
     "quantize_time": ["quantize"],
     "ray_throughput": ["ray"],

@@ -149,3 +149,32 @@ def test_bad_option_values_are_usage_errors(capfd):
     assert main(["infer", *MODEL, "--infer-precision", "int4", "x.jpg"]) == 2
     assert "Invalid value for '--infer-precision'" in capfd.readouterr().err
     assert main(["infer", *MODEL, "--topk", "0", "x.jpg"]) == 2
+
+
+def test_a_folder_runs_the_async_pipeline_with_exact_preprocessing(
+    folder, orientation_xml, capfd, monkeypatch
+):
+    """Folders go through AsyncClassifier.map (decode overlapping inference), and the answers
+    are those of the exact PaddleClas path: same scores as the synchronous Classifier's."""
+    from lcnet_ov.runtime.async_classifier import AsyncClassifier
+
+    mapped: list[int] = []
+    real_map = AsyncClassifier.map
+
+    def spy(self, inputs, **kw):
+        mapped.append(self.max_batch)
+        return real_map(self, inputs, **kw)
+
+    monkeypatch.setattr(AsyncClassifier, "map", spy)
+    root, _ = folder
+    assert main(["infer", *MODEL, "--json", "-b", "4", str(root)]) == 1
+    rows = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
+    assert mapped == [4] and len(rows) == 5
+    with Classifier(orientation_xml, topk=5) as clf:
+        exact = [r.to_dict() for r in clf.predict([root / Path(r["filename"]).name for r in rows])]
+    for row, want in zip(rows, exact, strict=True):
+        assert row["class_ids"] == want["class_ids"]
+        assert row["scores"] == pytest.approx(want["scores"], abs=1e-6)
+    assert main(["infer", *MODEL, str(root / "p0.png")]) == 0  # one file: the sync Classifier
+    capfd.readouterr()
+    assert mapped == [4]

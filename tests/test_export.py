@@ -74,8 +74,9 @@ def test_triton_repository_parses_with_the_triton_schema_and_matches_infer(
     assert got == {"page_0deg.jpg": 0, "page_90deg.jpg": 1, "page_180deg.jpg": 2,
                    "page_270deg.jpg": 3}  # fmt: skip
 
-    # an existing repository entry is kept unless --force; nothing half-written either way
-    assert main(argv) == 1
+    # an existing repository entry is kept unless --force (a usage error: exit 2); nothing
+    # half-written either way
+    assert main(argv) == 2
     assert "--force" in capsys.readouterr().err
     assert main([*argv, "--force"]) == 0
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
@@ -144,7 +145,7 @@ def test_ovms_export_merges_into_a_shared_config(orientation_xml, tmp_path, caps
     assert [m["config"]["name"] for m in cfg["model_config_list"]] == ["detector", "orientation"]
     # its own folder still needs --force; config.json is untouched by the refusal
     before = (out / "config.json").read_bytes()
-    assert _ovms(orientation_xml, out, "orientation") == 1
+    assert _ovms(orientation_xml, out, "orientation") == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "config.json").read_bytes() == before
     assert _ovms(orientation_xml, out, "orientation", "--force") == 0

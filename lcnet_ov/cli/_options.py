@@ -10,6 +10,7 @@ parses (the words after a :class:`MultiOption`, up to the next option), and
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from ..zoo import DEFAULT_MODEL
 #: ``--infer-precision`` values, the same in every command that runs a model; ``default``
 #: leaves OpenVINO's own choice (bf16 on CPUs that have it) and reaches the library as None
 INFER_PRECISIONS = ("f32", "bf16", "f16", "default")
+#: ``-p auto`` (infer, bench, serve): :func:`lcnet_ov.runtime.locate.resolve_auto` chooses
+AUTO = "auto"
 MODEL_HELP = "Zoo name, IR (.xml), Paddle inference folder or .onnx."
 _PADDLE_PROGRAMS = ("inference.pdmodel", "inference.json")
 
@@ -66,13 +69,13 @@ model_option = model_param()
 
 
 def _check_precisions(
-    ctx: click.Context, param: click.Parameter, value: Any
+    ctx: click.Context, param: click.Parameter, value: Any, allow_auto: bool = False
 ) -> tuple[str, ...] | str | None:
     """Each ``-p`` value is a precision name or an existing ``.xml``; anything else is a usage
     error here (exit 2), before a model is resolved or a dataset read."""
     values = value if isinstance(value, tuple) else (() if value is None else (value,))
     for v in values:
-        if v in PRECISIONS:
+        if v in PRECISIONS or (allow_auto and v == AUTO and len(values) == 1):
             continue
         if v.lower().endswith(".xml"):
             if not Path(v).expanduser().is_file():
@@ -84,12 +87,19 @@ def _check_precisions(
     return value
 
 
-def precision_option(multiple: bool = False, default: tuple[str, ...] | None = None) -> Any:
+def precision_option(
+    multiple: bool = False, default: tuple[str, ...] | None = None, auto: bool = False
+) -> Any:
     """``-p/--precision``: which IR runs, by precision name (fp32, fp16, int8: the IRs of
     ``--model``) or by path (an ``.xml``, then ``--model`` is not needed)."""
     help_ = "fp32, fp16, int8 (int8 comes from `lcnet-ov quantize`) or an IR's .xml; " + (
         "several values: -p fp32 int8, -p fp32,int8 or -p fp32 -p int8. " if multiple else ""
     )
+    if auto:
+        help_ += (
+            "auto: the fastest IR present on this machine (fp32, bf16 compute, int8), measured "
+            "once and cached. "
+        )
     extra: dict[str, Any] = {"cls": MultiOption} if multiple else {}
     if default is not None:
         extra.update(default=default, show_default=True)
@@ -98,7 +108,7 @@ def precision_option(multiple: bool = False, default: tuple[str, ...] | None = N
         "--precision",
         "precision",
         metavar="PREC|IR" + (" ..." if multiple else ""),
-        callback=_check_precisions,
+        callback=functools.partial(_check_precisions, allow_auto=auto),
         help=help_ + "Default: fp32, or an .xml model's own.",
         **extra,
     )

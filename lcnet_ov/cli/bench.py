@@ -77,7 +77,7 @@ class _Bar:
 
 @click.command(cls=Command)
 @model_param(default=None)
-@precision_option(multiple=True)
+@precision_option(multiple=True, auto=True)
 @click.option(
     "--backend",
     cls=MultiOption,
@@ -234,6 +234,8 @@ def bench(
     )
     refuse_existing(json_path, force)  # before minutes of measuring
     refuse_existing(plot_path, force)
+    if precision == ("auto",):
+        precision, infer_precision = _auto(model, infer_precision)
     settings = BenchSettings(
         model=model,
         # an IR is measured at its own precision (the runner labels it from its metadata)
@@ -270,3 +272,18 @@ def bench(
         plot(result.results, plot_path, title=f"{Path(result.model).name} on {result.machine.cpu}")
     if not result.results:
         raise BenchError("nothing could be measured (see the skipped backends above)")
+
+
+def _auto(model: str, infer_precision: str | None) -> tuple[tuple[str, ...], str | None]:
+    """``-p auto``: measure what :func:`~lcnet_ov.runtime.locate.resolve_auto` picks for this
+    machine (fp32, fp32 in bf16, or int8), said on stderr with the rates it chose on."""
+    from ..export.resolve import resolve_ir
+    from ..runtime.locate import resolve_auto
+
+    choice = resolve_auto(resolve_ir(model, None))
+    rates = ", ".join(f"{k} {v:.0f}/s" for k, v in choice.fps.items())
+    how = "cached" if choice.cached else "measured"
+    click.echo(f"auto: {choice.label} ({how}: {rates})", err=True)
+    if choice.label == "bf16":
+        return ("fp32",), "bf16"
+    return (choice.label,), infer_precision

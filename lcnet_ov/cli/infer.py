@@ -1,9 +1,11 @@
 """``lcnet-ov infer``: classify images, folders and globs with top-k labels.
 
-A thin layer over :meth:`lcnet_ov.runtime.classifier.Classifier.predict`: every result is printed
-as soon
-as its batch is done, in PaddleClas' log format (or JSON lines), and a broken input is reported
-on stderr with its reason while the rest go on; the exit code is 1 if any input failed.
+A thin layer over :meth:`lcnet_ov.runtime.async_classifier.AsyncClassifier.map` (folders,
+globs, several files: decoding overlaps inference) and
+:meth:`lcnet_ov.runtime.classifier.Classifier.predict` (one file): every result is printed in
+input order as soon as it is done, in PaddleClas' log format (or JSON lines), and a broken input
+is reported on stderr with its reason while the rest go on; the exit code is 1 if any input
+failed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,7 +39,7 @@ def _quiet_opencv() -> None:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB|VIDEO|URL...")
 @model_option
-@precision_option()
+@precision_option(auto=True)
 @click.option(
     "-k",
     "--topk",
@@ -157,13 +160,17 @@ def infer(
         return
     from ..export.resolve import resolve_ir
     from ..results import FailedPrediction
-    from ..runtime.classifier import Classifier
 
     _quiet_opencv()
-    xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
+    auto = precision == "auto"
+    xml = resolve_ir(
+        model, None if auto else precision, on_step=lambda msg: click.echo(f"• {msg}", err=True)
+    )
     failed = total = 0
-    with Classifier(
+    with _open_classifier(
+        inputs,
         xml,
+        precision="auto" if auto else None,
         device=device,
         threads=threads,
         inference_precision=infer_precision,
@@ -173,6 +180,7 @@ def infer(
         fold_preprocessing=fold_preprocessing,
         fast_decode=bool(fast_decode),
     ) as clf:
+        results = clf.predict if hasattr(clf, "predict") else clf.map
         classes = len(clf.labels)
         if topk is not None and topk > classes:
             click.echo(
@@ -181,7 +189,7 @@ def infer(
                 err=True,
             )
         try:
-            for result in clf.predict(inputs, recursive=recursive):
+            for result in results(inputs, recursive=recursive):
                 total += 1
                 if isinstance(result, FailedPrediction):
                     failed += 1
@@ -196,6 +204,23 @@ def infer(
             return
     if failed:  # a ClickException, not ctx.exit(1): `main()` turns it into exit code 1
         raise click.ClickException(f"{failed} of {total} inputs could not be classified")
+
+
+def _open_classifier(inputs: tuple[str, ...], xml: Path, **options: Any) -> Any:
+    """One image file: the synchronous :class:`Classifier` (nothing to overlap, and no
+    pipeline threads to start). Anything more (folders, globs, several files): the async
+    pipeline, where decoding runs on worker threads while batches of up to ``batch_size``
+    form and infer, and :meth:`AsyncClassifier.map` hands results back in input order as they
+    complete. Both decode exactly as PaddleClas does unless ``--fast-decode`` is given.
+    """
+    if len(inputs) == 1 and Path(inputs[0]).is_file():
+        from ..runtime.classifier import Classifier
+
+        return Classifier(xml, **options)
+    from ..runtime.async_classifier import AsyncClassifier
+
+    batch = options.pop("batch_size")
+    return AsyncClassifier(xml, max_batch=batch, **options)
 
 
 def _infer_on_ray(

@@ -7,6 +7,7 @@ work. Progress bars and NNCF's own output go to stderr so ``--json`` stdout stay
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -163,9 +164,9 @@ def quantize(
         progress=not (quiet or as_json),
         force=allow_small_calibration,  # the library's name for it (kept for its callers)
     )
-    for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
     if as_json:
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     s = result.settings
@@ -185,14 +186,13 @@ def quantize(
     ]
     acc = result.accuracy
     if acc is not None:
-        verdict = "met" if acc.met else "NOT met"
+        lines += _accuracy_lines(acc)
+    if result.speed is not None:
+        sp = result.speed
         lines.append(
-            f"  accuracy:    top-1 FP32 {acc.fp32_top1 * 100:.2f}% → INT8 "
-            f"{acc.int8_top1 * 100:.2f}% on {acc.val_images} images (drop "
-            f"{acc.drop * 100:+.2f} pt, limit {acc.max_drop * 100:.2f} pt: {verdict})"
+            f"  speed here:  INT8 {sp['int8_fps']:.0f} vs FP32 {sp['fp32_fps']:.0f} images/s "
+            f"(×{sp['ratio']:.2f}; batch 1, {sp['threads']} threads)"
         )
-        kept = ", ".join(acc.kept_fp32) if acc.kept_fp32 else "none"
-        lines.append(f"  kept FP32:   {kept}")
     if result.skipped:
         lines.append(f"  skipped {len(result.skipped)} unreadable file(s):")
         for item in result.skipped[:SHOW_SKIPPED]:
@@ -200,6 +200,8 @@ def quantize(
         if len(result.skipped) > SHOW_SKIPPED:
             lines.append(f"    … and {len(result.skipped) - SHOW_SKIPPED} more (see --json)")
     click.echo("\n".join(lines))
+    for warning in result.warnings:  # after the report, where they are read
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _images(used: int, data_info: dict) -> str:
@@ -207,3 +209,24 @@ def _images(used: int, data_info: dict) -> str:
     if not data_info.get("labeled") or not data_info.get("classes_used"):
         return f"{used} unlabelled images"
     return f"{used} images from {data_info['classes_used']} classes"
+
+
+def _accuracy_lines(acc: Any) -> list[str]:
+    """Top-1 of both models in whole images, the drop before and after accuracy control, and
+    the ops kept in float by PaddleClas layer."""
+    verdict = "met" if acc.met else "NOT met"
+    n = acc.val_images
+    lines = [
+        f"  accuracy:    top-1 FP32 {acc.fp32_top1 * 100:.2f}% ({acc.fp32_correct}/{n}) → INT8 "
+        f"{acc.int8_top1 * 100:.2f}% ({acc.int8_correct}/{n}); drop {acc.drop * 100:+.2f} pt, "
+        f"limit {acc.max_drop * 100:.2f} pt ({acc.allowed_misses} of {n} images): {verdict}"
+    ]
+    if acc.ptq_drop is not None:
+        lines.append(
+            f"  plain INT8:  drop {acc.ptq_drop * 100:+.2f} pt "
+            f"({acc.fp32_correct - acc.ptq_correct} images) before any op was reverted"
+            + ("; accuracy control reverted ops" if acc.controlled else ": within the limit")
+        )
+    names = acc.kept_fp32_layers or acc.kept_fp32
+    lines.append(f"  kept FP32:   {', '.join(names) if names else 'none'}")
+    return lines

@@ -23,7 +23,7 @@ _MB = 1024 * 1024
 
 @click.command()
 @model_option
-@precision_option()
+@precision_option(auto=True)
 @click.option("--name", help="Served model name (default: the IR's metadata name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--http-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
@@ -123,9 +123,13 @@ def serve(
     keys = read_api_keys(api_key_file) if api_key_file else ()
     check_tls_files(ssl_certfile, ssl_keyfile)  # before the model is resolved or compiled
     model, precision = model_from_precision(click.get_current_context(), model, precision)
-    xml = resolve_ir(model, precision, on_step=lambda msg: click.echo(f"• {msg}", err=True))
+    auto = precision == "auto"  # the fastest IR present here: measured once, cached
+    xml = resolve_ir(
+        model, None if auto else precision, on_step=lambda msg: click.echo(f"• {msg}", err=True)
+    )
     options = ServeOptions(
         model=xml,
+        precision="auto" if auto else None,
         name=name,
         host=host,
         http_port=http_port,

@@ -6,6 +6,7 @@ models run on the same decoded crops, so the difference is the quantization's al
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,33 +28,100 @@ from ..runtime.metadata import ModelMetadata
 from ..zoo import Preprocess
 from .int8_graph import (
     compute_op_precisions,
+    layer_names,
 )
+
+#: slack when turning a fractional limit into whole images: ``0.005 * 400`` is 2.0000000000000004
+#: or 1.9999999999999998 depending on how the fraction was written, and must count as 2
+_COUNT_SLACK = 1e-9
+
+
+def allowed_misses(max_drop: float, images: int) -> int:
+    """The most images INT8 may get wrong beyond FP32 within ``max_drop`` on ``images``.
+
+    Accuracy is a count over a finite set, so the limit is compared in whole images: a drop of
+    exactly the limit (2 of 400 against 0.50 pt) is within it, whatever float rounding does to
+    ``0.9875 - 0.9825``.
+    """
+    return math.floor(max_drop * images + _COUNT_SLACK)
+
+
+def nncf_max_drop(max_drop: float, images: int) -> float:
+    """The limit handed to NNCF, which compares float top-1 differences.
+
+    Half an image above the allowed count: every drop NNCF can measure on ``images`` images is a
+    multiple of ``1 / images``, so this threshold accepts exactly the drops
+    :func:`allowed_misses` accepts and no float rounding sits near it.
+    """
+    return (allowed_misses(max_drop, images) + 0.5) / images
 
 
 @dataclass(frozen=True)
 class AccuracyReport:
     """Outcome of accuracy-controlled quantization, measured on the validation subset."""
 
-    fp32_top1: float
-    int8_top1: float
+    #: images each model classified correctly, out of ``val_images`` (the comparison is on
+    #: these counts: fractions only for display)
+    fp32_correct: int
+    int8_correct: int
     max_drop: float
     val_images: int
     #: compute ops left in floating point, read from the final IR's weights: what NNCF reverted
     #: to meet ``max_drop`` plus any ignored scope (plain PTQ quantizes every one of them)
     kept_fp32: tuple[str, ...]
+    #: the same ops by PaddleClas layer (``blocks5.3.dw_conv.conv``), where the graph says
+    kept_fp32_layers: tuple[str, ...] = ()
+    #: images plain INT8 (every op quantized, before accuracy control reverted any) got right
+    ptq_correct: int | None = None
+    #: True when plain INT8 missed the limit and NNCF's accuracy control reverted ops
+    controlled: bool = False
+
+    @property
+    def fp32_top1(self) -> float:
+        return self.fp32_correct / self.val_images
+
+    @property
+    def int8_top1(self) -> float:
+        return self.int8_correct / self.val_images
 
     @property
     def drop(self) -> float:
-        return self.fp32_top1 - self.int8_top1
+        return (self.fp32_correct - self.int8_correct) / self.val_images
+
+    @property
+    def ptq_drop(self) -> float | None:
+        """The drop of plain INT8, measured before any op was reverted."""
+        if self.ptq_correct is None:
+            return None
+        return (self.fp32_correct - self.ptq_correct) / self.val_images
+
+    @property
+    def allowed_misses(self) -> int:
+        return allowed_misses(self.max_drop, self.val_images)
 
     @property
     def met(self) -> bool:
-        return self.drop <= self.max_drop + 1e-12
+        return self.fp32_correct - self.int8_correct <= self.allowed_misses
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(drop=self.drop, met=self.met, kept_fp32=list(self.kept_fp32))
+        d.update(
+            fp32_top1=self.fp32_top1,
+            int8_top1=self.int8_top1,
+            drop=self.drop,
+            ptq_drop=self.ptq_drop,
+            allowed_misses=self.allowed_misses,
+            met=self.met,
+            kept_fp32=list(self.kept_fp32),
+            kept_fp32_layers=list(self.kept_fp32_layers),
+        )
         return d
+
+
+def count_correct(compiled: Any, items: Any) -> int:
+    """Images of ``items`` whose top-1 is their label: the whole-number accuracy."""
+    output = compiled.output(0)
+    return sum(int(np.sum(np.argmax(compiled(x)[output], axis=1) == labels)) for x, labels in items)
 
 
 def _top1(compiled: Any, items: Any) -> tuple[float, list[list[np.ndarray]]]:
@@ -97,18 +165,40 @@ def _validation_items(
     return [(x[i : i + 1], loaded.labels[i : i + 1]) for i in range(len(x))]
 
 
-def _accuracy_report(
-    source_xml: Path, q_model: Any, val_items: list[Any], max_drop: float
-) -> AccuracyReport:
-    """Score both models ourselves at f32 on the same images: NNCF's log is not an API."""
+def score(model: Any, val_items: list[Any]) -> int:
+    """Correct images of an IR path or ``ov.Model`` at f32 (what NNCF's own runs see)."""
     from ..runtime.core import shared_core
 
-    core = shared_core()
-    cfg = {"INFERENCE_PRECISION_HINT": "f32"}
-    fp32 = _top1(core.compile_model(str(source_xml), "CPU", cfg), val_items)[0]
-    int8 = _top1(core.compile_model(q_model, "CPU", cfg), val_items)[0]
-    kept = tuple(compute_op_precisions(q_model)[1])
-    return AccuracyReport(fp32, int8, max_drop, len(val_items), kept)
+    arg = str(model) if isinstance(model, Path) else model
+    compiled = shared_core().compile_model(arg, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return count_correct(compiled, val_items)
+
+
+def accuracy_report(
+    fp32_correct: int,
+    q_model: Any,
+    val_items: list[Any],
+    max_drop: float,
+    *,
+    ptq_correct: int | None = None,
+    int8_correct: int | None = None,
+    controlled: bool = False,
+) -> AccuracyReport:
+    """Score the INT8 model ourselves on the same images: NNCF's log is not an API."""
+    if int8_correct is None:
+        int8_correct = score(q_model, val_items)
+    fp32_ops = compute_op_precisions(q_model)[1]
+    names = layer_names(q_model)
+    return AccuracyReport(
+        fp32_correct=fp32_correct,
+        int8_correct=int8_correct,
+        max_drop=max_drop,
+        val_images=len(val_items),
+        kept_fp32=tuple(fp32_ops),
+        kept_fp32_layers=tuple(names.get(op, op) for op in fp32_ops),
+        ptq_correct=ptq_correct,
+        controlled=controlled,
+    )
 
 
 def _load(
@@ -127,3 +217,47 @@ def _load(
             f"(e.g. {names})"
         )
     return loaded
+
+
+def _with_accuracy_control(
+    nncf: Any,
+    ov_model: Any,
+    source_xml: Path,
+    items: list[np.ndarray],
+    val_items: list[Any],
+    max_drop: float,
+    advanced: Any,
+    kwargs: dict[str, Any],
+) -> tuple[Any, AccuracyReport]:
+    """Plain INT8 first; NNCF's accuracy control only when plain INT8 misses the limit.
+
+    Both decisions count whole images (:func:`~.accuracy.allowed_misses`): NNCF compares float
+    top-1 differences, where a drop of exactly the limit (2 of 400 against 0.005) can come out
+    as 0.0050000000000000044 and send every op back to float. Plain INT8 is scored here before
+    anything is reverted, so the report always has the drop of the fully quantized model.
+    """
+    fp32_correct = score(source_xml, val_items)
+    plain = nncf.quantize(ov_model, nncf.Dataset(items), advanced_parameters=advanced, **kwargs)
+    ptq_correct = score(plain, val_items)
+    if fp32_correct - ptq_correct <= allowed_misses(max_drop, len(val_items)):
+        report = accuracy_report(
+            fp32_correct, plain, val_items, max_drop, ptq_correct=ptq_correct,
+            int8_correct=ptq_correct,
+        )  # fmt: skip
+        return plain, report
+    from ..runtime.core import shared_core
+
+    fresh = shared_core().read_model(str(source_xml))  # NNCF's own PTQ starts from FP32 again
+    q_model = nncf.quantize_with_accuracy_control(
+        fresh,
+        nncf.Dataset(items),
+        nncf.Dataset(val_items, lambda item: item[0]),  # fn gets (x, labels)
+        _top1,
+        max_drop=nncf_max_drop(max_drop, len(val_items)),
+        drop_type=nncf.DropType.ABSOLUTE,
+        advanced_quantization_parameters=advanced,
+        **kwargs,
+    )
+    return q_model, accuracy_report(
+        fp32_correct, q_model, val_items, max_drop, ptq_correct=ptq_correct, controlled=True
+    )

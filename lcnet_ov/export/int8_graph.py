@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .arch import STAGES
+
 #: op types whose weights make them the "compute" ops a report lists as INT8 or FP32
 COMPUTE_OPS = ("Convolution", "GroupConvolution", "MatMul")
 
@@ -63,6 +65,61 @@ def compute_op_precisions(model: Any) -> tuple[list[str], list[str]]:
         if op.get_type_name() in COMPUTE_OPS and op.get_input_size() > 1:
             (int8 if _weights_low_precision(op) else fp32).append(op.get_friendly_name())
     return int8, fp32
+
+
+def paddleclas_layers() -> list[tuple[str, tuple[str, ...]]]:
+    """PP-LCNet's compute layers in forward order, as PaddleClas names them (its state-dict
+    keys without ``.weight``), each with the op types OpenVINO may give it.
+
+    The plan is the same at every scale (only channel counts change), and the compute ops form
+    one chain, so the n-th compute op of a converted PP-LCNet is the n-th layer here.
+    """
+    conv, dw = ("Convolution",), ("GroupConvolution", "Convolution")
+    layers: list[tuple[str, tuple[str, ...]]] = [("conv1.conv", conv)]
+    for stage, rows in STAGES.items():
+        for i, row in enumerate(rows):
+            layers.append((f"{stage}.{i}.dw_conv.conv", dw))
+            if row[4]:  # use_se
+                layers += [(f"{stage}.{i}.se.conv1", conv), (f"{stage}.{i}.se.conv2", conv)]
+            layers.append((f"{stage}.{i}.pw_conv.conv", conv))
+    return [*layers, ("last_conv", conv), ("fc", ("MatMul",))]
+
+
+def _tensor_name(op: Any, hops: int = 4) -> str | None:
+    """The first tensor name on or just after ``op`` (bias Add, BatchNorm, activation): what
+    the source framework called this layer's output, when the friendly name is generated."""
+    node = op
+    for _ in range(hops):
+        for out in node.outputs():
+            names = sorted(out.get_names())
+            if names:
+                return names[0]
+        consumers = [i.get_node() for o in node.outputs() for i in o.get_target_inputs()]
+        if len(consumers) != 1:
+            return None
+        node = consumers[0]
+    return None
+
+
+def layer_names(model: Any) -> dict[str, str]:
+    """Friendly name of each compute op → the layer a reader knows it by.
+
+    Conversion fuses BatchNorm into the convolution and NNCF renames nothing useful, so the
+    graph's friendly names are generated (``Multiply_5032``). A graph whose compute ops line up
+    with PP-LCNet's plan gets PaddleClas layer names (``blocks5.3.dw_conv.conv``); any other
+    falls back to the nearest tensor name from the source model, then to the friendly name.
+    """
+    ops = [
+        op
+        for op in model.get_ordered_ops()
+        if op.get_type_name() in COMPUTE_OPS and op.get_input_size() > 1
+    ]
+    plan = paddleclas_layers()
+    if len(ops) == len(plan) and all(
+        op.get_type_name() in kinds for op, (_, kinds) in zip(ops, plan, strict=True)
+    ):
+        return {op.get_friendly_name(): name for op, (name, _) in zip(ops, plan, strict=True)}
+    return {op.get_friendly_name(): _tensor_name(op) or op.get_friendly_name() for op in ops}
 
 
 def se_multiplies(model: Any) -> list[str]:

@@ -50,13 +50,14 @@ from ..inputs.datasets import (
 from ..paths import int8_ir_path
 from ..runtime.loaded_model import LoadedModel
 from ..runtime.metadata import ModelMetadata, has_metadata, read_metadata, write_metadata
-from .accuracy import AccuracyReport, _accuracy_report, _load, _top1, _validation_items
+from .accuracy import AccuracyReport, _load, _validation_items, _with_accuracy_control
 from .int8_graph import (
     _count_fq,
     compute_op_precisions,
     is_quantized,
     se_multiplies,
 )
+from .int8_speed import SPEED_SECONDS, speed_check, speed_warnings
 from .resolve import resolve_ir
 
 PRESETS = ("mixed", "performance")
@@ -142,8 +143,10 @@ class QuantizeResult(WrittenIR):
     nncf_version: str
     accuracy: AccuracyReport | None = None
     log: tuple[str, ...] = field(default=(), repr=False)
-    #: things the caller should know (fewer calibration images than asked for)
+    #: things the caller should know (fewer calibration images than asked for, INT8 slower)
     warnings: tuple[str, ...] = ()
+    #: INT8 against FP32 on this machine (:func:`speed_check`); None when not measured
+    speed: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +164,7 @@ class QuantizeResult(WrittenIR):
             "nncf_version": self.nncf_version,
             "accuracy": self.accuracy.to_dict() if self.accuracy else None,
             "warnings": list(self.warnings),
+            "speed": self.speed,
         }
 
 
@@ -286,6 +290,7 @@ def quantize(
     list_file: str | os.PathLike | None = None,
     progress: bool = True,
     force: bool = False,
+    speed_seconds: float | None = SPEED_SECONDS,
 ) -> QuantizeResult:
     """Quantize ``model`` (zoo name, IR or conversion source) to INT8 on images from ``data``.
 
@@ -294,7 +299,9 @@ def quantize(
     With ``max_drop`` and a labeled ``val_data``, NNCF's accuracy control keeps the ops that
     cost the most top-1 in floating point until the drop is at most ``max_drop``.
     Fewer usable images than ``subset_size`` is reported in ``warnings``; fewer than
-    :data:`MIN_CALIBRATION_IMAGES` is refused unless ``force``.
+    :data:`MIN_CALIBRATION_IMAGES` is refused unless ``force``. ``speed_seconds`` (None: skip)
+    times the INT8 IR against the FP32 one on this machine (``speed``), and ``warnings`` says
+    when INT8 is not the faster.
     """
     settings = QuantizeSettings(
         subset_size=subset_size,
@@ -373,17 +380,16 @@ def quantize(
                 val_items = _validation_items(
                     val_data, meta, pp, settings.val_subset_size, settings.seed, progress
                 )
-                q_model = nncf.quantize_with_accuracy_control(
+                q_model, accuracy = _with_accuracy_control(
+                    nncf,
                     ov_model,
-                    nncf.Dataset(items),
-                    nncf.Dataset(val_items, lambda item: item[0]),  # fn gets (x, labels)
-                    _top1,
-                    max_drop=settings.max_drop,
-                    drop_type=nncf.DropType.ABSOLUTE,
-                    advanced_quantization_parameters=advanced,
-                    **kwargs,
+                    source_xml,
+                    items,
+                    val_items,
+                    settings.max_drop,
+                    advanced,
+                    kwargs,
                 )
-                accuracy = _accuracy_report(source_xml, q_model, val_items, settings.max_drop)
     except LcnetOVError:
         raise
     except Exception as exc:  # NNCF raises its own and builtin exception types
@@ -415,6 +421,11 @@ def quantize(
     write_metadata(q_model, new_meta)
     # weights are int8 already; fp16 compression would also round the ops left in float
     save_ir_atomically(q_model, out_xml, compress_to_fp16=False, error=QuantizationError)
+    warnings = [shortfall] if shortfall else []
+    speed = None
+    if speed_seconds:
+        speed = speed_check(source_xml, out_xml, seconds=speed_seconds)
+        warnings += speed_warnings(speed, meta.name, str(model))
     return QuantizeResult(
         xml=out_xml,
         source_xml=source_xml,
@@ -430,7 +441,8 @@ def quantize(
         nncf_version=nncf_version,
         accuracy=accuracy,
         log=tuple(log),
-        warnings=(shortfall,) if shortfall else (),
+        warnings=tuple(warnings),
+        speed=speed,
     )
 
 

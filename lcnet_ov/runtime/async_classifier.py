@@ -57,6 +57,7 @@ from ..results import FailedPrediction, Prediction, Result
 from ..zoo import DEFAULT_MODEL
 from ._batching import BatchEngine
 from .loaded_model import LoadedModel, compile_config, input_stream
+from .locate import resolve_auto
 from .metadata import ModelMetadata
 from .stream import AsyncBackend, FrameStream
 
@@ -125,6 +126,12 @@ class AsyncClassifier:
             raise ValueError("topk and max_batch must be >= 1 and max_wait_ms >= 0")
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        #: what ``precision="auto"`` chose and the rates it chose on (None otherwise)
+        self.precision_choice = None
+        if precision == "auto":  # the fastest IR present here, measured once and cached
+            self.precision_choice = resolve_auto(model, threads)
+            model, precision = self.precision_choice.xml, None
+            inference_precision = self.precision_choice.inference_precision
         self.model = LoadedModel(
             model,
             precision=precision,

@@ -49,6 +49,7 @@ from ..inputs.files import InputItem
 from ..results import FailedPrediction, Prediction, Result
 from ..zoo import DEFAULT_MODEL
 from .loaded_model import DEFAULT_BATCH_SIZE, LoadedModel, compile_config, input_stream
+from .locate import resolve_auto
 from .metadata import ModelMetadata
 from .stream import FrameStream, SyncBackend
 
@@ -97,6 +98,12 @@ class Classifier:
     ) -> None:
         if (topk is not None and topk < 1) or batch_size < 1:
             raise ValueError(f"topk and batch_size must be >= 1, got {topk} and {batch_size}")
+        #: what ``precision="auto"`` chose and the rates it chose on (None otherwise)
+        self.precision_choice = None
+        if precision == "auto":  # the fastest IR present here, measured once and cached
+            self.precision_choice = resolve_auto(model, threads)
+            model, precision = self.precision_choice.xml, None
+            inference_precision = self.precision_choice.inference_precision
         self.batch_size = batch_size
         self.device = device
         self.threads = threads

@@ -12,12 +12,13 @@ into a server or a Ray actor.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .. import zoo
 from ..errors import InvalidModelFileError, ModelNotConvertedError
 from ..paths import PRECISIONS, converted_ir_path, int8_ir_path, ir_path
 
-__all__ = ["PRECISIONS", "IRTarget", "ir_target", "locate_ir"]
+__all__ = ["AUTO", "PRECISIONS", "IRTarget", "ir_target", "locate_ir", "resolve_auto"]
 
 
 class IRTarget:
@@ -30,6 +31,10 @@ class IRTarget:
     @property
     def exists(self) -> bool:
         return self.xml.is_file() and self.xml.with_suffix(".bin").is_file()
+
+
+#: ``precision="auto"``: the fastest IR present on this machine (:func:`resolve_auto`)
+AUTO = "auto"
 
 
 def check_precision(precision: str | None) -> None:
@@ -82,6 +87,32 @@ def locate_ir(model: str | Path, precision: str | None = None) -> Path:
         f"{model} has no OpenVINO IR yet: convert it once with `lcnet-ov convert {model}` "
         f"(or `lcnet_ov.resolve_ir({str(model)!r})` in Python), then open it again"
     )
+
+
+def auto_candidates(model: str | Path) -> list[Any]:
+    """What ``precision="auto"`` chooses from for ``model``: its FP32 IR (or the ``.xml``
+    given), the same computed in bf16 where the CPU has BF16, and its INT8 IR if one exists."""
+    from .speed import Candidate, has_bf16
+
+    base = locate_ir(model, None)
+    out = [Candidate("fp32", base, "f32")]
+    if has_bf16():
+        out.append(Candidate("bf16", base, "bf16"))
+    try:
+        int8 = locate_ir(model if Path(model).suffix.lower() != ".xml" else base, "int8")
+    except (ModelNotConvertedError, InvalidModelFileError):
+        int8 = None
+    if int8 is not None and int8.resolve() != base.resolve():
+        out.append(Candidate("int8", int8, "f32"))
+    return out
+
+
+def resolve_auto(model: str | Path, threads: int | None = None) -> Any:
+    """The :class:`~lcnet_ov.runtime.speed.PrecisionChoice` for ``model`` on this machine:
+    timed once per machine, thread count and set of IRs, then cached."""
+    from .speed import choose_precision
+
+    return choose_precision(auto_candidates(model), threads=threads)
 
 
 def _ir_at_precision(xml: Path, precision: str) -> Path:
