@@ -255,8 +255,9 @@ def test_cli_events_mixed_inputs_and_failures(video, tmp_path, capfd):
         ["IMAGE", "--events"],
         ["VIDEO", "--smooth", "0"],
         ["VIDEO", "--fps", "0"],
-        ["VIDEO", "--every", "2", "--engine", "ray", "-o", "x.parquet"],
-        ["VIDEO", "--engine", "ray", "-o", "x.parquet"],
+        ["VIDEO", "--smooth", "2", "--engine", "ray", "-o", "x.parquet"],
+        ["rtsp://127.0.0.1:9/cam", "--engine", "ray", "-o", "x.parquet"],
+        ["IMAGE", "--every", "2", "--engine", "ray", "-o", "x.parquet"],
     ],
 )
 def test_cli_usage_errors_exit_2(args, video, tmp_path, capfd):

@@ -77,28 +77,48 @@ def stream_options(command: Callable) -> Callable:
     return command
 
 
+#: the stream options the Ray job takes (it samples video files as the local engine does)
+_RAY_OPTIONS = ("every", "max_fps")
+
+
 def wants_streams(inputs: tuple[str, ...], opts: dict[str, Any], engine: str) -> bool:
-    """True when some input is a stream source; stream options without one (or with
-    ``--engine ray``) are a usage error, raised before any work."""
-    given = [
-        flag
+    """True when some input is a stream source; stream options without one, options the
+    engine lacks, or live sources with ``--engine ray`` are usage errors, raised before any
+    work. (``--engine ray`` reads video files itself: False for it.)"""
+    given = {
+        key: flag
         for key, flag in _FLAGS.items()
         if (opts.get(key) if key == "events" else opts.get(key) is not None)
-    ]
-    streams = any(expand_stream_sources(entry) for entry in inputs)
-    if given and engine != "local":
-        raise click.UsageError(f"{', '.join(given)}: not available with --engine {engine}")
-    if streams and engine != "local":  # its rows would only say "cannot decode"
+    }
+    sources = [s for entry in inputs for s in expand_stream_sources(entry)]
+    if engine != "local":
+        if lacking := [flag for key, flag in given.items() if key not in _RAY_OPTIONS]:
+            raise click.UsageError(f"{', '.join(lacking)}: not available with --engine {engine}")
+        if live := [s for s in sources if s.kind != "file"]:
+            raise click.UsageError(
+                f"{live[0].name}: live streams and cameras are not classified by --engine "
+                f"{engine} (the job would never end); run them with the local engine "
+                "(docs/streams.md)"
+            )
+    videos = bool(sources) or (engine != "local" and any(_has_videos(e) for e in inputs))
+    if given and not videos:
         raise click.UsageError(
-            f"video files and streams are not classified by --engine {engine} yet; "
-            "run them with the local engine (docs/streams.md)"
+            f"{', '.join(given.values())}: only for video files and streams (.mp4 .avi ..., "
+            "rtsp:// http(s):// udp:// URLs, camera:N); none of the inputs is one"
         )
-    if given and not streams:
-        raise click.UsageError(
-            f"{', '.join(given)}: only for video files and streams (.mp4 .avi ..., rtsp:// "
-            "http(s):// udp:// URLs, camera:N); none of the inputs is one"
-        )
-    return streams and engine == "local"
+    return bool(sources) and engine == "local"
+
+
+def _has_videos(entry: str) -> bool:
+    """A folder holding video files (the Ray job classifies them, so --every applies)."""
+    from pathlib import Path
+
+    from ..inputs.video import VIDEO_EXTENSIONS
+
+    path = Path(entry).expanduser()
+    return path.is_dir() and any(
+        p.suffix.lower() in VIDEO_EXTENSIONS for p in path.rglob("*") if p.is_file()
+    )
 
 
 def infer_streams(

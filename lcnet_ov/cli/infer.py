@@ -93,7 +93,8 @@ def _quiet_opencv() -> None:
     "--output",
     type=click.Path(dir_okay=False),
     metavar="OUT.parquet|OUT.jsonl",
-    help="[ray] Where the rows go (filename, class_ids, scores, label_names, error).",
+    help="[ray] Where the rows go (filename, frame, time_s, class_ids, scores, label_names, "
+    "error).",
 )
 @click.option(
     "--force",
@@ -144,7 +145,8 @@ def infer(
         _infer_on_ray(
             inputs, model, precision, topk, batch_size, threads, device, class_id_map_file,
             infer_precision, fold_preprocessing, bool(fast_decode), recursive, as_json,
-            address, output, actors, force,
+            address, output, actors, force, stream_opts.get("every") or 1,
+            stream_opts.get("max_fps"),
         )  # fmt: skip
         return
     if address or output or actors or force:
@@ -241,6 +243,8 @@ def _infer_on_ray(
     output: str | None,
     actors: int | None,
     force: bool,
+    every: int = 1,
+    fps: Any = None,
 ) -> None:
     """``--engine ray``: everything cheap is checked before Ray starts; the library does the job."""
     from ..distributed import check_address, check_output, classify, ray_session, write_results
@@ -277,6 +281,8 @@ def _infer_on_ray(
             fold_preprocessing=fold_preprocessing,
             fast_decode=fast_decode,
             recursive=recursive,
+            every=every,
+            fps=fps,
         )
         summary = write_results(dataset, out, force=force)
     click.echo(f"{summary.line()} -> {out}")

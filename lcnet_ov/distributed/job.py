@@ -57,13 +57,15 @@ import numpy as np
 
 from .._deps import require
 from .._util import last_line
-from ..errors import ClusterError
+from ..errors import ClusterError, StreamError
 from ..inputs.files import IMAGE_EXTENSIONS, InputItem, iter_inputs
+from ..inputs.video import check_sampling
 from ..policy import FAST_DECODE, FOLD_PREPROCESSING
 from ..results import FailedPrediction
 from ..runtime.loaded_model import DEFAULT_BATCH_SIZE
 from ..zoo import DEFAULT_MODEL
 from .output import _rows_table
+from .video import read_videos, split_videos, with_frame_columns
 
 __all__ = [
     "ShippedModel",
@@ -81,6 +83,8 @@ READ_CPUS = 1
 #: submission, the driver's executor, Arrow conversion), so calls are large; a killed actor
 #: redoes at most one call
 ROWS_PER_CALL_FACTOR = 16
+#: the same for a job with video files, whose rows are raw frames
+VIDEO_ROWS_PER_CALL_FACTOR = 4
 #: local files per read task (block) when the file list is known: 100 JPEGs are ~10 MB, one
 #: task instead of ten (the default split) for the same bytes
 FILES_PER_READ_TASK = 100
@@ -263,23 +267,16 @@ class _ClassifyBatch:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="lcnet-ov-decode")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Any:
-        data = batch["bytes"]
-        paths = batch.get("path")
-        items = [
-            InputItem(
-                str(paths[i]) if paths is not None else "<bytes>",
-                data[i],
-                str(paths[i]) if paths is not None else None,
-            )
-            for i in range(len(data))
-        ]
+        items, failed = _items(batch)
         model = self.classifier.model
         # decode ahead: the pool prepares the next chunks while this thread infers this one
         futures: list[Any] = []
 
         def submit_until(end: int) -> None:
-            for it in items[len(futures) : end]:
-                futures.append(self.pool.submit(model.prepare, it.source, it.name))
+            for j, it in enumerate(items[len(futures) : end], len(futures)):
+                # a frame the reader lost has nothing to prepare
+                fn = (lambda *_: None) if j in failed else model.prepare
+                futures.append(self.pool.submit(fn, it.source, it.name))
 
         results: list[Any] = []
         for start in range(0, len(items), self.chunk):
@@ -288,6 +285,9 @@ class _ClassifyBatch:
             done: list[Any] = [None] * len(chunk)
             tensors, ok = [], []
             for i, fut in enumerate(futures[start : start + self.chunk]):
+                if (error := failed.get(start + i)) is not None:  # a frame the reader lost
+                    done[i] = FailedPrediction.of(chunk[i], error)
+                    continue
                 try:
                     tensors.append(fut.result())
                     ok.append(i)
@@ -302,21 +302,55 @@ class _ClassifyBatch:
                 for i, pred in zip(ok, preds, strict=True):
                     done[i] = pred
             results.extend(done)
-        return _rows_table(results)
+        frames = batch.get("frame")
+        if frames is None:
+            return _rows_table(results)
+        return _rows_table(results, frames, batch["time_s"])
+
+
+def _items(batch: dict[str, np.ndarray]) -> tuple[list[InputItem], dict[int, BaseException]]:
+    """The batch's inputs: file bytes, or a video frame's pixels (``height`` × ``width`` BGR,
+    named ``VIDEO frame N`` as the stream path names it); rows the reader could not decode are
+    returned apart with their error (their item holds empty bytes, never submitted)."""
+    data = batch["bytes"]
+    paths = batch.get("path")
+    frames = batch.get("frame")
+    items, failed = [], {}
+    for i in range(len(data)):
+        path = str(paths[i]) if paths is not None and paths[i] is not None else None
+        source: Any = data[i]
+        name = path or "<bytes>"
+        if frames is not None and int(frames[i]) >= 0:
+            name = f"{path} frame {int(frames[i])}"
+        if frames is not None and batch["read_error"][i]:
+            failed[i] = StreamError(str(batch["read_error"][i]), path)
+        elif frames is not None and int(frames[i]) >= 0:
+            h, w = int(batch["height"][i]), int(batch["width"][i])
+            source = np.frombuffer(data[i], np.uint8).reshape(h, w, 3)
+        items.append(InputItem(name, source, path))
+    return items, failed
 
 
 # ---- the job -------------------------------------------------------------------------------------
 
 
-def _read(sources: Sequence[str | os.PathLike], recursive: bool, actors: int) -> Any:
-    """Local paths expand here as ``infer`` expands them; URIs go to Ray's reader as they are.
+def _read(
+    sources: Sequence[str | os.PathLike],
+    recursive: bool,
+    actors: int,
+    every: int = 1,
+    fps: float | None = None,
+) -> Any:
+    """Local paths expand here as ``infer`` expands them; URIs go to Ray's reader as they are;
+    video files (and the videos in folders) are read by Ray tasks (:mod:`.video`).
 
     A missing path, an empty folder or a pattern matching nothing becomes an error row (Ray's
     reader would fail the whole job on it).
     """
     rd = _ray().data
-    local = [os.fspath(s) for s in sources if "://" not in os.fspath(s)]
-    uris = [os.fspath(s) for s in sources if "://" in os.fspath(s)]
+    videos, entries = split_videos([os.fspath(s) for s in sources], recursive)
+    local = [s for s in entries if "://" not in s]
+    uris = [s for s in entries if "://" in s]
     files, errors = [], []
     for item in iter_inputs(local, recursive=recursive):
         if item.error is not None:
@@ -338,7 +372,10 @@ def _read(sources: Sequence[str | os.PathLike], recursive: bool, actors: int) ->
                 uris, include_paths=True, num_cpus=READ_CPUS, file_extensions=_URI_EXTENSIONS
             )
         )
-    return parts, errors
+    if videos:  # every block then carries the frame columns, so one actor pool takes them all
+        parts = [with_frame_columns(p) for p in parts]
+        parts.append(read_videos(videos, every=every, fps=fps, num_cpus=READ_CPUS))
+    return parts, errors, bool(videos)
 
 
 def classify(
@@ -355,13 +392,19 @@ def classify(
     fold_preprocessing: bool = FOLD_PREPROCESSING,
     fast_decode: bool = FAST_DECODE,
     recursive: bool = False,
+    every: int = 1,
+    fps: float | None = None,
 ) -> Any:
     """A lazy ``ray.data.Dataset`` of classification rows for ``sources``.
 
     ``sources``: local files, folders and globs (expanded as ``lcnet-ov infer`` does), URIs Ray's
     readers accept (``s3://``, ``gs://``, ``hdfs://``; folders are listed recursively, image
     suffixes only), a mix of these, or a ``ray.data.Dataset`` with a ``bytes`` column (and
-    optionally ``path``). Rows: ``filename`` (the path read: absolute for local files),
+    optionally ``path``). Video files (``.mp4 .avi .mkv ...``, as streams recognise them; also
+    those in folders) are read by Ray tasks, and each sampled frame (``every``, ``fps``: as
+    :meth:`AsyncClassifier.stream`) is a row; live sources (``rtsp://``, ``camera:N``...) raise
+    :class:`~lcnet_ov.errors.StreamOptionError`. Rows: ``filename`` (the path read: absolute for
+    local files), ``frame`` and ``time_s`` (video frames; ``None`` for images),
     ``class_ids``, ``scores``, ``label_names`` (top-``topk``, best first; empty on failure) and
     ``error`` (``None``, or why that input failed). Nothing runs until the dataset is consumed
     (``iter_batches``, ``write_parquet``, :func:`write_results`).
@@ -377,16 +420,20 @@ def classify(
     ray = _ray()
     if batch_size < 1 or (topk is not None and topk < 1):
         raise ValueError(f"batch_size and topk must be >= 1, got {batch_size} and {topk}")
+    check_sampling(every, fps)
+    items = None
+    if not isinstance(sources, ray.data.Dataset):
+        items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+        split_videos([os.fspath(s) for s in items], recursive)  # live sources: refused now
     connect(address)
     pool = plan_actors(actors, threads_per_actor)
     shipped = ship_model(model, precision)
-    if isinstance(sources, ray.data.Dataset):
+    if items is None:
         if "bytes" not in (sources.columns() or []):
             raise ValueError("a Dataset source needs a 'bytes' column (and optionally 'path')")
-        parts, errors = [sources], []
+        parts, errors, videos = [sources], [], False
     else:
-        items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-        parts, errors = _read(items, recursive, pool)
+        parts, errors, videos = _read(items, recursive, pool, every, fps)
     # one actor pool for every source: a pool per read (local files + a URI) would ask for
     # more CPUs than a small machine has, and Ray Data then waits forever (3/2 CPU on 2 cores)
     merged = [parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]] if parts else []
@@ -402,7 +449,9 @@ def classify(
                 "fold_preprocessing": fold_preprocessing,
                 "fast_decode": fast_decode,
             },
-            batch_size=ROWS_PER_CALL_FACTOR * batch_size,
+            # frames are raw pixels (1080p: 6 MB each): smaller calls keep an actor's memory low
+            batch_size=(VIDEO_ROWS_PER_CALL_FACTOR if videos else ROWS_PER_CALL_FACTOR)
+            * batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=pool),
             num_cpus=threads_per_actor,

@@ -27,6 +27,9 @@ def _schema() -> Any:
     return pa.schema(
         [
             ("filename", pa.string()),
+            # video files: the frame's index (every frame read counts) and stream time; images: null
+            ("frame", pa.int64()),
+            ("time_s", pa.float64()),
             ("class_ids", pa.list_(pa.int64())),
             ("scores", pa.list_(pa.float64())),  # float32 model scores, exactly
             ("label_names", pa.list_(pa.string())),
@@ -42,13 +45,26 @@ def _attributes(result: Any) -> str | None:
     return None if attrs is None else json.dumps(attrs, ensure_ascii=False)
 
 
-def _rows_table(results: Sequence[Any]) -> Any:
-    """Predictions / FailedPredictions → one Arrow table in the output schema."""
+def _rows_table(
+    results: Sequence[Any],
+    frames: Sequence[int] | None = None,
+    times: Sequence[float] | None = None,
+) -> Any:
+    """Predictions / FailedPredictions → one Arrow table in the output schema; ``frames`` /
+    ``times`` per result for video frames (-1 / NaN: an image, or a video that never opened)."""
     import pyarrow as pa
 
     failed = [isinstance(r, FailedPrediction) for r in results]
+    if frames is None or times is None:
+        frame_col: list[int | None] = [None] * len(results)
+        time_col: list[float | None] = [None] * len(results)
+    else:
+        frame_col = [int(f) if f >= 0 else None for f in frames]
+        time_col = [float(t) if f >= 0 else None for f, t in zip(frames, times, strict=True)]
     columns = {
         "filename": [r.filename for r in results],
+        "frame": frame_col,
+        "time_s": time_col,
         "class_ids": [list(r.class_ids) for r in results],
         "scores": [[float(s) for s in r.scores] for r in results],
         "label_names": [list(r.label_names) for r in results],
