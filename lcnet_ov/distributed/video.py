@@ -16,9 +16,9 @@ Why it is built this way:
   ``frame`` counts every frame read, ``time_s`` is the stream's own timestamp, and ``every``
   / ``fps`` sample exactly as the local engine does.
 * **Memory stays bounded however long the video**: the task is a generator yielding
-  :data:`FRAMES_PER_YIELD` frames at a time, so Ray Data moves them on as blocks (its
-  streaming-generator backpressure pauses a reader whose blocks are not consumed) and a whole
-  video is never held anywhere.
+  :data:`FRAMES_PER_YIELD` frames at a time, so Ray Data moves them on as blocks (at most its
+  target block size, 128 MiB; its streaming-generator backpressure, 2 blocks, pauses a reader
+  whose blocks are not consumed) and a whole video is never held anywhere.
 * **Raw pixels, not re-encoded frames**: JPEG/PNG re-encoding would change the pixels (or cost
   more than the inference); the actor rebuilds the array from ``height``/``width`` and
   preprocesses it exactly as the stream path does, so rows equal the local engine's.
