@@ -100,8 +100,7 @@ def wants_streams(inputs: tuple[str, ...], opts: dict[str, Any], engine: str) ->
                 f"{engine} (the job would never end); run them with the local engine "
                 "(docs/streams.md)"
             )
-    videos = bool(sources) or (engine != "local" and any(_has_videos(e) for e in inputs))
-    if given and not videos:
+    if given and not sources and not (engine != "local" and any(map(_has_videos, inputs))):
         raise click.UsageError(
             f"{', '.join(given.values())}: only for video files and streams (.mp4 .avi ..., "
             "rtsp:// http(s):// udp:// URLs, camera:N); none of the inputs is one"
