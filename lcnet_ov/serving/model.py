@@ -70,7 +70,7 @@ class ClassifierModel(_ks.Model):
         meta = self.classifier.metadata
         super().__init__(options.name or meta.name)
         self.num_classes = self.classifier.model.num_classes
-        self.crop = meta.preprocess.crop_size
+        self.input_hw = meta.preprocess.input_hw  # (80, 160) for text lines: not square
         self.capacity = options.max_pending_images
         #: images admitted and not answered yet (event-loop only)
         self.admitted = 0
@@ -142,7 +142,7 @@ class ClassifierModel(_ks.Model):
     # ---- metadata ----------------------------------------------------------------------------
 
     def get_input_types(self) -> list[dict[str, Any]]:
-        return input_types(self.crop)
+        return input_types(self.input_hw)
 
     def get_output_types(self) -> list[dict[str, Any]]:
         return output_types(self.num_classes)
@@ -155,7 +155,9 @@ class ClassifierModel(_ks.Model):
             "labels": list(meta.labels),
             "precision": meta.precision,
             "preprocess": f"resize_short={pp.resize_short} crop={pp.crop_size} "
-            f"mean={list(pp.mean)} std={list(pp.std)} {pp.channel_order}",
+            f"resize_size={list(pp.resize_size) if pp.resize_size else None} "
+            f"input_hw={list(pp.input_hw)} mean={list(pp.mean)} std={list(pp.std)} "
+            f"{pp.channel_order}",
             "max_batch": self.classifier.max_batch,
             "topk_default": DEFAULT_TOPK,
         }
@@ -182,7 +184,7 @@ class ClassifierModel(_ks.Model):
                 payload.inputs,
                 params,
                 payload.request_outputs,
-                crop=self.crop,
+                input_hw=self.input_hw,
                 num_classes=self.num_classes,
             )
         except RequestError as exc:

@@ -141,8 +141,8 @@ def open_classifier(options: ServeOptions) -> Any:
         fast_decode=options.fast_decode,
         fold_preprocessing=options.fold_preprocessing,
     )
-    crop = clf.metadata.preprocess.crop_size
-    blank = np.full((crop, crop, 3), 127, dtype=np.uint8)
+    h, w = clf.metadata.preprocess.input_hw
+    blank = np.full((h, w, 3), 127, dtype=np.uint8)
     # One image alone first: OpenVINO's first start_async of a process initializes pybind11
     # statics under the GIL (data_dispatcher's to_dtype), and two infer threads doing it at
     # once deadlocked about one start in 30 (stacks of both stuck there, kserve's import thread

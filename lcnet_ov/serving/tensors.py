@@ -12,7 +12,7 @@ Three input forms, exactly one per request:
                                 aspect guard). Binary tensor data carries raw bytes; in JSON a
                                 BYTES element is a string, so it must be base64.
 ``pixels`` UINT8  [N, H, W, 3]  BGR images of any size, resized and cropped like files.
-``x``      FP32   [N, 3, S, S]  tensors already preprocessed (S = the model's crop size).
+``x``      FP32   [N, 3, H, W]  tensors already preprocessed ((H, W) = the model's input size).
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ class ParsedRequest:
         return len(self.tensor) if self.tensor is not None else len(self.items)
 
 
-def input_types(crop: int) -> list[dict[str, Any]]:
+def input_types(input_hw: tuple[int, int]) -> list[dict[str, Any]]:
     """``/v2/models/{name}`` inputs (``-1`` marks a free dimension)."""
     return [
         {"name": "image", "datatype": "BYTES", "shape": [-1]},
         {"name": "pixels", "datatype": "UINT8", "shape": [-1, -1, -1, 3]},
-        {"name": "x", "datatype": "FP32", "shape": [-1, 3, crop, crop]},
+        {"name": "x", "datatype": "FP32", "shape": [-1, 3, *input_hw]},
     ]
 
 
@@ -167,7 +167,7 @@ def parse_request(
     parameters: Mapping[str, Any] | None,
     requested_outputs: Sequence[Any] | None,
     *,
-    crop: int,
+    input_hw: tuple[int, int],
     num_classes: int,
 ) -> ParsedRequest:
     """Validate a request's tensors (kserve ``InferInput``-like: name, datatype, shape,
@@ -185,8 +185,9 @@ def parse_request(
         raise RequestError(f"input '{name}': datatype must be {want}, got {tensor.datatype}")
     dims = _shape(tensor)
     rank = {"image": 1, "pixels": 4, "x": 4}[name]
+    h, w = input_hw
     if len(dims) != rank:
-        expect = {"image": "[N]", "pixels": "[N, H, W, 3]", "x": f"[N, 3, {crop}, {crop}]"}
+        expect = {"image": "[N]", "pixels": "[N, H, W, 3]", "x": f"[N, 3, {h}, {w}]"}
         raise RequestError(f"input '{name}': shape must be {expect[name]}, got {dims}")
     n = dims[0]
     if n == 0:
@@ -198,8 +199,8 @@ def parse_request(
         )
     if name == "pixels" and (dims[3] != 3 or dims[1] == 0 or dims[2] == 0):
         raise RequestError(f"input 'pixels': shape must be [N, H, W, 3] with H, W > 0, got {dims}")
-    if name == "x" and dims[1:] != [3, crop, crop]:
-        raise RequestError(f"input 'x': shape must be [N, 3, {crop}, {crop}], got {dims}")
+    if name == "x" and dims[1:] != [3, h, w]:
+        raise RequestError(f"input 'x': shape must be [N, 3, {h}, {w}], got {dims}")
     topk = parse_topk(parameters, num_classes)
     outputs = parse_outputs(requested_outputs)
     arr = _array(tensor, dims)
