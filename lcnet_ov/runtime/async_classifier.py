@@ -120,6 +120,7 @@ class AsyncClassifier:
         fold_preprocessing: bool = FOLD_PREPROCESSING_STREAMING,
         fast_decode: bool = FAST_DECODE,
         core: Any = None,
+        rank_all_classes: bool = False,
     ) -> None:
         if (topk is not None and topk < 1) or max_batch < 1 or max_wait_ms < 0:
             raise ValueError("topk and max_batch must be >= 1 and max_wait_ms >= 0")
@@ -160,6 +161,7 @@ class AsyncClassifier:
             max_pending=self.max_pending,
             workers=self.workers,
             topk=self.topk,
+            rank_all=rank_all_classes,
         )
         # the engine's threads reference the engine, never this object: dropping the last
         # reference to an unclosed classifier stops them (and at exit, whatever is left)
