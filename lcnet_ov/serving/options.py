@@ -135,6 +135,7 @@ def open_classifier(options: ServeOptions) -> Any:
         threads=options.threads,
         inference_precision=options.inference_precision,
         topk=1 << 30,  # clipped to the class count by the ranking
+        rank_all_classes=True,  # multi-label/attribute models too: the model applies its own
         max_batch=options.max_batch,
         max_wait_ms=options.max_wait_ms,
         max_pending=options.max_pending_images,
