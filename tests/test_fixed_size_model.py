@@ -9,7 +9,6 @@ metadata the converter writes for PaddleX's textline model (preprocessing and ``
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -87,24 +86,31 @@ def test_quantize_calibrates_at_80x160(textline, tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_serve_model_takes_80x160(textline) -> None:
-    from lcnet_ov.serving.model import ClassifierModel
-    from lcnet_ov.serving.options import ServeOptions
+def test_serve_takes_80x160(textline, tmp_path) -> None:
+    """A real server: warms up, advertises ``x`` as [N, 3, 80, 160], takes such tensors and
+    classifies files as ``Classifier`` does."""
+    from lcnet_ov import Classifier
+    from lcnet_ov.testing.server import ServerProcess
 
     xml, data = textline
-    model = ClassifierModel(ServeOptions(model=xml))  # warms up at 80x160
-    try:
-        x_type = next(t for t in model.get_input_types() if t["name"] == "x")
+    page = next(data.iterdir())
+    with Classifier(xml) as clf:
+        (want,) = clf.predict(page)
+    x = np.zeros((2, 3, *HW), np.float32)
+    body = {"inputs": [{"name": "x", "datatype": "FP32", "shape": list(x.shape),
+                        "data": x.reshape(-1).tolist()}]}  # fmt: skip
+    with ServerProcess(xml, env={"LCNET_OV_HOME": str(tmp_path / "home")}) as srv:
+        meta = json.loads(srv.urlopen("/v2/models/textline").read())
+        x_type = next(t for t in meta["inputs"] if t["name"] == "x")
         assert x_type["shape"] == [-1, 3, *HW]
-        assert "input_hw=[80, 160]" in model.parameters()["preprocess"]
-        blob = next(data.iterdir()).read_bytes()
-        (answer,) = asyncio.run(model.classify_files([blob], 1))
-        from lcnet_ov import Classifier
-
-        with Classifier(xml) as clf:
-            (want,) = clf.predict(next(data.iterdir()))
-        assert answer["class_ids"] == list(want.class_ids)
-        tensor = np.zeros((2, 3, *HW), np.float32)
-        assert len(model._classify_tensor(tensor)) == 2
-    finally:
-        model.close()
+        assert "input_hw=[80, 160]" in meta["parameters"]["preprocess"]
+        one = json.loads(srv.urlopen("/v2/models/textline/classify", page.read_bytes()).read())
+        assert one["class_ids"][0] == want.class_ids[0]
+        headers = {"Content-Type": "application/json"}
+        got = json.loads(
+            srv.urlopen(
+                "/v2/models/textline/infer", json.dumps(body).encode(), headers=headers
+            ).read()
+        )
+        probs = next(o for o in got["outputs"] if o["name"] == "probabilities")
+        assert probs["shape"] == [2, 2]

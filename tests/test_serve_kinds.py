@@ -8,7 +8,6 @@ BYTES, one JSON document per image). The answers must equal ``Classifier.predict
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from pathlib import Path
@@ -118,31 +117,40 @@ def test_multilabel_model_over_oip_and_classify(files, tmp_path) -> None:
             assert one["class_ids"] == w["class_ids"] and one["label_names"] == w["label_names"]
 
 
+@pytest.mark.slow
 def test_attribute_model_adds_an_attributes_output(files, tmp_path) -> None:
-    """In process (the kserve model object), the outputs a person_attribute model answers."""
-    from kserve.protocol.infer_type import InferInput, InferRequest
-
-    from lcnet_ov.serving.model import ClassifierModel
-    from lcnet_ov.serving.options import ServeOptions
+    """A person_attribute model behind a real server: ``attributes`` [N] BYTES, one JSON
+    document per image, equal to what infer decodes (in a child process: kserve's gRPC protos
+    clash with tritonclient's once both are imported into one test process)."""
+    from lcnet_ov.testing.server import ServerProcess
 
     post = Postprocess(kind="person_attribute", topk=None, activation="sigmoid")
     xml = _ir(tmp_path, "pa", 26, post, PERSON_ATTRIBUTE_LABELS)
     want = _expected(xml, files)
-    model = ClassifierModel(ServeOptions(model=xml, max_batch=4))
-    try:
-        types = [t["name"] for t in model.get_output_types()]
-        assert types[-1] == "attributes"
-        blobs = [f.read_bytes() for f in files]
-        inp = InferInput("image", [len(blobs)], "BYTES")
-        inp.set_data_from_numpy(np.array(blobs, dtype=object), binary_data=True)
-        resp = asyncio.run(model.predict(InferRequest("pa", [inp])))
-        out = {o.name: o.as_numpy() for o in resp.outputs}
-        docs = [json.loads(bytes(b)) for b in out["attributes"]]
+    body = {
+        "inputs": [
+            {
+                "name": "image",
+                "datatype": "BYTES",
+                "shape": [len(files)],
+                "data": [base64.b64encode(f.read_bytes()).decode() for f in files],
+            }
+        ]
+    }
+    with ServerProcess(xml, env={"LCNET_OV_HOME": str(tmp_path / "home")}) as srv:
+        meta = json.loads(srv.urlopen("/v2/models/pa").read())
+        assert meta["outputs"][-1] == {"name": "attributes", "datatype": "BYTES", "shape": [-1]}
+        headers = {"Content-Type": "application/json"}
+        got = json.loads(
+            srv.urlopen("/v2/models/pa/infer", json.dumps(body).encode(), headers=headers).read()
+        )
+        out = {o["name"]: o for o in got["outputs"]}
+        assert out["attributes"]["shape"] == [len(files)]
+        docs = [json.loads(d) for d in out["attributes"]["data"]]
         assert docs == [w["attributes"] for w in want]
+        m = out["class_ids"]["shape"][1]
+        ids = np.array(out["class_ids"]["data"]).reshape(len(files), m)
         for r, w in enumerate(want):
-            c = len(w["class_ids"])
-            assert out["class_ids"][r, :c].tolist() == w["class_ids"]
-        answers = asyncio.run(model.classify_files(blobs[:2], 5))
-        assert [a["attributes"] for a in answers] == [w["attributes"] for w in want[:2]]
-    finally:
-        model.close()
+            assert ids[r, : len(w["class_ids"])].tolist() == w["class_ids"]
+        one = json.loads(srv.urlopen("/v2/models/pa/classify", files[0].read_bytes()).read())
+        assert one["attributes"] == want[0]["attributes"]

@@ -86,7 +86,10 @@ class AsyncClassifier:
     ``max_wait_ms`` shape micro-batches (a static-batch IR fixes ``max_batch`` to its batch and
     pads); ``num_requests`` overrides ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``; ``max_pending``
     bounds items in the pipeline (default ``4 × max_batch × requests``); ``workers`` sizes the
-    decode/preprocess threads (default: CPU count).
+    decode/preprocess threads (default: CPU count). ``rank_all_classes`` answers every image
+    with all classes ranked by score whatever the model's post-processing kind, for callers
+    that rebuild the probability vector and apply the model's ``Postprocess`` themselves (the
+    server; multi-label models otherwise answer only the labels over their thresholds).
 
     ``fold_preprocessing`` (default on) normalizes inside the compiled graph
     (:mod:`lcnet_ov.runtime.folding`): workers stop at the uint8 crop, a quarter of the bytes cross
