@@ -213,6 +213,31 @@ class Postprocess:
         }[self.kind]
         return [decode(row, names, f) for row, f in zip(p, fn, strict=True)]
 
+    def decisions(self, probs: np.ndarray) -> np.ndarray:
+        """0/1 per row and class ``[N, C]``: the classes :meth:`apply` selects, taken from
+        :meth:`apply` itself so evaluation scores exactly what ``infer`` answers (strict or
+        at-or-above, the scores' own precision, the attribute decoders' own thresholds)."""
+        p = np.asarray(probs)
+        p = p[None, :] if p.ndim == 1 else p
+        out = np.zeros(p.shape, dtype=np.int8)
+        for r, pred in enumerate(self.apply(p, labels=[""] * p.shape[1])):
+            out[r, list(pred.class_ids)] = 1
+        return out
+
+    def label_thresholds(self, c: int) -> np.ndarray:
+        """Per-class thresholds a multi-label or attribute model decides at (``[C]``, for
+        reports): the config's, or the decoder's (PersonAttribute: 0.5 but glasses and
+        holding-objects; VehicleAttribute: colour and type thresholds)."""
+        if self.kind == "person_attribute":
+            q = self._params()
+            thr = np.full(c, 0.5)
+            thr[1], thr[18] = q["glasses_threshold"], q["hold_threshold"]
+            return thr
+        if self.kind == "vehicle_attribute":
+            q = self._params()
+            return np.array([q["color_threshold"]] * 10 + [q["type_threshold"]] * (c - 10))
+        return np.array(self._thresholds(c), dtype=np.float64)
+
     # -- the kinds ----------------------------------------------------------------------------
 
     def _thresholds(self, c: int) -> np.ndarray:

@@ -1,10 +1,12 @@
 """``eval`` per kind of model: multi-label (mAP, per-label accuracy) and binary threshold models.
 
 The IRs are small real OpenVINO graphs (conv → global pool → fc → sigmoid/softmax) whose
-``rt_info`` carries lcnet-ov metadata written by :func:`write_metadata` plus the
-``postprocess`` entry the converter writes from the model's own config. Every number is checked
-against an independent computation: each file preprocessed and inferred on its own, the metrics
-from scikit-learn or plain numpy.
+``rt_info`` carries lcnet-ov metadata written by :func:`write_metadata` with the post-processing
+the converter takes from the model's own config: read here by
+:func:`~lcnet_ov.inputs.model_config.read_model_config` from a PaddleX 3 ``inference.yml`` or a
+PaddleClas PULC deploy yaml (the packaged one for person_attribute), activation from the graph.
+Every number is checked against an independent computation: each file preprocessed and
+inferred on its own, the metrics from scikit-learn or plain numpy.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ import cv2
 import numpy as np
 import pytest
 
+from lcnet_ov import zoo
 from lcnet_ov.cli import main
 from lcnet_ov.errors import DatasetError
 from lcnet_ov.inputs.datasets import open_image_set, read_list_file
+from lcnet_ov.inputs.model_config import read_model_config
 from lcnet_ov.inputs.preprocess import preprocess_image
+from lcnet_ov.postprocess import Postprocess
 from lcnet_ov.runtime.core import shared_core
 from lcnet_ov.runtime.evaluation import evaluate
 from lcnet_ov.runtime.label_metrics import average_precision
-from lcnet_ov.runtime.metadata import ModelMetadata, read_metadata, write_metadata
+from lcnet_ov.runtime.metadata import (
+    ModelMetadata,
+    graph_activation,
+    read_metadata,
+    write_metadata,
+)
 from lcnet_ov.zoo import Preprocess
 
 PP = Preprocess(resize_short=32, crop_size=32)
@@ -50,20 +60,53 @@ def y_bias(classes: int) -> np.ndarray:
     return np.linspace(-0.5, 0.5, classes).astype(np.float32)
 
 
-def _save(tmp: Path, name: str, classes: int, head: str, post: dict, fp16: bool = False) -> Path:
+_PADDLEX_YML = """Global:
+  model_name: {name}
+PreProcess:
+  transform_ops:
+  - ResizeImage:
+      size: [32, 32]
+  - NormalizeImage:
+      scale: 0.00392156862745098
+      mean: [0.485, 0.456, 0.406]
+      std: [0.229, 0.224, 0.225]
+      order: ''
+      channel_num: 3
+  - ToCHWImage: null
+PostProcess:
+  {post}
+"""
+
+
+def _config(tmp: Path, name: str, post: str) -> Postprocess:
+    """The post-processing a PaddleX 3 ``inference.yml`` / PULC yaml with ``post`` gives."""
+    if post.endswith(".yaml"):
+        return read_model_config(post).postprocess
+    yml = tmp / f"{name}.yml"
+    yml.write_text(_PADDLEX_YML.format(name=name, post=post), encoding="utf-8")
+    return read_model_config(yml).postprocess
+
+
+def _save(
+    tmp: Path, name: str, classes: int, head: str, post: str, fp16: bool = False, seed: int = 3
+) -> Path:
+    import dataclasses
+
     import openvino as ov
 
-    model = _graph(classes, head, seed=3)
-    labels = LABELS if classes == len(LABELS) else ("nobody", "someone")
+    model = _graph(classes, head, seed=seed)
+    labels = {len(LABELS): LABELS, 2: ("nobody", "someone")}.get(classes)
+    labels = labels or zoo.get_spec("person_attribute").labels
+    pp = dataclasses.replace(_config(tmp, name, post), activation=graph_activation(model))
     meta = ModelMetadata(
         name=name,
         labels=labels,
+        postprocess=pp,
         preprocess=PP,
         precision="fp16" if fp16 else "fp32",
         outputs_probabilities=head == "softmax",
     )
     write_metadata(model, meta)
-    model.set_rt_info(json.dumps(post), ["lcnet_ov", "postprocess"])
     xml = tmp / f"{name}_{'fp16' if fp16 else 'fp32'}.xml"
     ov.save_model(model, str(xml), compress_to_fp16=fp16)
     return xml
@@ -88,7 +131,7 @@ def multilabel(images, tmp_path_factory) -> tuple[Path, Path, Path, np.ndarray]:
     """Two precisions of a 6-label sigmoid model and a PaddleClas multi-label list."""
     root, files = images
     tmp = tmp_path_factory.mktemp("ml-ir")
-    post = {"kind": "multilabel", "threshold": 0.5, "labels": list(LABELS)}
+    post = f"MultiLabelThreshOutput: {{threshold: 0.5, label_list: {list(LABELS)}}}"
     fp32 = _save(tmp, "ml", len(LABELS), "sigmoid", post)
     fp16 = _save(tmp, "ml", len(LABELS), "sigmoid", post, fp16=True)
     rng = np.random.default_rng(11)
@@ -182,7 +225,7 @@ def test_multilabel_eval_refuses_single_label_data(images, multilabel, tmp_path)
 
 def test_binary_model_is_scored_at_its_threshold(images, tmp_path) -> None:
     _, files = images
-    post = {"kind": "threshold", "threshold": 0.7, "labels": ["nobody", "someone"]}
+    post = "ThreshOutput: {threshold: 0.7, label_0: nobody, label_1: someone}"
     xml = _save(tmp_path, "binary", 2, "softmax", post)
     p1 = _outputs(xml, files)[:, 1]
     # labels chosen so the 0.7 threshold and argmax (0.5) disagree on the score
@@ -199,9 +242,33 @@ def test_binary_model_is_scored_at_its_threshold(images, tmp_path) -> None:
     assert score.top1 == pytest.approx(argmax)  # top-1 is still reported beside it
 
 
+def test_attribute_model_is_scored_with_its_decoders_thresholds(images, tmp_path) -> None:
+    """PULC person_attribute (the packaged deploy yaml): per-label accuracy of the 0/1 vector
+    PersonAttribute answers, i.e. 0.5 but Glasses at 0.3 and HoldObjectsInFront at 0.6."""
+    root, files = images
+    yaml = str(zoo.get_spec("person_attribute").config_file)
+    xml = _save(tmp_path, "pa", 26, "sigmoid", yaml, seed=4)  # Glasses scores around 0.3
+    ref = _outputs(xml, files)
+    rng = np.random.default_rng(5)
+    targets = rng.integers(0, 2, (N_IMAGES, 26))
+    targets[:, 1] = 1  # wearing glasses: the decoder's 0.3 and a plain 0.5 score differently
+    listing = root / "attr_list.txt"
+    lines = [f"{f.name}\t{','.join(map(str, t))}" for f, t in zip(files, targets, strict=True)]
+    listing.write_text("\n".join(lines) + "\n")
+    thr = np.full(26, 0.5)
+    thr[1], thr[18] = 0.3, 0.6
+    acc = ((ref > thr) == targets).mean(axis=0)
+    assert acc[1] != ((ref[:, 1] > 0.5) == targets[:, 1]).mean()  # the test can tell them apart
+    result = evaluate(xml, listing, progress=False)
+    assert result.kind == "person_attribute" and result.threshold == pytest.approx(thr.tolist())
+    (score,) = result.scores
+    assert [p["accuracy"] for p in score.per_label] == pytest.approx(acc.tolist())
+    assert score.accuracy == pytest.approx(acc.mean())
+
+
 def test_single_label_model_refuses_a_multilabel_list(images, multilabel, tmp_path) -> None:
     _, _, listing, _ = multilabel
-    post = {"kind": "topk", "topk": 1, "labels": ["nobody", "someone"]}
+    post = "Topk: {topk: 1, label_list: [nobody, someone]}"
     xml = _save(tmp_path, "topk", 2, "softmax", post)
     with pytest.raises(DatasetError, match="single-label"):
         evaluate(xml, listing, progress=False)

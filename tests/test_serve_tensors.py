@@ -39,7 +39,7 @@ class Out:
 
 
 def parse(*tensors, params=None, outputs=None):
-    return parse_request(list(tensors), params, outputs, crop=4, num_classes=3)
+    return parse_request(list(tensors), params, outputs, input_hw=(4, 4), num_classes=3)
 
 
 def test_valid_inputs():

@@ -32,20 +32,27 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
-def static_shape(dims: Sequence[int | str | None], batch: int, crop: int) -> tuple[int, ...]:
-    """A runnable shape from a model's declared one: batch set, unknown spatial dims = crop.
+def static_shape(
+    dims: Sequence[int | str | None], batch: int, input_hw: tuple[int, int]
+) -> tuple[int, ...]:
+    """A runnable shape from a model's declared one: batch set, unknown spatial dims from the
+    model's ``(height, width)`` (80x160 text lines are not square).
 
     Declared shapes come as ``-1``, ``None`` or a symbolic name for dynamic dimensions
-    depending on the runtime; the channel dimension (3) is always static in our models.
+    depending on the runtime; the channel dimension (3) is always static in our models, and
+    tells NCHW (``[N, 3, H, W]``) from the folded NHWC (``[N, H, W, 3]``).
     """
+    channels = 3 if len(dims) == 4 and dims[3] == 3 and dims[1] != 3 else 1
+    spatial = iter(input_hw)
     shape = []
     for i, d in enumerate(dims):
         if i == 0:
             shape.append(batch)
-        elif isinstance(d, int) and d > 0:
-            shape.append(d)
+        elif i == channels:
+            shape.append(d if isinstance(d, int) and d > 0 else 3)
         else:
-            shape.append(crop)
+            size = next(spatial)
+            shape.append(d if isinstance(d, int) and d > 0 else size)
     return tuple(shape)
 
 

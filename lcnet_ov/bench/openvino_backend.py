@@ -78,7 +78,7 @@ def actual_properties(compiled: Any) -> dict[str, Any]:
     return out
 
 
-def compile_model(xml: Path, cfg: BenchConfig, crop: int) -> tuple[Any, float]:
+def compile_model(xml: Path, cfg: BenchConfig, input_hw: tuple[int, int]) -> tuple[Any, float]:
     """Read, reshape to a static batch and compile; returns the compiled model and its ms."""
     import openvino as ov
 
@@ -92,7 +92,7 @@ def compile_model(xml: Path, cfg: BenchConfig, crop: int) -> tuple[Any, float]:
 
         raise BenchError(f"{xml}: expected one input, the model has {len(model.inputs)}")
     dims = [d.get_length() if d.is_static else -1 for d in model.input(0).get_partial_shape()]
-    shape = static_shape(dims, cfg.batch_size, crop)
+    shape = static_shape(dims, cfg.batch_size, input_hw)
     model.reshape({model.input(0).any_name: ov.PartialShape(list(shape))})
     compiled = core.compile_model(model, cfg.device, compile_properties(cfg))
     return compiled, (clock() - start) * 1000.0
@@ -103,12 +103,12 @@ def measure(
     cfg: BenchConfig,
     settings: BenchSettings,
     *,
-    crop: int,
+    input_hw: tuple[int, int],
     images: ImageBatches | None = None,
     limits: Limits,
 ) -> Measurement:
     """Compile ``xml`` for ``cfg`` and time it; ``images`` switches to end-to-end mode."""
-    compiled, load_ms = compile_model(xml, cfg, crop)
+    compiled, load_ms = compile_model(xml, cfg, input_hw)
     actual = actual_properties(compiled)
     port = compiled.input(0)
     shape = tuple(port.get_shape())

@@ -136,7 +136,7 @@ def measure_onnxruntime(
     cfg: BenchConfig,
     settings: BenchSettings,
     *,
-    crop: int,
+    input_hw: tuple[int, int],
     images: ImageBatches | None,
     limits: Limits,
 ) -> Measurement:
@@ -154,7 +154,7 @@ def measure_onnxruntime(
     session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
     load_ms = (clock() - start) * 1000.0
     inp = session.get_inputs()[0]
-    shape = static_shape(inp.shape, cfg.batch_size, crop)
+    shape = static_shape(inp.shape, cfg.batch_size, input_hw)
     dtype = np.uint8 if "uint8" in inp.type else np.float32
     out_names = [o.name for o in session.get_outputs()]
     if images is None:
@@ -187,7 +187,7 @@ def measure_paddle(
     cfg: BenchConfig,
     settings: BenchSettings,
     *,
-    crop: int,
+    input_hw: tuple[int, int],
     images: ImageBatches | None,
     limits: Limits,
 ) -> Measurement:
@@ -210,7 +210,7 @@ def measure_paddle(
     handle = predictor.get_input_handle(predictor.get_input_names()[0])
     out_handle = predictor.get_output_handle(predictor.get_output_names()[0])
     # an input handle has no shape until data arrives; PaddleClas exports are NCHW RGB
-    shape = (cfg.batch_size, 3, crop, crop)
+    shape = (cfg.batch_size, 3, *input_hw)
     handle.reshape(list(shape))
     if images is None:
         handle.copy_from_cpu(synthetic(shape, np.float32, settings.seed))

@@ -196,18 +196,18 @@ def _measure_one(
         pp, embedded, _ = _ir_preprocess(source)
         images = ImageBatches(files, pp, embedded) if files is not None else None
         return openvino_backend.measure(
-            source, cfg, settings, crop=pp.crop_size, images=images, limits=limits
+            source, cfg, settings, input_hw=pp.input_hw, images=images, limits=limits
         )
     pp = _peer_preprocess(settings, sources)
     images = ImageBatches(files, pp) if files is not None else None
     try:
         if cfg.backend == "onnxruntime":
             return peers.measure_onnxruntime(
-                source, cfg, settings, crop=pp.crop_size, images=images, limits=limits
+                source, cfg, settings, input_hw=pp.input_hw, images=images, limits=limits
             )
         program, params = source
         return peers.measure_paddle(
-            program, params, cfg, settings, crop=pp.crop_size, images=images, limits=limits
+            program, params, cfg, settings, input_hw=pp.input_hw, images=images, limits=limits
         )
     except (BenchError, BackendUnavailable):
         raise

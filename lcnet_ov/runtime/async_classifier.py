@@ -87,7 +87,10 @@ class AsyncClassifier:
     ``max_wait_ms`` shape micro-batches (a static-batch IR fixes ``max_batch`` to its batch and
     pads); ``num_requests`` overrides ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``; ``max_pending``
     bounds items in the pipeline (default ``4 × max_batch × requests``); ``workers`` sizes the
-    decode/preprocess threads (default: CPU count).
+    decode/preprocess threads (default: CPU count). ``rank_all_classes`` answers every image
+    with all classes ranked by score whatever the model's post-processing kind, for callers
+    that rebuild the probability vector and apply the model's ``Postprocess`` themselves (the
+    server; multi-label models otherwise answer only the labels over their thresholds).
 
     ``fold_preprocessing`` (default on) normalizes inside the compiled graph
     (:mod:`lcnet_ov.runtime.folding`): workers stop at the uint8 crop, a quarter of the bytes cross
@@ -121,6 +124,7 @@ class AsyncClassifier:
         fold_preprocessing: bool = FOLD_PREPROCESSING_STREAMING,
         fast_decode: bool = FAST_DECODE,
         core: Any = None,
+        rank_all_classes: bool = False,
     ) -> None:
         if (topk is not None and topk < 1) or max_batch < 1 or max_wait_ms < 0:
             raise ValueError("topk and max_batch must be >= 1 and max_wait_ms >= 0")
@@ -167,6 +171,7 @@ class AsyncClassifier:
             max_pending=self.max_pending,
             workers=self.workers,
             topk=self.topk,
+            rank_all=rank_all_classes,
         )
         # the engine's threads reference the engine, never this object: dropping the last
         # reference to an unclosed classifier stops them (and at exit, whatever is left)

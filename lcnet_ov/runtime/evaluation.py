@@ -20,7 +20,6 @@ carry bf16 rounding. The hint each model actually ran with is read back and repo
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -42,16 +41,11 @@ from ..inputs.datasets import (
     open_image_set,
 )
 from ..paths import PRECISIONS
-from ..postprocess import topk_ids
-from .label_metrics import (
-    binary_decisions,
-    multilabel_decisions,
-    multilabel_scores,
-    thresholds_for,
-)
+from ..postprocess import Postprocess, topk_ids
+from .label_metrics import binary_decisions, multilabel_scores
 from .loaded_model import LoadedModel, compile_config
 from .locate import locate_ir
-from .metadata import NAMESPACE, ModelMetadata
+from .metadata import ModelMetadata
 
 #: default batch: big enough to keep the CPU's streams busy, small enough for any RAM
 DEFAULT_BATCH = 32
@@ -164,24 +158,11 @@ class EvalResult:
         }
 
 
-def postprocess_of(model: LoadedModel) -> tuple[str, Any]:
-    """``(kind, threshold)`` of an IR's post-processing, from its metadata.
-
-    ``ModelMetadata.postprocess`` when this version has it; else the ``postprocess`` entry of
-    the IR's ``rt_info`` (the same JSON); IRs without either are top-k classifiers."""
-    post = getattr(model.metadata, "postprocess", None)
-    if post is not None:
-        return str(post.kind), getattr(post, "threshold", None)
-    if model.ov_model.has_rt_info([NAMESPACE, "postprocess"]):
-        raw = model.ov_model.get_rt_info()[NAMESPACE]["postprocess"].astype(str)
-        try:
-            info = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidModelFileError(
-                f"{model.xml}: damaged postprocess metadata ({exc}); re-run `lcnet-ov convert`"
-            ) from exc
-        return str(info.get("kind", "topk")), info.get("threshold")
-    return "topk", None
+def postprocess_of(model: LoadedModel) -> Postprocess:
+    """The IR's post-processing (:class:`~lcnet_ov.postprocess.Postprocess`, from its metadata;
+    IRs converted before configs were read: top-5). Evaluation decides with it, never with a
+    re-implementation, so its accuracy is that of what ``infer`` answers."""
+    return model.metadata.postprocess
 
 
 def resolve_column(model: str | os.PathLike, entry: str | os.PathLike) -> tuple[str, Path]:
@@ -231,7 +212,8 @@ class _Column:
         # (it would be lost); it is re-raised by wait().
         try:
             start, n = userdata
-            probs = request.get_output_tensor(0).data[:n]
+            # scores as the runtime gives them (softmax only for a single-label logit graph)
+            probs = self.model.probabilities(request.get_output_tensor(0).data[:n])
             assert self.top is not None
             self.top[start : start + n] = topk_ids(probs, self.k)
             if self.probs is not None:
@@ -292,12 +274,13 @@ def evaluate(
         _Column(*resolve_column(model, entry), inference_precision, device) for entry in precision
     ]
     first = columns[0].meta
-    kind, threshold = postprocess_of(columns[0].model)
+    post = postprocess_of(columns[0].model)
+    kind = post.kind
     for col in columns[1:]:
         if (
             col.meta.preprocess != first.preprocess
             or col.meta.num_classes != first.num_classes
-            or postprocess_of(col.model)[0] != kind
+            or postprocess_of(col.model).kind != kind
         ):
             raise InvalidModelFileError(
                 f"{col.xml} and {columns[0].xml} differ in preprocessing, classes or "
@@ -356,14 +339,14 @@ def evaluate(
     if pos == 0:
         raise DatasetError(f"{image_set.source}: none of the {len(skipped)} images could be read")
     if multilabel:
-        thresholds = thresholds_for(threshold, first.num_classes)
-        scores, agreement = _multilabel_columns(columns, targets[:pos], thresholds, first.labels)
+        thresholds = post.label_thresholds(first.num_classes)
+        scores, agreement = _multilabel_columns(columns, targets[:pos], post, first.labels)
         same = bool(np.all(thresholds == thresholds[0]))
-        threshold = float(thresholds[0]) if same else thresholds.tolist()
+        threshold: Any = float(thresholds[0]) if same else thresholds.tolist()
     else:
-        threshold = float(threshold if threshold is not None else 0.5) if binary else None
+        threshold = float(post.threshold or 0.0) if binary else None  # as ThreshOutput reads it
         scores, agreement = _single_label_columns(
-            columns, labels[:pos], first.num_classes, threshold
+            columns, labels[:pos], first.num_classes, post if binary else None
         )
     return EvalResult(
         model=str(model),
@@ -398,9 +381,10 @@ def _check_multilabel_data(image_set: Any, kind: str, meta: ModelMetadata) -> No
 
 
 def _single_label_columns(
-    columns: list[_Column], labels: np.ndarray, num_classes: int, threshold: float | None
+    columns: list[_Column], labels: np.ndarray, num_classes: int, binary: Postprocess | None
 ) -> tuple[list[ModelScore], list[float]]:
-    """Top-1/top-5 per column; for a binary model also the accuracy at its threshold."""
+    """Top-1/top-5 per column; for a binary model (``binary``: its ``ThreshOutput``) also the
+    accuracy of the class it answers at its threshold."""
     pos = len(labels)
     scores, agreement = [], []
     base = None
@@ -410,9 +394,9 @@ def _single_label_columns(
         hits = top == labels[:, None]
         decided = top[:, 0]
         accuracy = None
-        if threshold is not None:
+        if binary is not None:
             assert col.probs is not None
-            decided = binary_decisions(col.probs[:pos], threshold)
+            decided = binary_decisions(binary, col.probs[:pos])
             accuracy = float(np.mean(decided == labels))
         base = decided if base is None else base
         scores.append(
@@ -432,7 +416,7 @@ def _single_label_columns(
 
 
 def _multilabel_columns(
-    columns: list[_Column], targets: np.ndarray, thresholds: np.ndarray, names: Sequence[str]
+    columns: list[_Column], targets: np.ndarray, post: Postprocess, names: Sequence[str]
 ) -> tuple[list[ModelScore], list[float]]:
     """mAP and per-label accuracy per column; agreement over image × label decisions."""
     pos = len(targets)
@@ -442,8 +426,8 @@ def _multilabel_columns(
     for col in columns:
         assert col.probs is not None
         probs = col.probs[:pos]
-        m_ap, acc, aps, accs = multilabel_scores(probs, targets, thresholds)
-        decided = multilabel_decisions(probs, thresholds)
+        decided = post.decisions(probs)
+        m_ap, acc, aps, accs = multilabel_scores(probs, targets, decided)
         base = decided if base is None else base
         per_label = tuple(
             {"label": n, "positives": int(p), "ap": a, "accuracy": c}

@@ -7,18 +7,20 @@ multi-label and attribute models, softmax for PULC's binary models): nothing is 
   precision-recall curve as scikit-learn's ``average_precision_score`` computes it (steps at
   every distinct score, ties counted together). Labels without a positive image have no AP and
   are left out of the mean (their AP is reported as ``None``).
-* **per-label accuracy**: share of images whose thresholded decision for the label
-  (``score > threshold``, strict, like PaddleX's ``MultiLabelThreshOutput``) equals the ground
-  truth; the mean over labels is PaddleClas' label-based accuracy.
+* **per-label accuracy**: share of images whose decision for the label equals the ground
+  truth; the mean over labels is PaddleClas' label-based accuracy. The decisions are the
+  model's own post-processing's (:meth:`~lcnet_ov.postprocess.Postprocess.decisions`: PaddleX's
+  strict ``>`` or PaddleClas' ``>=``, the attribute decoders' per-attribute thresholds), so
+  eval scores exactly what ``infer`` answers.
 * **binary accuracy**: PULC's ``ThreshOutput`` says class 1 when ``p1 >= threshold`` (exactly at
-  the threshold is class 1), else class 0.
+  the threshold is class 1), else class 0 — again from the model's ``Postprocess``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
+
+from ..postprocess import Postprocess
 
 
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> float | None:
@@ -39,31 +41,15 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> float | None:
     return float(np.sum(steps * precision))
 
 
-def thresholds_for(threshold: float | Sequence[float] | None, num_labels: int) -> np.ndarray:
-    """Per-label thresholds from the model's config (one float for all, or one per label)."""
-    if threshold is None:
-        threshold = 0.5
-    if isinstance(threshold, (int, float)):
-        return np.full(num_labels, float(threshold))
-    values = np.asarray([float(t) for t in threshold], dtype=np.float64)
-    if values.shape != (num_labels,):
-        raise ValueError(f"{len(values)} thresholds for {num_labels} labels")
-    return values
-
-
-def multilabel_decisions(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """0/1 per image and label: ``score > threshold`` (strict, as PaddleX decides)."""
-    return (np.asarray(probs) > thresholds[None, :]).astype(np.int8)
-
-
 def multilabel_scores(
-    probs: np.ndarray, targets: np.ndarray, thresholds: np.ndarray
+    probs: np.ndarray, targets: np.ndarray, decisions: np.ndarray
 ) -> tuple[float | None, float, list[float | None], list[float]]:
-    """``(mAP, mean label accuracy, AP per label, accuracy per label)``."""
+    """``(mAP, mean label accuracy, AP per label, accuracy per label)``; ``decisions`` are the
+    model's own 0/1 answers (:meth:`~lcnet_ov.postprocess.Postprocess.decisions`)."""
     t = np.asarray(targets).astype(np.int8)
     aps = [average_precision(probs[:, j], t[:, j]) for j in range(t.shape[1])]
     known = [a for a in aps if a is not None]
-    acc = (multilabel_decisions(probs, thresholds) == t).mean(axis=0)
+    acc = (np.asarray(decisions) == t).mean(axis=0)
     return (
         float(np.mean(known)) if known else None,
         float(acc.mean()),
@@ -72,6 +58,7 @@ def multilabel_scores(
     )
 
 
-def binary_decisions(probs: np.ndarray, threshold: float) -> np.ndarray:
-    """PULC ``ThreshOutput`` on a 2-class output: 1 where ``p1 >= threshold``."""
-    return (np.asarray(probs)[:, 1] >= float(threshold)).astype(np.int64)
+def binary_decisions(post: Postprocess, probs: np.ndarray) -> np.ndarray:
+    """The class PULC's ``ThreshOutput`` answers per row (1 where ``p1 >= threshold``), from
+    the model's own :class:`~lcnet_ov.postprocess.Postprocess`."""
+    return np.array([p.class_ids[0] for p in post.apply(probs, labels=["", ""])], dtype=np.int64)

@@ -40,7 +40,7 @@ from ..inputs.decode import ImageSource, decode_image
 from ..inputs.files import InputItem, iter_inputs
 from ..inputs.labels import load_labels
 from ..inputs.preprocess import fast_decode_side, preprocess_image, resize_crop
-from ..postprocess import softmax
+from ..postprocess import Postprocess, softmax
 from ..results import FailedPrediction, Result
 from ..zoo import DEFAULT_MODEL
 from .core import shared_core
@@ -334,13 +334,23 @@ class LoadedModel:
         return softmax(raw, axis=-1)
 
     def results(
-        self, probs: np.ndarray, items: Sequence[InputItem], k: int | None = None
+        self,
+        probs: np.ndarray,
+        items: Sequence[InputItem],
+        k: int | None = None,
+        *,
+        rank_all: bool = False,
     ) -> list[Result]:
         """The model's post-processing per row (``k`` overrides a top-k model's own); a row
-        with NaN/inf fails only its own item."""
+        with NaN/inf fails only its own item. ``rank_all``: every class ranked by score,
+        whatever the model's kind, for callers that need the whole probability vector back
+        (the server's outputs, smoothing streams) and apply the model's post-processing
+        themselves."""
         finite = np.isfinite(probs).all(axis=1)
         good = [i for i in range(len(items)) if finite[i]]
         post = self.metadata.postprocess
+        if rank_all:
+            post, k = Postprocess(kind="topk", topk=max(1, probs.shape[1])), None
         names = [items[i].filename for i in good]
         preds = iter(post.apply(probs[good], names, labels=self.labels, k=k) if good else ())
         return [

@@ -25,9 +25,12 @@ Why it is built this way:
   (``buffer + 2 × window``) is dropped (and counted) when a newer one is finished as well, so
   what is handed out is the freshest result there is (``FrameResult.lag_frames``).
 * **Smoothing is exact**: with ``smooth=K`` every frame is ranked over all classes (the
-  engine's per-item k), the mean of the last K probability vectors is ranked again and cut to
-  the classifier's ``topk``. Scores here are always probabilities (the runtime applies softmax
-  to models that emit logits).
+  engine's per-item k, or a plain ranking for models that are not top-k classifiers), and the
+  mean of the last K probability vectors goes through the model's own post-processing
+  (:class:`~lcnet_ov.postprocess.Postprocess`): top-k cut to the classifier's ``topk``, or
+  multi-label / binary thresholds and attribute decoding applied to the averaged
+  probabilities, never a top-k over them. Scores here are always probabilities (the runtime
+  applies softmax to single-label models that emit logits).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from ..errors import StreamOptionError
 from ..inputs.files import InputItem
 from ..inputs.frame_buffer import BackgroundReader
 from ..inputs.video import Frame, StreamSource, VideoReader, check_sampling, parse_stream_source
-from ..postprocess import topk
+from ..postprocess import Postprocess, topk
 from ..results import FrameResult, Prediction, StreamEvent, StreamStats
 
 LOGGER = logging.getLogger(__name__)
@@ -98,6 +101,7 @@ class FrameStream:
         self._backend = backend
         self._classes = len(backend.labels)
         self._topk = backend.topk
+        self._post = backend.postprocess
         self._window_size = backend.live_window if self.live else backend.window
         capacity = buffer or (LIVE_BUFFER if self.live else max(8, backend.max_batch))
         self._bg = BackgroundReader(self._reader, capacity=capacity, drop_oldest=self.live)
@@ -152,8 +156,11 @@ class FrameStream:
 
     def _run(self) -> Iterator[FrameResult]:
         window: deque[tuple[Frame, Future | None]] = deque()
-        smoother = _Smoother(self.smooth, self._classes, self._topk, self._backend.labels)
+        smoother = _Smoother(
+            self.smooth, self._classes, self._topk, self._backend.labels, self._post
+        )
         k = self._classes if self.smooth > 1 else self._topk
+        rank_all = self.smooth > 1
         buf = self._bg.buffer
         ended = False
         self._bg.start()
@@ -184,7 +191,8 @@ class FrameStream:
                     window.append((frame, None))
                     continue
                 name = f"{self.source} frame {frame.index}"
-                fut = self._backend.submit(InputItem(name, frame.image, self.source), k)
+                item = InputItem(name, frame.image, self.source)
+                fut = self._backend.submit(item, k, rank_all=rank_all)
                 fut.add_done_callback(lambda _: buf.wake())
                 window.append((replace(frame, image=None), fut))  # the engine holds the pixels
         finally:
@@ -234,10 +242,14 @@ class FrameStream:
 
 
 class _Smoother:
-    """Mean of the last K probability vectors (K = 1: the prediction as it came, cut to k)."""
+    """Mean of the last K probability vectors through the model's post-processing (K = 1: the
+    prediction as it came)."""
 
-    def __init__(self, k: int, classes: int, topk: int, labels: tuple[str, ...]) -> None:
+    def __init__(
+        self, k: int, classes: int, topk: int, labels: tuple[str, ...], post: Postprocess
+    ) -> None:
         self.k, self.classes, self.topk, self.labels = k, classes, topk, labels
+        self.post = post
         self._probs: deque[np.ndarray] = deque(maxlen=k)
         self._sum = np.zeros(classes, np.float64)
 
@@ -251,9 +263,18 @@ class _Smoother:
         self._probs.append(p)
         self._sum += p
         mean = (self._sum / len(self._probs)).astype(np.float32)
-        smoothed = topk(mean, self.topk, self.labels, [pred.filename])[0]
-        n = min(self.topk, len(pred.class_ids))
-        raw = Prediction(pred.class_ids[:n], pred.scores[:n], pred.label_names[:n], pred.filename)
+        if self.post.ranks_all_classes:
+            smoothed = topk(mean, self.topk, self.labels, [pred.filename])[0]
+            n = min(self.topk, len(pred.class_ids))
+            raw = Prediction(
+                pred.class_ids[:n], pred.scores[:n], pred.label_names[:n], pred.filename
+            )
+            return smoothed, raw
+        # thresholds and decoders on the averaged probabilities (float32, as the model gives
+        # them); the frame's own answer from its own probabilities
+        names = [pred.filename]
+        smoothed = self.post.apply(mean, names, labels=self.labels)[0]
+        raw = self.post.apply(p.astype(np.float32), names, labels=self.labels)[0]
         return smoothed, raw
 
 
@@ -297,13 +318,14 @@ class AsyncBackend:
     def __init__(self, clf: Any) -> None:
         self._engine = clf._engine
         self.labels, self.topk, self.max_batch = clf.labels, clf.topk, clf.max_batch
+        self.postprocess = clf.model.metadata.postprocess
         # files: one batch inferring and one queued per request (more only holds decoded
         # frames in memory for nothing), within what the classifier takes
         self.window = min(clf.max_pending, 2 * clf.max_batch * clf.num_requests)
         self.live_window = max(2, clf.max_batch * clf.num_requests)
 
-    def submit(self, item: InputItem, k: int) -> Future:
-        return self._engine.submit(item, True, None, topk=k)
+    def submit(self, item: InputItem, k: int, rank_all: bool = False) -> Future:
+        return self._engine.submit(item, True, None, topk=k, rank_all=rank_all)
 
     def flush(self) -> None:  # the engine forms its batches itself
         pass
@@ -316,11 +338,14 @@ class SyncBackend:
     def __init__(self, clf: Any) -> None:
         self._clf = clf
         self.labels, self.topk = clf.labels, clf.topk
+        self.postprocess = clf.model.metadata.postprocess
         self.max_batch = self.window = self.live_window = clf.batch_size
         self._pending: list[tuple[InputItem, int, Future]] = []
+        self._rank_all = False
 
-    def submit(self, item: InputItem, k: int) -> Future:
+    def submit(self, item: InputItem, k: int, rank_all: bool = False) -> Future:
         fut: Future = Future()
+        self._rank_all = self._rank_all or rank_all  # one stream: the same for every frame
         self._pending.append((item, k, fut))
         if len(self._pending) >= self.max_batch:
             self.flush()
@@ -333,7 +358,8 @@ class SyncBackend:
         items = [item for item, _, _ in batch]
         try:
             probs = self._clf.predict_probs([item.source for item in items])
-            results = self._clf.model.results(probs, items, max(k for _, k, _ in batch))
+            k = max(k for _, k, _ in batch)
+            results = self._clf.model.results(probs, items, k, rank_all=self._rank_all)
         except Exception as exc:
             for _, _, fut in batch:
                 fut.set_exception(exc)

@@ -41,10 +41,18 @@ import numpy as np
 
 from ..errors import ImageDecodeError, LcnetOVError, QueueFullError, ServerBusyError
 from ..postprocess import topk as rank
-from . import DEFAULT_TOPK, MAX_IMAGES_PER_REQUEST, OUTPUT_NAMES
+from . import DEFAULT_TOPK, MAX_IMAGES_PER_REQUEST
 from ._kserve import kserve
 from .options import ServeOptions, open_classifier
-from .tensors import ParsedRequest, RequestError, input_types, output_arrays, output_types
+from .tensors import (
+    ParsedRequest,
+    RequestError,
+    input_types,
+    kind_output_arrays,
+    output_arrays,
+    output_names,
+    output_types,
+)
 from .tensors import parse_request as parse_tensors
 
 _ks = kserve()
@@ -70,7 +78,10 @@ class ClassifierModel(_ks.Model):
         meta = self.classifier.metadata
         super().__init__(options.name or meta.name)
         self.num_classes = self.classifier.model.num_classes
-        self.crop = meta.preprocess.crop_size
+        self.input_hw = meta.preprocess.input_hw  # (80, 160) for text lines: not square
+        #: the model's own post-processing; top-k models keep the request's ``topk``
+        self.post = meta.postprocess
+        self.output_names = output_names(self.post)
         self.capacity = options.max_pending_images
         #: images admitted and not answered yet (event-loop only)
         self.admitted = 0
@@ -142,10 +153,10 @@ class ClassifierModel(_ks.Model):
     # ---- metadata ----------------------------------------------------------------------------
 
     def get_input_types(self) -> list[dict[str, Any]]:
-        return input_types(self.crop)
+        return input_types(self.input_hw)
 
     def get_output_types(self) -> list[dict[str, Any]]:
-        return output_types(self.num_classes)
+        return output_types(self.num_classes, self.post)
 
     def parameters(self) -> dict[str, Any]:
         """Extra fields of ``/v2/models/{name}``: labels and how inputs are preprocessed."""
@@ -155,7 +166,9 @@ class ClassifierModel(_ks.Model):
             "labels": list(meta.labels),
             "precision": meta.precision,
             "preprocess": f"resize_short={pp.resize_short} crop={pp.crop_size} "
-            f"mean={list(pp.mean)} std={list(pp.std)} {pp.channel_order}",
+            f"resize_size={list(pp.resize_size) if pp.resize_size else None} "
+            f"input_hw={list(pp.input_hw)} mean={list(pp.mean)} std={list(pp.std)} "
+            f"{pp.channel_order}",
             "max_batch": self.classifier.max_batch,
             "topk_default": DEFAULT_TOPK,
         }
@@ -182,13 +195,19 @@ class ClassifierModel(_ks.Model):
                 payload.inputs,
                 params,
                 payload.request_outputs,
-                crop=self.crop,
+                input_hw=self.input_hw,
                 num_classes=self.num_classes,
+                outputs=self.output_names,
             )
         except RequestError as exc:
             raise InvalidInput(str(exc)) from exc
-        arrays = output_arrays(await self._classify(request), request.topk, self.num_classes)
-        names = request.outputs if payload.request_outputs else OUTPUT_NAMES
+        preds = await self._classify(request)
+        if self.post.ranks_all_classes:
+            arrays = output_arrays(preds, request.topk, self.num_classes)
+        else:  # multi-label / threshold / attributes: the model's own answer, padded
+            labels = self.classifier.labels
+            arrays = kind_output_arrays(preds, self.post, labels, self.num_classes)
+        names = request.outputs if payload.request_outputs else self.output_names
         outputs = [_infer_output(name, arrays[name]) for name in names]
         return InferResponse(
             response_id=payload.id or uuid.uuid4().hex,
@@ -202,6 +221,10 @@ class ClassifierModel(_ks.Model):
         """Encoded files → PaddleClas-style dicts (the curl route and v1 ``:predict``)."""
         request = ParsedRequest("image", items=tuple(blobs), topk=min(k, self.num_classes))
         preds = await self._classify(request)
+        if not self.post.ranks_all_classes:
+            arrays = kind_output_arrays(preds, self.post, self.classifier.labels, self.num_classes)
+            answers = self.post.apply(arrays["probabilities"], labels=self.classifier.labels)
+            return [_short(a, len(a.class_ids)) for a in answers]
         return [_short(p, request.topk) for p in preds]
 
     async def _predict_v1(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -290,11 +313,14 @@ def _infer_output(name: str, arr: np.ndarray) -> InferOutput:
 
 
 def _short(pred: Any, k: int) -> dict[str, Any]:
-    return {
+    short = {
         "class_ids": list(pred.class_ids[:k]),
         "scores": [round(float(s), 5) for s in pred.scores[:k]],
         "label_names": list(pred.label_names[:k]),
     }
+    if pred.attributes is not None:
+        short["attributes"] = pred.attributes
+    return short
 
 
 def _as_http_error(exc: BaseException, where: str) -> Exception:

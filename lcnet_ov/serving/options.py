@@ -135,14 +135,15 @@ def open_classifier(options: ServeOptions) -> Any:
         threads=options.threads,
         inference_precision=options.inference_precision,
         topk=1 << 30,  # clipped to the class count by the ranking
+        rank_all_classes=True,  # multi-label/attribute models too: the model applies its own
         max_batch=options.max_batch,
         max_wait_ms=options.max_wait_ms,
         max_pending=options.max_pending_images,
         fast_decode=options.fast_decode,
         fold_preprocessing=options.fold_preprocessing,
     )
-    crop = clf.metadata.preprocess.crop_size
-    blank = np.full((crop, crop, 3), 127, dtype=np.uint8)
+    h, w = clf.metadata.preprocess.input_hw
+    blank = np.full((h, w, 3), 127, dtype=np.uint8)
     # One image alone first: OpenVINO's first start_async of a process initializes pybind11
     # statics under the GIL (data_dispatcher's to_dtype), and two infer threads doing it at
     # once deadlocked about one start in 30 (stacks of both stuck there, kserve's import thread

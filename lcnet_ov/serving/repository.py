@@ -68,9 +68,9 @@ def _prepare_graph(model: Any, meta: ModelMetadata) -> Any:
 
     if not meta.embedded_preprocessing:
         model = fold_preprocessing(model, meta.preprocess)
-    c = meta.preprocess.crop_size
+    h, w = meta.preprocess.input_hw
     try:
-        model.reshape({model.input(0): ov.PartialShape([-1, c, c, 3])})
+        model.reshape({model.input(0): ov.PartialShape([-1, h, w, 3])})
     except RuntimeError as exc:
         raise ServeError(f"cannot give the IR a dynamic batch: {exc}") from exc
     if not meta.outputs_probabilities:
@@ -164,7 +164,9 @@ def _write_atomic(path: Path, text: str, staging: Path) -> None:
     os.replace(tmp, path)
 
 
-def triton_config(name: str, crop: int, num_classes: int, max_batch: int, delay_us: int) -> str:
+def triton_config(
+    name: str, input_hw: tuple[int, int], num_classes: int, max_batch: int, delay_us: int
+) -> str:
     """``config.pbtxt`` text (protobuf text format of Triton's ``ModelConfig``)."""
     return f"""\
 name: "{name}"
@@ -175,7 +177,7 @@ input [
     name: "{INPUT_NAME}"
     data_type: TYPE_UINT8
     format: FORMAT_NHWC
-    dims: [ {crop}, {crop}, 3 ]
+    dims: [ {input_hw[0]}, {input_hw[1]}, 3 ]
   }}
 ]
 output [
@@ -241,7 +243,7 @@ def export_repository(
         merged_ovms_config(root / "config.json", name, f"/models/{name}")
     graph = _prepare_graph(core.read_model(str(xml)), meta)
     step("graph: u8 NHWC BGR crops in, normalization inside, probabilities out, dynamic batch")
-    crop, classes = meta.preprocess.crop_size, len(meta.labels)
+    input_hw, classes = meta.preprocess.input_hw, len(meta.labels)
 
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-staging-", dir=root))
@@ -254,7 +256,7 @@ def export_repository(
         diff = _check(xml, version / "model.xml", meta, core)
         step(f"verified against {xml}: max |Δprob| {diff:.1e} (limit {EXPORT_TOLERANCE:g})")
         if fmt == "triton":
-            text = triton_config(name, crop, classes, max_batch, int(max_wait_ms * 1000))
+            text = triton_config(name, input_hw, classes, max_batch, int(max_wait_ms * 1000))
             (model_dir / "config.pbtxt").write_text(text, encoding="utf-8")
         old = None
         if target.exists():

@@ -12,19 +12,21 @@ Three input forms, exactly one per request:
                                 aspect guard). Binary tensor data carries raw bytes; in JSON a
                                 BYTES element is a string, so it must be base64.
 ``pixels`` UINT8  [N, H, W, 3]  BGR images of any size, resized and cropped like files.
-``x``      FP32   [N, 3, S, S]  tensors already preprocessed (S = the model's crop size).
+``x``      FP32   [N, 3, H, W]  tensors already preprocessed ((H, W) = the model's input size).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..postprocess import Postprocess
 from ..results import Prediction
 from . import DEFAULT_TOPK, INPUT_NAMES, MAX_IMAGES_PER_REQUEST, OUTPUT_NAMES
 
@@ -51,22 +53,30 @@ class ParsedRequest:
         return len(self.tensor) if self.tensor is not None else len(self.items)
 
 
-def input_types(crop: int) -> list[dict[str, Any]]:
+def input_types(input_hw: tuple[int, int]) -> list[dict[str, Any]]:
     """``/v2/models/{name}`` inputs (``-1`` marks a free dimension)."""
     return [
         {"name": "image", "datatype": "BYTES", "shape": [-1]},
         {"name": "pixels", "datatype": "UINT8", "shape": [-1, -1, -1, 3]},
-        {"name": "x", "datatype": "FP32", "shape": [-1, 3, crop, crop]},
+        {"name": "x", "datatype": "FP32", "shape": [-1, 3, *input_hw]},
     ]
 
 
-def output_types(num_classes: int) -> list[dict[str, Any]]:
-    return [
+def output_names(post: Postprocess) -> tuple[str, ...]:
+    """What a model answers: the four outputs, plus ``attributes`` for attribute decoders."""
+    return (*OUTPUT_NAMES, "attributes") if post.kind in ATTRIBUTE_KINDS else OUTPUT_NAMES
+
+
+def output_types(num_classes: int, post: Postprocess | None = None) -> list[dict[str, Any]]:
+    types = [
         {"name": "probabilities", "datatype": "FP32", "shape": [-1, num_classes]},
         {"name": "class_ids", "datatype": "INT64", "shape": [-1, -1]},
         {"name": "scores", "datatype": "FP32", "shape": [-1, -1]},
         {"name": "label_names", "datatype": "BYTES", "shape": [-1, -1]},
     ]
+    if post is not None and post.kind in ATTRIBUTE_KINDS:
+        types.append({"name": "attributes", "datatype": "BYTES", "shape": [-1]})
+    return types
 
 
 def _shape(tensor: Any) -> list[int]:
@@ -150,15 +160,15 @@ def parse_topk(parameters: Mapping[str, Any] | None, num_classes: int) -> int:
     return min(int(value), num_classes)
 
 
-def parse_outputs(requested: Sequence[Any] | None) -> tuple[str, ...]:
+def parse_outputs(
+    requested: Sequence[Any] | None, known: tuple[str, ...] = OUTPUT_NAMES
+) -> tuple[str, ...]:
     if not requested:
-        return OUTPUT_NAMES
+        return known
     names = tuple(out.name for out in requested)
-    unknown = [n for n in names if n not in OUTPUT_NAMES]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise RequestError(
-            f"unknown output {unknown[0]!r}; this model returns {', '.join(OUTPUT_NAMES)}"
-        )
+        raise RequestError(f"unknown output {unknown[0]!r}; this model returns {', '.join(known)}")
     return names
 
 
@@ -167,8 +177,9 @@ def parse_request(
     parameters: Mapping[str, Any] | None,
     requested_outputs: Sequence[Any] | None,
     *,
-    crop: int,
+    input_hw: tuple[int, int],
     num_classes: int,
+    outputs: tuple[str, ...] = OUTPUT_NAMES,
 ) -> ParsedRequest:
     """Validate a request's tensors (kserve ``InferInput``-like: name, datatype, shape,
     ``as_numpy()``) and return what to classify; raises :class:`RequestError`."""
@@ -185,8 +196,9 @@ def parse_request(
         raise RequestError(f"input '{name}': datatype must be {want}, got {tensor.datatype}")
     dims = _shape(tensor)
     rank = {"image": 1, "pixels": 4, "x": 4}[name]
+    h, w = input_hw
     if len(dims) != rank:
-        expect = {"image": "[N]", "pixels": "[N, H, W, 3]", "x": f"[N, 3, {crop}, {crop}]"}
+        expect = {"image": "[N]", "pixels": "[N, H, W, 3]", "x": f"[N, 3, {h}, {w}]"}
         raise RequestError(f"input '{name}': shape must be {expect[name]}, got {dims}")
     n = dims[0]
     if n == 0:
@@ -198,10 +210,10 @@ def parse_request(
         )
     if name == "pixels" and (dims[3] != 3 or dims[1] == 0 or dims[2] == 0):
         raise RequestError(f"input 'pixels': shape must be [N, H, W, 3] with H, W > 0, got {dims}")
-    if name == "x" and dims[1:] != [3, crop, crop]:
-        raise RequestError(f"input 'x': shape must be [N, 3, {crop}, {crop}], got {dims}")
+    if name == "x" and dims[1:] != [3, h, w]:
+        raise RequestError(f"input 'x': shape must be [N, 3, {h}, {w}], got {dims}")
     topk = parse_topk(parameters, num_classes)
-    outputs = parse_outputs(requested_outputs)
+    outputs = parse_outputs(requested_outputs, outputs)
     arr = _array(tensor, dims)
 
     if name == "image":
@@ -238,3 +250,40 @@ def output_arrays(
         names[r] = [s.encode("utf-8") for s in pred.label_names[:k]]
     scores = np.take_along_axis(probs, ids, axis=1)
     return {"probabilities": probs, "class_ids": ids, "scores": scores, "label_names": names}
+
+
+#: post-processing kinds whose results carry decoded attributes (the ``attributes`` output)
+ATTRIBUTE_KINDS = ("person_attribute", "vehicle_attribute")
+
+
+def kind_output_arrays(
+    predictions: Sequence[Prediction], post: Postprocess, labels: Sequence[str], num_classes: int
+) -> dict[str, np.ndarray]:
+    """Outputs of a model that is not a top-k classifier (multi-label, binary threshold,
+    attributes), from full-length predictions: ``probabilities`` as for top-k; the model's own
+    post-processing on them (exactly ``lcnet-ov infer``'s answer) gives each image's
+    ``class_ids``/``scores``/``label_names``, a variable number per image, so they are
+    ``[N, M]`` with ``M`` the batch's longest answer (at least 1), padded with ``-1`` (ids,
+    scores) and empty strings (names); ``attributes`` (attribute models) is ``[N]`` BYTES, one
+    JSON document per image (PaddleClas' ``{"attributes": ..., "output": [...]}``)."""
+    n = len(predictions)
+    probs = np.zeros((n, num_classes), dtype=np.float32)
+    for r, pred in enumerate(predictions):
+        if len(pred.class_ids) != num_classes:
+            raise ValueError(f"prediction {r} ranks {len(pred.class_ids)} of {num_classes} classes")
+        probs[r, list(pred.class_ids)] = pred.scores
+    answers = post.apply(probs, labels=labels) if n else []
+    m = max([1, *(len(a.class_ids) for a in answers)])
+    ids = np.full((n, m), -1, dtype=np.int64)
+    scores = np.full((n, m), -1.0, dtype=np.float32)
+    names = np.full((n, m), b"", dtype=object)
+    for r, a in enumerate(answers):
+        c = len(a.class_ids)
+        ids[r, :c] = a.class_ids
+        scores[r, :c] = a.scores
+        names[r, :c] = [s.encode("utf-8") for s in a.label_names]
+    out = {"probabilities": probs, "class_ids": ids, "scores": scores, "label_names": names}
+    if post.kind in ATTRIBUTE_KINDS:
+        docs = [json.dumps(a.attributes, ensure_ascii=False).encode("utf-8") for a in answers]
+        out["attributes"] = np.array(docs, dtype=object).reshape(n)
+    return out
