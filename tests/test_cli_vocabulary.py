@@ -394,3 +394,17 @@ def test_eval_old_precision_spelling_still_works_and_warns(orientation_xml, labe
     assert "now spelled --infer-precision" in old[1] and "spelled" not in new[1]
     assert old[0]["scores"][0]["inference_precision"] == new[0]["scores"][0]["inference_precision"]
     assert old[0]["scores"][0]["top1"] == new[0]["scores"][0]["top1"]
+
+
+@pytest.mark.parametrize(
+    "command", ["convert", "infer", "quantize", "eval", "bench", "serve", "export", "models"]
+)
+def test_each_option_is_declared_once(command, capsys):
+    """Two branches each adding the same flag (``--force`` on infer did) make click warn at every
+    run; shared options come from cli/_options once."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main([command, "--help"]) == 0
+    capsys.readouterr()

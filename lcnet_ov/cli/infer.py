@@ -97,11 +97,6 @@ def _quiet_opencv() -> None:
     "error).",
 )
 @click.option(
-    "--force",
-    is_flag=True,
-    help="[ray] Replace an existing --output file (refused otherwise).",
-)
-@click.option(
     "--actors",
     type=click.IntRange(min=1),
     help="[ray] Model replicas (default: cluster CPUs minus one for reading, / --threads).",
