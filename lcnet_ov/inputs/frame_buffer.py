@@ -10,8 +10,10 @@ OpenVINO.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
@@ -19,6 +21,25 @@ from ..errors import StreamOptionError
 from .video import Frame, VideoReader
 
 _END = object()
+
+#: readers whose thread may still run; stopped at interpreter exit (see _stop_readers)
+_LIVE: weakref.WeakSet[BackgroundReader] = weakref.WeakSet()
+#: how long exit waits for one reader (a blocked network read ends by its own timeout)
+EXIT_JOIN_S = 2.0
+
+
+@atexit.register
+def _stop_readers() -> None:
+    """Stop every reader a program left open before the interpreter finalizes.
+
+    A reader thread is a daemon, so an unclosed stream never keeps a program alive; but a
+    daemon still inside OpenCV's read at finalization is killed as it retakes the GIL, and
+    with a C++ runtime that treats that forced unwind as fatal (Ray's terminate handler, once
+    Ray is imported) the whole process aborts with exit code 134 after its work is done.
+    """
+    for reader in list(_LIVE):
+        with contextlib.suppress(Exception):
+            reader.close(timeout=EXIT_JOIN_S)
 
 
 class FrameBuffer:
@@ -104,6 +125,7 @@ class BackgroundReader:
         )
 
     def start(self) -> None:
+        _LIVE.add(self)
         self._thread.start()
 
     def _run(self) -> None:
