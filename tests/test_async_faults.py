@@ -159,6 +159,7 @@ def test_premise_async_infer_queue_never_reports_a_failure_and_stays_poisoned(sm
     assert request.get_output_tensor(0).data.shape == (1, 4)
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_failed_inference_fails_exactly_its_batch_and_the_queue_goes_on(small_xml, pages):
     images, expected = pages
     with _faulty(small_xml, num_requests=1, max_batch=4, max_pending=5, workers=1) as clf:
@@ -189,6 +190,7 @@ def test_failed_inference_fails_exactly_its_batch_and_the_queue_goes_on(small_xm
     assert all(_same(a, b) for a, b in zip(mapped, expected[6:], strict=True))
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 @pytest.mark.parametrize("cancel_pending", [True, False], ids=["cancel", "drain"])
 def test_an_inference_that_never_completes_cannot_hang_close(small_xml, pages, cancel_pending):
     """The async analogue of a queue that never calls back: close(timeout) still returns,

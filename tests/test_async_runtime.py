@@ -58,6 +58,7 @@ def _new_threads(before: set[threading.Thread]) -> list[str]:
     return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 @pytest.mark.parametrize("fold", [True, False], ids=["folded", "exact"])
 def test_async_results_equal_sync_on_real_pages(orientation_xml, fold):
     """Folded (the default) or exact, async agrees with the exact sync path."""

@@ -113,12 +113,14 @@ def test_sweep_gives_one_result_per_config_with_the_requested_threads(ir):
     assert not result.warnings
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_time_limit_stops_the_loop(ir):
     (m,) = bench.run(ir, time_s=0.3, mode="sync").results
     assert m.duration_s >= 0.3
     _check_consistent(m)
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_onnxruntime_peer_runs_and_paddle_is_skipped_for_onnx(rapid_onnx):
     result = bench.run(
         rapid_onnx, backend=["openvino", "onnxruntime", "paddle"], threads=1, iterations=10
@@ -152,6 +154,7 @@ def test_missing_int8_ir_fails_before_measuring(orientation_xml):
         bench.run("text_image_orientation", precision=["fp32", "int8"], iterations=2)
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_int8_is_measured_with_openvino_only(ir, rapid_onnx, tmp_path, monkeypatch):
     import shutil
 
@@ -196,6 +199,7 @@ def test_end_to_end_times_decoding_and_preprocessing(ir, image_dir):
     assert "mean_batch" not in m.actual  # sync keeps the serial decode → infer loop
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_async_end_to_end_is_the_async_classifier_pipeline(ir, image_dir, tmp_path):
     """Async + a folder runs AsyncClassifier.map: -n counts images, batches are its own."""
     (a,) = bench.run(ir, input=image_dir, iterations=7, batch_size=4, requests=2).results

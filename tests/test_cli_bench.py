@@ -91,6 +91,7 @@ def test_json_flag_with_output_file_prints_and_writes_the_same_result(ir, tmp_pa
     assert printed["model"] == written["model"] == str(ir)
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_peers_and_a_skip_message(orientation_xml, capsys):
     code = main(
         [
@@ -125,6 +126,7 @@ def test_paddle_backend_from_the_cli(paddle_models, capsys):
     assert row.startswith("paddle fp32 b1 t1 sync")
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_input_folder_runs_end_to_end(ir, tmp_path, capsys):
     rng = np.random.default_rng(0)
     for i in range(2):

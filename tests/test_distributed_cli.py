@@ -31,6 +31,7 @@ def _one_error_line(capfd) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_help_and_the_module_stay_free_of_ray():
     code = (
         "import sys; import lcnet_ov.distributed.job, lcnet_ov.cli.infer;"

@@ -249,6 +249,7 @@ def test_tar_put_into_cache_by_hand(
     assert server.hits[ROUTE] == 0
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_concurrent_processes_share_one_download(
     home: Path, server: Server, good_tar: bytes
 ) -> None:
@@ -350,6 +351,7 @@ def test_server_down_gives_up_after_bounded_retries(
     assert leftovers(home) == []
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_stalled_server_times_out(
     home: Path, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -483,6 +485,7 @@ def test_offline_onnx_found_without_importing() -> None:
     assert os.path.basename(path) == Path(spec.offline_resource or "").name
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_killed_download_leaves_a_part_that_the_next_download_removes(
     home: Path, server: Server, good_tar: bytes
 ) -> None:

@@ -63,6 +63,7 @@ def test_image_folder_and_list_layouts_score_the_same(ir, tmp_path_factory, page
     assert (a.top1, a.images) == (b.top1, b.images)
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_broken_files_are_named_and_count_for_nothing(ir, pages, tmp_path):
     lines = (pages / "val_list.txt").read_text().splitlines()[:40]
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")

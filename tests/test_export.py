@@ -82,6 +82,7 @@ def test_triton_repository_parses_with_the_triton_schema_and_matches_infer(
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_ovms_repository(orientation_xml, tmp_path, capsys):
     out = tmp_path / "ovms"
     assert main(["export", "--model", str(orientation_xml), "--format", "ovms", "-o", str(out),

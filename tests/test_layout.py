@@ -172,6 +172,7 @@ def test_import_contracts_hold():
     assert "BROKEN" not in out.stdout and "KEPT" in out.stdout
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_run_side_can_be_imported_without_the_export_side():
     """Opening and running an IR never loads conversion, Paddle or NNCF code: a server or a
     Ray actor stays light (what the forbidden contract promises, checked at run time)."""

@@ -92,12 +92,14 @@ def _run(body: str, xml: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_sdk_objects_released_out_of_order_keep_the_signal_stack(orientation_xml):
     done = _run(_SDK, orientation_xml)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "50 signals handled" in done.stdout
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_separate_cores_released_out_of_order_leave_a_dangling_stack(orientation_xml):
     """The OpenVINO behaviour the shared Core works around, shown with plain Cores. If this
     starts printing "kept", OpenVINO fixed its plugin and the note in runtime/core.py can go."""

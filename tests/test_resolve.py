@@ -26,6 +26,7 @@ def test_xml_path_is_used_as_is(rapid_onnx):
         resolve_ir(xml.with_name("missing.xml"))
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_xml_asked_for_a_precision_must_be_one(rapid_onnx, tmp_path):
     """An .xml is never run at a precision other than the one asked for, silently."""
     import shutil

@@ -194,6 +194,7 @@ def test_embedded_preprocessing_ir_takes_uint8_crops(clf, pages, u8_xml):
     assert [p.class_ids for p in preds] == [p.class_ids for p in clf.predict(images[:5])]
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_folded_preprocessing_takes_crops_and_agrees_with_the_exact_path(clf, pages):
     """``fold_preprocessing`` changes the compiled graph in memory, never the IR file."""
     images, _ = pages

@@ -145,6 +145,7 @@ def test_non_images_fail_as_their_own_items(small_xml, pages):
     assert isinstance(mixed[2].error, TypeError)  # InvalidInputError is still a TypeError
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_a_failed_inference_raises_a_typed_error_and_the_next_call_is_right(small_xml, pages):
     """Real OpenVINO failing mid-graph (the Tripwire op of test_async_faults)."""
     with Classifier(small_xml) as ref:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -53,6 +55,7 @@ def test_port_in_use_is_one_line_error(tmp_path):
     assert same.returncode == 2 and "must differ" in same.stderr
 
 
+@pytest.mark.slow  # fast tier under a minute: this one costs ~0.5-2 s
 def test_bad_security_options_are_one_line_errors(tmp_path):
     """Checked before the model is resolved: a typo costs nothing, and no key is echoed."""
     xml = tmp_path / "m.xml"
