@@ -106,6 +106,12 @@ CLAIMS = (
           if re.search(r"^\| sync, hint latency \|[^\n]*\| NO \|$", s, re.M) else None),
     Claim(r"median latency came out (\d+\.\d+)× benchmark_app's", "benchmarks.md",
           "bench-agreement", r"\| sync, hint latency \|[^\n]*?\*\*(\d+\.\d+)\*\*[^\n]*\| NO \|"),
+    # PaddleX 3 as a peer (docs/benchmarks.md, paddlex)
+    Claim(r"classified\s+(\d+\.\d+)× as many images\s+per second in FP32",
+          "benchmarks.md", "paddlex",
+          r"`lcnet-ov infer DIR` FP32, defaults, steady rate \| [^|]+ \| (\d+\.\d+)×"),
+    Claim(r"FP32 and\s+(\d+\.\d+)× with an\s+INT8 IR", "benchmarks.md", "paddlex",
+          r"`lcnet-ov infer DIR` INT8 \(`-p int8`\), steady rate \| [^|]+ \| (\d+\.\d+)×"),
     # INT8 slower than FP32 for the narrow scales (docs/benchmarks.md, bench-peak)
     Claim(r"narrow scales \((x\S+ to x\S+)\) the default INT8", "benchmarks.md", "bench-peak",
           _int8_slower_range),
