@@ -10,6 +10,7 @@ path, output discarded.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -30,10 +31,20 @@ def link_folder(files: list[Path], folder: Path) -> Path:
 
 def infer_seconds(args: list[str]) -> float:
     """Wall seconds of ``python -m lcnet_ov infer ARGS`` (must succeed)."""
+    return infer_times(args)[0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def infer_times(args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads, user + system) of ``python -m lcnet_ov infer ARGS``."""
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     )
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "lcnet_ov", "infer", *args],
         env=env,
@@ -41,14 +52,20 @@ def infer_seconds(args: list[str]) -> float:
         stderr=subprocess.PIPE,
         text=True,
     )
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"lcnet-ov infer {' '.join(args)} failed: {done.stderr[-2000:]}")
-    return seconds
+    return seconds, cpu
 
 
 def steady_rate(options: list[str], folder: Path, one: Path, n: int) -> float:
     """Images/s of ``infer OPTIONS folder`` once started (see the module docstring)."""
-    t1 = infer_seconds([*options, str(one)])
-    tn = infer_seconds([*options, str(folder)])
-    return (n - 1) / max(tn - t1, 1e-3)
+    return steady(options, folder, one, n)[0]
+
+
+def steady(options: list[str], folder: Path, one: Path, n: int) -> tuple[float, float]:
+    """The steady rate and the steady CPU cost, ``(CPU(N) - CPU(1)) / (N - 1)`` in ms per
+    image (the whole process, every thread): what one more image costs once started."""
+    t1, c1 = infer_times([*options, str(one)])
+    tn, cn = infer_times([*options, str(folder)])
+    return (n - 1) / max(tn - t1, 1e-3), 1000 * (cn - c1) / (n - 1)

@@ -9,7 +9,8 @@ PaddleX's import and model load (seconds) in every round:
 
 loads one predictor per thread count (``PADDLE_PDX_CPU_NUM_THREADS`` is read when a predictor's
 options are made), warms each up on one batch, prints ``{"ready": ...}``, then answers each
-stdin line ``run THREADS`` with ``{"threads", "images", "seconds"}`` for one pass of ``predict``
+stdin line ``run THREADS`` with ``{"threads", "images", "seconds", "cpu"}`` (wall and process
+CPU seconds, every thread) for one pass of ``predict``
 over every file of LIST_FILE (load excluded, every result's top-1 read as it comes).
 """
 
@@ -49,14 +50,17 @@ def main() -> int:
             break
         t = int(cmd[1])
         top1 = []
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for res in predictors[t].predict(files, batch_size=batch_size):
             ids = res["class_ids"]
             first = ids[0] if len(ids) else -1
             # PaddleX 3.7.2 hands each image of a batch the whole batch's ids (2-D): keep row 0's
             top1.append(int(first[0]) if hasattr(first, "__len__") else int(first))
-        seconds = time.perf_counter() - start
-        print(json.dumps({"threads": t, "images": len(top1), "seconds": seconds}), flush=True)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(
+            json.dumps({"threads": t, "images": len(top1), "seconds": seconds, "cpu": cpu}),
+            flush=True,
+        )
     return 0
 
 
