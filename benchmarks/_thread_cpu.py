@@ -16,8 +16,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks.harness import md_table
 
@@ -84,6 +87,31 @@ def measure(n: int, fn: Callable[[], object]) -> Pass:
         group_ms[group] += (ns - ns0) / 1e6 / n
         group_invol[group] += (invol - invol0) / n
     return Pass(n / wall, 1000 * cpu / n, dict(group_ms), dict(group_invol))
+
+
+def decode_stage(model, files: list[Path], pool: ThreadPoolExecutor) -> Pass:
+    """Read + decode + preprocess only, on the decode threads; results dropped as they come,
+    as in the pipeline (holding 1000 float tensors would add page faults the pipeline has not)."""
+
+    def run() -> None:
+        for _ in pool.map(model.prepare, files):
+            pass
+
+    return measure(len(files), run)
+
+
+def model_stage(clf, batches: list[np.ndarray], n: int) -> Pass:
+    """Inference only: the classifier's own compiled model and request count, full batches."""
+    import openvino as ov
+
+    queue = ov.AsyncInferQueue(clf.compiled_model, clf.num_requests)
+
+    def run() -> None:
+        for batch in batches:
+            queue.start_async({0: batch}, share_inputs=True)
+        queue.wait_all()
+
+    return measure(n, run)
 
 
 def mix_cost(costs: dict[int, float], mix: Counter[int]) -> float:

@@ -44,36 +44,20 @@ import numpy as np
 
 from benchmarks import _cli_rate, _model_api_peer, harness
 from benchmarks._models import int8_of
-from benchmarks._thread_cpu import DECODE, E2E, MODEL, Pass, measure, overhead_section
+from benchmarks._thread_cpu import (
+    DECODE,
+    E2E,
+    MODEL,
+    Pass,
+    decode_stage,
+    measure,
+    model_stage,
+    overhead_section,
+)
 from benchmarks.harness import IMAGENET_SAMPLE, REPO
 
 #: images of each set both peers classify untimed before the rounds
 WARMUP = 32
-
-
-def decode_stage(model, files: list[Path], pool: ThreadPoolExecutor) -> Pass:
-    """Read + decode + preprocess only, on the decode threads; results dropped as they come,
-    as in the pipeline (holding 1000 float tensors would add page faults the pipeline has not)."""
-
-    def run() -> None:
-        for _ in pool.map(model.prepare, files):
-            pass
-
-    return measure(len(files), run)
-
-
-def model_stage(clf, batches: list[np.ndarray], n: int) -> Pass:
-    """Inference only: the classifier's own compiled model and request count, full batches."""
-    import openvino as ov
-
-    queue = ov.AsyncInferQueue(clf.compiled_model, clf.num_requests)
-
-    def run() -> None:
-        for batch in batches:
-            queue.start_async({0: batch}, share_inputs=True)
-        queue.wait_all()
-
-    return measure(n, run)
 
 
 def size_costs(clf, sample: np.ndarray, images: int) -> dict[int, float]:

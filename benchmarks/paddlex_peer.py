@@ -41,8 +41,7 @@ import numpy as np
 
 from benchmarks import _cli_rate, harness
 from benchmarks._models import calibration_subset
-from benchmarks._thread_cpu import measure
-from benchmarks.e2e_throughput import decode_stage, model_stage
+from benchmarks._thread_cpu import decode_stage, measure, model_stage
 from benchmarks.harness import IMAGENET_SAMPLE
 
 NAME = "PP-LCNet_x1_0"

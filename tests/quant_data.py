@@ -48,3 +48,16 @@ def int8_home(factory: pytest.TempPathFactory) -> Path:
     INT8 model they did not make (``resolve_ir(name, "int8")`` would succeed there).
     """
     return factory.getbasetemp() / "lcnet-home-int8"
+
+
+def orientation_int8(factory: pytest.TempPathFactory, fp32_xml: Path) -> Path:
+    """An NNCF INT8 IR of the text-orientation model (20 calibration pages), quantized once."""
+    key = ("int8", str(fp32_xml))
+    if key not in _CACHE:
+        from lcnet_ov.export.quantization import quantize
+
+        calib = cached_dataset(factory, 300, 11, list_name="train_list.txt")
+        out = factory.mktemp("orientation-int8") / "int8" / "model.xml"
+        quantize(fp32_xml, calib, subset_size=20, output=out, progress=False, speed_seconds=None)
+        _CACHE[key] = out
+    return _CACHE[key]

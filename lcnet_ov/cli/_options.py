@@ -128,6 +128,16 @@ infer_precision_option = click.option(
     help="Compute precision: f32 matches Paddle; bf16 (AMX/AVX512-BF16) and f16 are faster "
     "where the CPU has them; default leaves OpenVINO's choice.",
 )
+#: ``--fold-preprocessing/--exact-preprocessing``: ``infer`` and ``serve`` (the same answers);
+#: unset, the policy decides per IR (``lcnet_ov.policy.fold_by_default``)
+fold_option = click.option(
+    "--fold-preprocessing/--exact-preprocessing",
+    default=None,
+    help="Normalize inside the compiled graph (uint8 crops cross threads: faster over many "
+    "files; FP32 scores then differ from PaddleClas' by float rounding, docs/benchmarks.md), "
+    "or in numpy as PaddleClas does. Default: exact for FP32 IRs, folded for INT8 IRs, where "
+    "the quantizer absorbs it (answers measured bit-identical).",
+)
 #: ``--force``: the one meaning of the flag, in every command that writes an output
 force_option = click.option(
     "--force", is_flag=True, help="Replace the output if it exists (refused otherwise)."

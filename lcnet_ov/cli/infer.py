@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from ._options import (
+    fold_option,
     force_option,
     infer_precision_option,
     model_from_precision,
@@ -56,12 +57,7 @@ def _quiet_opencv() -> None:
     help="PaddleClas label file ('<id> <name>' per line) replacing the IR's labels.",
 )
 @infer_precision_option
-@click.option(
-    "--fold-preprocessing",
-    is_flag=True,
-    help="Normalize inside the compiled graph: faster over many files; scores differ from the "
-    "exact (default) path by float rounding (measured: docs/benchmarks.md).",
-)
+@fold_option
 @click.option(
     "--fast-decode/--exact-decode",
     default=None,
@@ -113,7 +109,7 @@ def infer(
     device: str,
     class_id_map_file: str | None,
     infer_precision: str | None,
-    fold_preprocessing: bool,
+    fold_preprocessing: bool | None,
     fast_decode: bool | None,
     recursive: bool,
     as_json: bool,
@@ -230,7 +226,7 @@ def _infer_on_ray(
     device: str,
     class_id_map_file: str | None,
     infer_precision: str | None,
-    fold_preprocessing: bool,
+    fold_preprocessing: bool | None,
     fast_decode: bool,
     recursive: bool,
     as_json: bool,

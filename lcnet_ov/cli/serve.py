@@ -16,7 +16,13 @@ from ..serving import (
     DEFAULT_MEMORY_BUDGET_BYTES,
     MAX_IMAGES_PER_REQUEST,
 )
-from ._options import infer_precision_option, model_from_precision, model_option, precision_option
+from ._options import (
+    fold_option,
+    infer_precision_option,
+    model_from_precision,
+    model_option,
+    precision_option,
+)
 
 _MB = 1024 * 1024
 
@@ -35,12 +41,7 @@ _MB = 1024 * 1024
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
 @click.option("--device", default="CPU", show_default=True, help="OpenVINO device.")
 @infer_precision_option
-@click.option(
-    "--fold-preprocessing",
-    is_flag=True,
-    help="Normalize inside the compiled graph, as `infer --fold-preprocessing` (scores differ "
-    "from the exact default by float rounding).",
-)
+@fold_option
 @click.option(
     "--fast-decode/--exact-decode",
     default=False,
@@ -91,7 +92,7 @@ def serve(
     threads: int | None,
     device: str,
     infer_precision: str,
-    fold_preprocessing: bool,
+    fold_preprocessing: bool | None,
     fast_decode: bool,
     max_body_mb: float,
     max_json_mb: float,

@@ -60,7 +60,7 @@ from .._util import last_line
 from ..errors import ClusterError, StreamError
 from ..inputs.files import IMAGE_EXTENSIONS, InputItem, iter_inputs
 from ..inputs.video import check_sampling
-from ..policy import FAST_DECODE, FOLD_PREPROCESSING
+from ..policy import FAST_DECODE
 from ..results import FailedPrediction
 from ..runtime.loaded_model import DEFAULT_BATCH_SIZE
 from ..zoo import DEFAULT_MODEL
@@ -237,7 +237,7 @@ class _ClassifyBatch:
         topk: int | None,
         batch_size: int,
         inference_precision: str | None,
-        fold_preprocessing: bool,
+        fold_preprocessing: bool | None,
         fast_decode: bool = FAST_DECODE,
     ) -> None:
         import cv2
@@ -389,7 +389,7 @@ def classify(
     address: str | None = None,
     topk: int | None = None,
     inference_precision: str | None = "f32",
-    fold_preprocessing: bool = FOLD_PREPROCESSING,
+    fold_preprocessing: bool | None = None,
     fast_decode: bool = FAST_DECODE,
     recursive: bool = False,
     every: int = 1,

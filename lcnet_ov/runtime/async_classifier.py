@@ -121,7 +121,7 @@ class AsyncClassifier:
         max_pending: int | None = None,
         workers: int | None = None,
         performance_hint: str = "THROUGHPUT",
-        fold_preprocessing: bool = FOLD_PREPROCESSING_STREAMING,
+        fold_preprocessing: bool | None = FOLD_PREPROCESSING_STREAMING,
         fast_decode: bool = FAST_DECODE,
         core: Any = None,
         rank_all_classes: bool = False,

@@ -73,7 +73,9 @@ class Classifier:
     (:mod:`lcnet_ov.runtime.folding`): faster on streams of files, probabilities within float
     rounding of the exact path (docs/benchmarks.md, section "folding"), and prepared batches
     must then be uint8 NHWC BGR crops. Off by default here so
-    ``predict_probs`` keeps taking PaddleClas' float tensors.
+    ``predict_probs`` keeps taking PaddleClas' float tensors; ``None`` leaves it to
+    :func:`lcnet_ov.policy.fold_by_default` (INT8 IRs fold, measured bit-identical), as
+    ``lcnet-ov infer`` does.
 
     ``fast_decode=True`` decodes large JPEGs (camera photos) at 1/2, 1/4 or 1/8 scale in the DCT
     domain, never below the resize target: several times faster on 12 MP files, no longer
@@ -92,7 +94,7 @@ class Classifier:
         topk: int | None = None,
         class_id_map_file: str | os.PathLike | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        fold_preprocessing: bool = False,
+        fold_preprocessing: bool | None = False,
         fast_decode: bool = False,
         core: Any = None,
     ) -> None:

@@ -40,6 +40,7 @@ from ..inputs.decode import ImageSource, decode_image
 from ..inputs.files import InputItem, iter_inputs
 from ..inputs.labels import load_labels
 from ..inputs.preprocess import fast_decode_side, preprocess_image, resize_crop
+from ..policy import fold_by_default
 from ..postprocess import Postprocess, softmax
 from ..results import FailedPrediction, Result
 from ..zoo import DEFAULT_MODEL
@@ -170,7 +171,8 @@ class LoadedModel:
     ``--embed-preprocessing`` take uint8 NHWC BGR crops and normalize inside the graph, so
     :meth:`prepare` stops after resize and crop for them. ``fold_preprocessing=True`` gives a
     plain IR the second layout in memory (see :mod:`lcnet_ov.runtime.folding`); :attr:`folded` says
-    whether that happened.
+    whether that happened. Left ``None``, :func:`lcnet_ov.policy.fold_by_default` decides from
+    the IR's precision (INT8 folds, FP32 stays exact).
     """
 
     def __init__(
@@ -179,7 +181,7 @@ class LoadedModel:
         *,
         precision: str | None = None,
         class_id_map_file: str | os.PathLike | None = None,
-        fold_preprocessing: bool = False,
+        fold_preprocessing: bool | None = False,
         fast_decode: bool = False,
         core: Any = None,
     ) -> None:
@@ -239,6 +241,8 @@ class LoadedModel:
                 f"{self.num_classes} outputs"
             )
         self.metadata: ModelMetadata = meta
+        if fold_preprocessing is None:  # the policy: INT8 IRs fold, the others stay exact
+            fold_preprocessing = fold_by_default(meta.precision)
         self.folded = fold_preprocessing and not self.uint8_input
         if self.folded:
             self.ov_model = _fold(self.ov_model, meta.preprocess)

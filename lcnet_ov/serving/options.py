@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ServeError
-from ..policy import FAST_DECODE, FOLD_PREPROCESSING
+from ..policy import FAST_DECODE
 from ..zoo import DEFAULT_MODEL
 from . import (
     DEFAULT_MAX_BODY_BYTES,
@@ -55,7 +55,8 @@ class ServeOptions:
     device: str = "CPU"
     inference_precision: str | None = "f32"
     fast_decode: bool = FAST_DECODE
-    fold_preprocessing: bool = FOLD_PREPROCESSING
+    #: None: the policy (:func:`lcnet_ov.policy.fold_by_default`), as ``infer``
+    fold_preprocessing: bool | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     max_inflight: int = DEFAULT_MAX_INFLIGHT
