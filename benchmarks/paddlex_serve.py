@@ -203,7 +203,7 @@ def paddlex_python() -> tuple[str | None, str]:
     """PaddleX's interpreter with its serving packages, or None and why not."""
     python = os.environ.get("LCNET_OV_PADDLEX_PYTHON", DEFAULT_PYTHON)
     if not Path(python).is_file():
-        return None, f"no interpreter at $LCNET_OV_PADDLEX_PYTHON ({python})"
+        return None, f"no interpreter at {python} ($LCNET_OV_PADDLEX_PYTHON)"
     probe = subprocess.run(
         [python, "-c", PROBE], capture_output=True, text=True, env=_pdx_env(), timeout=120
     )
@@ -212,8 +212,8 @@ def paddlex_python() -> tuple[str | None, str]:
     missing = json.loads(probe.stdout.strip().splitlines()[-1])
     if missing:
         return None, (
-            f"PaddleX's serving packages are missing in {python}: {', '.join(missing)} "
-            '(`pip install "paddlex[serving]==3.7.2"` and the `cv` extra\'s packages)'
+            f"PaddleX's serving packages are missing in {python}: "
+            f"`{python} -m pip install {' '.join(missing)}`"
         )
     return python, ""
 
