@@ -8,11 +8,11 @@ The model is the seeded PP-LCNet_x1_0 in PaddleX's folder layout that ``paddlex_
 (:mod:`lcnet_ov.testing.paddlex_export`). Two servers run on 127.0.0.1 at once, each with its
 defaults:
 
-* PaddleX: ``paddlex --serve --pipeline image_classification.yaml`` (``model_dir`` set to the
-  folder, ``Serving.visualize: false``) in its own environment (``$LCNET_OV_PADDLEX_PYTHON``,
-  default ``/work/pdx-venv/bin/python``, with ``paddlex[serving]``'s and ``paddlex[cv]``'s
-  packages); its route ``POST /image-classification`` takes ``{"image": <base64 file>,
-  "topk": 1, "visualize": false}``.
+* PaddleX: ``paddlex --serve --pipeline image_classification.yaml`` (PaddleX's shipped file
+  with ``model_name``/``model_dir`` set to the folder, plus ``Serving.visualize: false``) in its
+  own environment (``$LCNET_OV_PADDLEX_PYTHON``, default ``/work/pdx-venv/bin/python``, with
+  ``paddlex[serving]``'s and ``paddlex[cv]``'s packages); its route ``POST /image-classification``
+  takes ``{"image": <base64 file>, "topk": 1, "visualize": false}``.
 * lcnet-ov: ``lcnet-ov serve -m FOLDER`` (converted once beforehand, the cache reused), KServe
   v1 ``POST /v1/models/NAME:predict`` with ``{"instances": [{"b64": ...}], "parameters":
   {"topk": 1}}`` (JSON and base64 like PaddleX's) and ``POST /v2/models/NAME/classify?topk=1``
@@ -74,7 +74,7 @@ SubModules:
     module_name: image_classification
     model_name: {name}
     model_dir: {model_dir}
-    batch_size: 1
+    batch_size: 4
     topk: 5
 
 Serving:
@@ -397,9 +397,9 @@ def report(results, routes, agreed, args, n, python, why_not, default_answer) ->
     )
     if pdx:
         peer = (
-            f"PaddleX 3.7.2's basic serving in `{python}` (`paddlex --serve`, defaults: "
-            "one pipeline call at a time, batch 1, `cpu_threads` 10). Its default request "
-            f"(`topk` unset, so 5) answered {default_answer}; with `topk` 1 it answers, so "
+            f"PaddleX 3.7.2's basic serving in `{python}` (`paddlex --serve`, its defaults: "
+            "one pipeline call at a time, one image per call, `cpu_threads` 10). Its default "
+            f"request (`topk` unset, so 5) answered {default_answer}; with `topk` 1 it answers, so "
             "every route here asks for the top-1 class"
         )
     else:
