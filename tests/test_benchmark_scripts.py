@@ -168,6 +168,22 @@ def test_emit_prints_without_write_and_writes_with_provenance(tmp_path, monkeypa
     assert "openvino " in body and "cores" in body
 
 
+def test_paddlex_serve_says_why_paddlex_is_not_measured(tmp_path, monkeypatch):
+    """No PaddleX interpreter, or one without paddlex: the section's reason, not a crash (the
+    smoke run then measures lcnet-ov's routes alone)."""
+    from benchmarks import paddlex_serve
+
+    missing = tmp_path / "nope" / "python"
+    monkeypatch.setenv("LCNET_OV_PADDLEX_PYTHON", str(missing))
+    assert paddlex_serve.paddlex_python() == (None, f"no interpreter at {missing} "
+                                              "($LCNET_OV_PADDLEX_PYTHON)")  # fmt: skip
+    bare = tmp_path / "python"  # this interpreter without site-packages: no paddlex
+    bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    bare.chmod(0o755)
+    monkeypatch.setenv("LCNET_OV_PADDLEX_PYTHON", str(bare))
+    assert paddlex_serve.paddlex_python() == (None, f"paddlex does not import in {bare}")
+
+
 # ---- every script's --smoke: the one slow test that keeps them all running ---------------------
 
 
@@ -215,10 +231,25 @@ def _check_paddlex(out: str) -> None:
         assert len(pdx) >= 1 and all(float(rows[k]) > 0 for k in pdx), rows
 
 
+def _check_paddlex_serve(out: str) -> None:
+    """lcnet-ov's two routes at 1, 8 and 32 clients; where PaddleX's serving is installed, its
+    route too, every rate positive, and both servers' top-1 answers the same on every image."""
+    rows = re.findall(r"^\| (\d+) \| ([^|]+?) \| ([\d.]+)", out, re.M)
+    ours = [r for r in rows if r[1].startswith("lcnet-ov")]
+    assert len(ours) == 6 and all(float(r[2]) > 0 for r in ours), rows
+    if "PaddleX: not measured" in out:
+        return
+    pdx = [r for r in rows if r[1].startswith("PaddleX")]
+    assert len(pdx) == 3 and all(float(r[2]) > 0 for r in pdx), rows
+    agreed = re.findall(r"top-1 class the same on (\d+)/(\d+) images", out)
+    assert len(agreed) == 2 and all(a == b for a, b in agreed), agreed
+
+
 CHECKS = {
     "e2e_throughput": _check_e2e,
     "serve_memory": _check_serve_memory,
     "paddlex_peer": _check_paddlex,
+    "paddlex_serve": _check_paddlex_serve,
 }
 #: sections each script prints (page, name)
 SECTIONS = {
@@ -230,6 +261,7 @@ SECTIONS = {
     "int8_layers": ["int8-profile", "int8-layers"],
     "networks": ["bench-scales", "bench-seed", "bench-peak"],
     "paddlex_peer": ["paddlex"],
+    "paddlex_serve": ["paddlex-serve"],
     "quantize_study": ["quantize-study"],
     "quantize_time": ["quantize"],
     "ray_throughput": ["ray"],
