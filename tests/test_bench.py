@@ -383,3 +383,14 @@ def test_machine_info_of_this_machine():
     assert info.cpu and info.logical_cpus >= info.available_cores == CORES
     assert "FP32" in info.openvino_capabilities
     assert info.versions["openvino"]
+
+
+def test_a_folder_in_async_mode_is_benchmarked_at_infers_batch(tmp_path):
+    """`bench --input DIR` measures what `infer DIR` runs: its batch of 8 unless -b is given;
+    synthetic input and sync mode keep benchmark_app's batch 1."""
+    from lcnet_ov.bench.config import PIPELINE_BATCH, BenchSettings
+
+    assert BenchSettings(model="m", input=tmp_path).batch_sizes == (PIPELINE_BATCH,) == (8,)
+    assert BenchSettings(model="m", input=tmp_path, mode="sync").batch_sizes == (1,)
+    assert BenchSettings(model="m").batch_sizes == (1,)
+    assert BenchSettings(model="m", input=tmp_path, batch_sizes=(2,)).batch_sizes == (2,)

@@ -44,7 +44,7 @@ def run(
     precision: str | Sequence[str] = "fp32",
     backend: str | Sequence[str] = "openvino",
     threads: int | Sequence[int | None] | None = None,
-    batch_size: int | Sequence[int] = 1,
+    batch_size: int | Sequence[int] | None = None,
     streams: int | Sequence[int | None] | None = None,
     hint: str | None = None,
     mode: str | None = None,

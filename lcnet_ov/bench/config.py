@@ -72,6 +72,11 @@ def _choices(name: str, values: Iterable[Any], allowed: Sequence[str]) -> tuple[
     return tuple(dict.fromkeys(out))
 
 
+#: ``bench --input DIR`` in async mode without ``-b``: the batch ``infer DIR`` forms (its
+#: ``--batch-size`` default), so the command measures what ``infer`` runs
+PIPELINE_BATCH = 8
+
+
 @dataclass(frozen=True)
 class BenchSettings:
     """One benchmark run. Tuple-valued fields are swept (their Cartesian product is measured).
@@ -86,7 +91,8 @@ class BenchSettings:
     precisions: tuple[str, ...] = ("fp32",)
     backends: tuple[str, ...] = ("openvino",)
     threads: tuple[int | None, ...] = (None,)
-    batch_sizes: tuple[int, ...] = (1,)
+    #: ``None``: 1, or ``infer``'s batch (:data:`PIPELINE_BATCH`) for a folder in async mode
+    batch_sizes: tuple[int, ...] | None = None
     streams: tuple[int | None, ...] = (None,)
     hint: str | None = None
     mode: str | None = None
@@ -110,7 +116,8 @@ class BenchSettings:
         set_(self, "precisions", _choices("precision", _as_tuple(self.precisions), PRECISIONS))
         set_(self, "backends", _choices("backend", _as_tuple(self.backends), BACKENDS))
         set_(self, "threads", _positive_ints("--threads", _as_tuple(self.threads), True))
-        set_(self, "batch_sizes", _positive_ints("--batch-size", _as_tuple(self.batch_sizes)))
+        if self.batch_sizes is not None:
+            set_(self, "batch_sizes", _positive_ints("--batch-size", _as_tuple(self.batch_sizes)))
         set_(self, "streams", _positive_ints("--streams", _as_tuple(self.streams), True))
         set_(
             self,
@@ -126,6 +133,9 @@ class BenchSettings:
         if self.mode == "sync" and self.requests not in (None, 1):
             raise BenchOptionError("--requests applies to --mode async (sync runs one request)")
         self._check_input()
+        if self.batch_sizes is None:  # a folder in async mode is `infer DIR`: its batches
+            folder = self.input != "synthetic" and self.mode == "async"
+            set_(self, "batch_sizes", (PIPELINE_BATCH,) if folder else (1,))
         # dict.fromkeys: dataclasses.replace() re-runs this and must not repeat a warning
         set_(self, "warnings", tuple(dict.fromkeys((*self.warnings, *self._thread_warnings()))))
 

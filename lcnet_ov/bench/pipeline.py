@@ -2,10 +2,11 @@
 
 ``bench --input DIR`` in async mode measures what a user of the SDK gets, not a loop written for
 the benchmark: the files go through :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`
-with its
-defaults (``fold_preprocessing``, ``fast_decode``, decode threads, micro-batching up to the
-configuration's batch size). So the numbers include everything the pipeline costs (thread
-hand-offs, batch assembly, futures, top-k), and they move when the pipeline does.
+with ``lcnet-ov infer``'s settings (the preprocessing policy of :mod:`lcnet_ov.policy`: exact
+decode, normalization folded for INT8 IRs only; decode threads; micro-batching up to the
+configuration's batch size, 8 unless ``-b`` says otherwise, as ``infer``). So the numbers
+include everything the pipeline costs (thread hand-offs, batch assembly, futures, top-k), and
+they move when the pipeline does.
 
 What is reported, and why:
 
@@ -69,6 +70,7 @@ def measure_pipeline(
         num_requests=cfg.requests,
         performance_hint="THROUGHPUT" if cfg.hint == "none" else cfg.hint.upper(),
         topk=1,
+        fold_preprocessing=None,  # the policy, as `infer DIR`
     )
     try:
         load_ms = (clock() - start) * 1000.0

@@ -98,9 +98,8 @@ class _Bar:
     "--batch-size",
     cls=MultiOption,
     metavar="N [N ...]",
-    default=("1",),
-    show_default=True,
-    help="Batch; a list sweeps.",
+    help="Batch; a list sweeps. Default: 1; 8 with --input DIR in async mode (what `infer "
+    "DIR` forms).",
 )
 @click.option(
     "--streams",
@@ -187,7 +186,7 @@ def bench(
     precision: tuple[str, ...],
     backend: tuple[str, ...],
     threads: tuple[str, ...],
-    batch_size: tuple[str, ...],
+    batch_size: tuple[str, ...] | None,
     streams: tuple[str, ...],
     hint: str | None,
     mode: str | None,
@@ -242,7 +241,7 @@ def bench(
         precisions=("fp32",) if xmls else (precision or ("fp32",)),
         backends=backend,
         threads=tuple(_optional_ints(threads)),
-        batch_sizes=batch_size,
+        batch_sizes=batch_size or None,
         streams=tuple(_optional_ints(streams)),
         hint=hint,
         mode=mode,
