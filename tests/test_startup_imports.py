@@ -5,7 +5,9 @@ on the 2-core AMD EPYC (docs/benchmarks.md, section "startup"): OpenVINO's conve
 (``openvino.tools.ovc``, pulled in by ``import openvino``; it loads ``importlib.metadata`` and
 ``openvino_telemetry``, whose thread sends an event and is joined at exit) cost 0.2-0.3 s of a
 bare ``import openvino`` process; the video reader, the async pipeline and the export side's
-conversion code are not needed for one image of a model already converted.
+conversion code are not needed for one image of a model already converted; and NumPy's and
+OpenCV's OpenBLAS workers spun for ~0.1 s each after loading, taking CPU from the main thread
+(perf: ~0.2 s of CPU samples in a 0.5 s process).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ NOT_LOADED = (
 EXPORT_ALLOWED = {"lcnet_ov.export", "lcnet_ov.export.resolve"}
 
 CHILD = f"""
-import json, sys
+import importlib.util, json, os, sys
 from lcnet_ov.cli import main
 code = main(["infer", "-m", "text_image_orientation", {str(IMAGE)!r}])
 loaded = sorted(
@@ -45,9 +47,15 @@ loaded = sorted(
     if m.startswith({NOT_LOADED!r})
     or (m.startswith("lcnet_ov.export") and m not in {EXPORT_ALLOWED!r})
 )
+blas = None  # OpenBLAS pools of the NumPy and OpenCV loaded: thread counts
+if importlib.util.find_spec("threadpoolctl") is not None:
+    import threadpoolctl
+    blas = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+            if p["internal_api"] == "openblas"]
 import openvino
 convert = openvino.convert_model  # still there for whoever converts: imported on first use
-print(json.dumps({{"code": code, "loaded": loaded, "convert_model": convert.__module__}}))
+print(json.dumps({{"code": code, "loaded": loaded, "convert_model": convert.__module__,
+                  "blas": blas, "env": "OPENBLAS_NUM_THREADS" in os.environ}}))
 """
 
 
@@ -64,4 +72,9 @@ def test_one_image_infer_loads_no_video_export_or_conversion_code(orientation_xm
     assert lines[0].endswith(f"filename: {IMAGE}")
     assert report["loaded"] == []
     assert report["convert_model"].startswith("openvino.tools.ovc")
+    # NumPy's and OpenCV's OpenBLAS loaded with one thread (no spinning workers), and the
+    # variable that did it is gone again
+    if report["blas"] is not None:
+        assert report["blas"] and set(report["blas"]) == {1}, report["blas"]
+    assert report["env"] is False
     assert "Traceback" not in out.stderr
