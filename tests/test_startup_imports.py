@@ -5,9 +5,10 @@ on the 2-core AMD EPYC (docs/benchmarks.md, section "startup"): OpenVINO's conve
 (``openvino.tools.ovc``, pulled in by ``import openvino``; it loads ``importlib.metadata`` and
 ``openvino_telemetry``, whose thread sends an event and is joined at exit) cost 0.2-0.3 s of a
 bare ``import openvino`` process; the video reader, the async pipeline and the export side's
-conversion code are not needed for one image of a model already converted; and NumPy's and
+conversion code are not needed for one image of a model already converted; NumPy's and
 OpenCV's OpenBLAS workers spun for ~0.1 s each after loading, taking CPU from the main thread
-(perf: ~0.2 s of CPU samples in a 0.5 s process).
+(perf: ~0.2 s of CPU samples in a 0.5 s process); and tearing the interpreter down after the
+output was written took 40-70 ms (``lcnet_ov.cli.run`` skips it for a local ``infer``).
 """
 
 from __future__ import annotations
@@ -39,37 +40,50 @@ NOT_LOADED = (
 EXPORT_ALLOWED = {"lcnet_ov.export", "lcnet_ov.export.resolve"}
 
 CHILD = f"""
-import importlib.util, json, os, sys
-from lcnet_ov.cli import main
-code = main(["infer", "-m", "text_image_orientation", {str(IMAGE)!r}])
-loaded = sorted(
-    m for m in sys.modules
-    if m.startswith({NOT_LOADED!r})
-    or (m.startswith("lcnet_ov.export") and m not in {EXPORT_ALLOWED!r})
-)
-blas = None  # OpenBLAS pools of the NumPy and OpenCV loaded: thread counts
-if importlib.util.find_spec("threadpoolctl") is not None:
-    import threadpoolctl
-    blas = [p["num_threads"] for p in threadpoolctl.threadpool_info()
-            if p["internal_api"] == "openblas"]
-import openvino
-convert = openvino.convert_model  # still there for whoever converts: imported on first use
-print(json.dumps({{"code": code, "loaded": loaded, "convert_model": convert.__module__,
-                  "blas": blas, "env": "OPENBLAS_NUM_THREADS" in os.environ}}))
+import atexit, importlib.util, json, os, sys
+
+class Teardown:  # prints when the interpreter tears its modules down (an ordinary exit)
+    def __del__(self):
+        print("teardown", flush=True)
+
+def report():  # an atexit handler: still runs when run() skips the teardown
+    loaded = sorted(
+        m for m in sys.modules
+        if m.startswith({NOT_LOADED!r})
+        or (m.startswith("lcnet_ov.export") and m not in {EXPORT_ALLOWED!r})
+    )
+    blas = None  # OpenBLAS pools of the NumPy and OpenCV loaded: thread counts
+    if importlib.util.find_spec("threadpoolctl") is not None:
+        import threadpoolctl
+        blas = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["internal_api"] == "openblas"]
+    import openvino
+    convert = openvino.convert_model  # still there for whoever converts: imported on use
+    print(json.dumps({{"loaded": loaded, "convert_model": convert.__module__, "blas": blas,
+                      "env": "OPENBLAS_NUM_THREADS" in os.environ}}), flush=True)
+
+sys.modules["_teardown_probe"] = Teardown()
+atexit.register(report)
+sys.argv = ["lcnet-ov", *sys.argv[1:]]
+from lcnet_ov.cli import run
+run()  # what the lcnet-ov script and python -m lcnet_ov call
 """
+
+
+def _infer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, "infer", "-m", "text_image_orientation", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
 
 
 @pytest.mark.slow  # one process that compiles a model: ~0.5-1 s
 def test_one_image_infer_loads_no_video_export_or_conversion_code(orientation_xml):
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120, check=False
-    )
+    out = _infer(str(IMAGE))
     assert out.returncode == 0, out.stderr[-2000:]
-    *lines, last = out.stdout.strip().splitlines()
+    line, last = out.stdout.strip().splitlines()  # nothing after: no teardown ran
+    assert line.startswith("class_ids: [") and line.endswith(f"filename: {IMAGE}")
     report = json.loads(last)
-    assert report["code"] == 0, out.stderr[-2000:]
-    assert len(lines) == 1 and lines[0].startswith("class_ids: [")
-    assert lines[0].endswith(f"filename: {IMAGE}")
     assert report["loaded"] == []
     assert report["convert_model"].startswith("openvino.tools.ovc")
     # NumPy's and OpenCV's OpenBLAS loaded with one thread (no spinning workers), and the
@@ -78,3 +92,25 @@ def test_one_image_infer_loads_no_video_export_or_conversion_code(orientation_xm
         assert report["blas"] and set(report["blas"]) == {1}, report["blas"]
     assert report["env"] is False
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow  # one process that compiles a model: ~0.5-1 s
+def test_failed_infer_still_reports_and_exits_1_without_teardown(orientation_xml, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not a JPEG")
+    out = _infer(str(broken))
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[-2:] == [
+        f"error: {broken}: cannot decode image (not a supported image)",
+        "Error: 1 of 1 inputs could not be classified",
+    ]
+    assert "teardown" not in out.stdout and json.loads(out.stdout)["loaded"] == []
+
+
+def test_only_a_local_infer_skips_the_teardown():
+    from lcnet_ov.cli import _local_infer
+
+    assert _local_infer(["infer", "a.jpg"]) and _local_infer(["infer", "--engine", "local"])
+    assert not _local_infer(["infer", "--engine", "ray", "-o", "x.parquet", "d"])
+    assert not _local_infer(["infer", "--engine=ray"]) and not _local_infer(["infer", "--engine"])
+    assert not _local_infer(["convert", "m"]) and not _local_infer([])
