@@ -76,11 +76,12 @@ def import_openvino() -> Any:
 
         return openvino
     skip = _SkipConversionAPI()
-    sys.meta_path.insert(0, skip)
+    # new lists, not insert/remove: another thread's import may be iterating the old one
+    sys.meta_path = [skip, *sys.meta_path]
     try:
         import openvino
     finally:
-        sys.meta_path.remove(skip)
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not skip]
     if not hasattr(openvino, "convert_model") and "__getattr__" not in vars(openvino):
         openvino.__getattr__ = _conversion_api  # PEP 562: asked only for missing names
     return openvino
