@@ -1,16 +1,18 @@
-"""Small process-level helpers shared by the heavy modules."""
+"""Small process-level helpers shared by the heavy modules.
+
+The run side imports this module for :func:`last_line`, so what only the writers need
+(``tempfile``, ``shutil``, ``importlib.metadata``: ~20 ms together on the 2-core AMD EPYC,
+most of it ``importlib.metadata`` pulling in ``email`` and ``socket``) is imported where used.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ def captured_native_output() -> Iterator[list[str]]:
     Their chatter would corrupt ``--json`` output. What they printed is handed back in the
     yielded list (filled on exit) so a failure can quote it.
     """
+    import tempfile
+
     log: list[str] = []
     sys.stdout.flush()
     sys.stderr.flush()
@@ -60,6 +64,8 @@ class WrittenIR:
 
 def package_versions(*names: str) -> dict[str, str]:
     """Installed versions of the given distributions; missing ones are left out."""
+    from importlib import metadata
+
     out = {}
     for name in names:
         try:
@@ -85,6 +91,9 @@ def save_ir_atomically(
     nothing behind, not even the folders it created; domain errors pass through, others
     become ``error``.
     """
+    import shutil
+    import tempfile
+
     import openvino as ov
 
     from ._outputs import make_dir, remove_empty_dirs
@@ -155,6 +164,8 @@ def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
     ``target``, and the rename is made durable. On any error the temp file is removed and
     ``target`` is left as it was.
     """
+    import tempfile
+
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     os.close(fd)
     tmp = Path(name)
@@ -180,6 +191,8 @@ def swap_in(staging: Path, target: Path) -> None:
     """Replace ``target`` (file or folder, if any) with ``staging`` by renames, so readers see
     the old one or the new one, never a mix; the old one is removed afterwards. On failure the
     old one is put back and the ``OSError`` raised."""
+    import shutil
+
     old: Path | None = None
     try:
         if target.exists() or target.is_symlink():

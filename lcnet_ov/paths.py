@@ -22,7 +22,6 @@ runtime resolves paths on every model load.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -102,6 +101,8 @@ def source_fingerprint(path: Path) -> str:
     Editing, replacing or touching any file of the source gives a new fingerprint, so a changed
     source is converted again instead of served from a stale IR.
     """
+    import hashlib  # here: loading OpenSSL costs ~3 ms that zoo names and IRs never need
+
     h = hashlib.sha256(str(path.resolve()).encode())
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:

@@ -3,8 +3,12 @@ so ``lcnet-ov --help`` never pays for OpenVINO, Paddle or NNCF."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
+import threading
+from typing import NoReturn
 
 import click
 
@@ -92,6 +96,38 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def run() -> NoReturn:
+    """The ``lcnet-ov`` program (console script, ``python -m lcnet_ov``): :func:`main`, then exit.
+
+    A local ``infer`` exits without the interpreter's teardown: once its output is written,
+    destroying ~350 modules and unloading OpenVINO's CPU plugin (its Core, TBB threads) took
+    40-70 ms of a ~0.45 s one-image process on the 2-core AMD EPYC, for nothing the OS does
+    not do anyway. Atexit handlers still run and stdout/stderr are flushed; with any other
+    Python thread still alive, a profiler or tracer watching (they write their results at the
+    end), or another command, the exit is the ordinary one.
+    """
+    code = main()
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # cProfile, coverage
+    if _local_infer(sys.argv[1:]) and threading.active_count() == 1 and not watched:
+        import atexit
+
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a reader gone (`| head`)
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _local_infer(args: list[str]) -> bool:
+    """``infer`` on this machine (not ``--engine ray``, whose Ray session ends at teardown)."""
+    if args[:1] != ["infer"]:
+        return False
+    engines = [b for a, b in zip(args, [*args[1:], ""], strict=True) if a == "--engine"]
+    engines += [a.split("=", 1)[1] for a in args if a.startswith("--engine=")]
+    return all(engine == "local" for engine in engines)
+
+
 def _one_line(message: str) -> str:
     """A message whose text came from elsewhere (tarfile, paddle2onnx logs) may hold line
     breaks; the CLI's promise is one line per error, so they become spaces."""
@@ -109,4 +145,4 @@ def _os_error_line(exc: OSError) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

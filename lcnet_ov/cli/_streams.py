@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ..inputs.video import expand_stream_sources
+from ..inputs.stream_sources import expand_stream_sources  # light: no video reader
 
 #: the stream options as ``infer`` receives them (``None``/``False``: not given) → their flags
 _FLAGS = {
@@ -112,7 +112,7 @@ def _has_videos(entry: str) -> bool:
     """A folder holding video files (the Ray job classifies them, so --every applies)."""
     from pathlib import Path
 
-    from ..inputs.video import VIDEO_EXTENSIONS
+    from ..inputs.stream_sources import VIDEO_EXTENSIONS
 
     path = Path(entry).expanduser()
     return path.is_dir() and any(

@@ -13,7 +13,6 @@ import functools
 import os
 import re
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from ..errors import LabelFileError
@@ -90,6 +89,8 @@ def _to_tuple(mapping: dict[int, str], source: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=1)
 def imagenet1k_labels() -> tuple[str, ...]:
     """The 1000 ImageNet-1k names shipped with the package (PaddleClas' own list)."""
+    from importlib import resources  # ~3 ms, only for the bundled ImageNet names
+
     res = resources.files("lcnet_ov").joinpath("data", IMAGENET1K_FILE)
     text = res.read_text(encoding="utf-8")
     source = f"lcnet_ov/data/{IMAGENET1K_FILE}"

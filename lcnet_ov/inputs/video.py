@@ -1,6 +1,7 @@
 """Video files and live streams as frame sources, read through OpenCV's FFmpeg backend.
 
-What counts as a stream source (:func:`parse_stream_source`): a path ending in a video suffix
+What counts as a stream source (:func:`parse_stream_source`, defined in the light
+:mod:`~lcnet_ov.inputs.stream_sources` and re-exported here): a path ending in a video suffix
 (:data:`VIDEO_EXTENSIONS`), a URL whose scheme FFmpeg reads live (``rtsp://``, ``rtmp://``,
 ``http(s)://`` MJPEG or HLS, ``udp://``, ``tcp://``, ``srt://``, ``rtp://``) and ``camera:N``
 (capture device ``N``). ``opencv-python`` already carries FFmpeg, so no new native dependency.
@@ -34,90 +35,30 @@ No OpenVINO here: this is the input side. :mod:`lcnet_ov.runtime.stream` classif
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from ..errors import StreamError, StreamOpenError, StreamOptionError
+from .stream_sources import (  # re-exported: the video side's names, as before the split
+    NETWORK_SCHEMES,  # noqa: F401
+    VIDEO_EXTENSIONS,  # noqa: F401
+    StreamSource,
+    expand_stream_sources,  # noqa: F401
+    parse_stream_source,
+)
 
 LOGGER = logging.getLogger(__name__)
 
-#: container suffixes read as video files (FFmpeg probes the content; the suffix only routes)
-VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mov .avi .mkv .webm .mpg .mpeg .m2v .ts .mts .m2ts .wmv .asf .flv .3gp "
-    ".ogv .mjpeg .mjpg .y4m .vob".split()
-)
-#: URL schemes FFmpeg reads as (live) network streams
-NETWORK_SCHEMES = frozenset("rtsp rtsps rtmp rtmps http https udp tcp srt rtp".split())
-_CAMERA = re.compile(r"camera:(\d+)", re.IGNORECASE)
 #: consecutive unreadable frames still taken for damage, not for the end of the stream
 MAX_BAD_FRAMES = 8
 BACKOFF_START_S, BACKOFF_MAX_S = 0.5, 8.0
-
-
-@dataclass(frozen=True)
-class StreamSource:
-    """A recognised stream source: ``kind`` is ``file``, ``network`` or ``camera``."""
-
-    text: str  # as given
-    kind: str
-    target: str | int  # what VideoCapture opens: a path, a URL or a device index
-
-    @property
-    def name(self) -> str:
-        """The source as messages and records show it: URL passwords masked."""
-        if self.kind != "network":
-            return self.text
-        parts = urlsplit(self.text)
-        if parts.password is None:
-            return self.text
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return parts._replace(netloc=netloc).geturl()
-
-    @property
-    def live_default(self) -> bool:
-        """Network and camera sources are live unless told otherwise; files are not."""
-        return self.kind != "file"
-
-
-def parse_stream_source(entry: object) -> StreamSource | None:
-    """The :class:`StreamSource` ``entry`` names, or ``None`` for anything else (images,
-    folders, arrays). A video path that does not exist is still a stream source: opening it
-    then fails with an error that names it."""
-    if not isinstance(entry, (str, os.PathLike)):
-        return None
-    text = os.fspath(entry)
-    if not isinstance(text, str):
-        return None
-    if m := _CAMERA.fullmatch(text.strip()):
-        return StreamSource(text, "camera", int(m.group(1)))
-    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in NETWORK_SCHEMES:
-        return StreamSource(text, "network", text)
-    if Path(text).suffix.lower() in VIDEO_EXTENSIONS and not glob.has_magic(text):
-        return StreamSource(text, "file", str(Path(text).expanduser()))
-    return None
-
-
-def expand_stream_sources(entry: str) -> list[StreamSource]:
-    """``entry`` as stream sources: itself, or the video files a glob pattern matches
-    (``recordings/*.mp4``), sorted; an empty list when it is neither."""
-    if source := parse_stream_source(entry):
-        return [source]
-    if glob.has_magic(entry) and Path(entry).suffix.lower() in VIDEO_EXTENSIONS:
-        found = sorted(glob.glob(os.path.expanduser(entry), recursive=True))
-        return [StreamSource(p, "file", p) for p in found if Path(p).is_file()]
-    return []
 
 
 @dataclass(frozen=True)

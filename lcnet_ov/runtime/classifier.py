@@ -31,14 +31,13 @@ Design notes:
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,7 +50,9 @@ from ..zoo import DEFAULT_MODEL
 from .loaded_model import DEFAULT_BATCH_SIZE, LoadedModel, compile_config, input_stream
 from .locate import resolve_auto
 from .metadata import ModelMetadata
-from .stream import FrameStream, SyncBackend
+
+if TYPE_CHECKING:  # the video side is imported by stream() only: images never load it
+    from .stream import FrameStream
 
 __all__ = ["Classifier", "FailedPrediction", "Result"]
 
@@ -203,6 +204,8 @@ class Classifier:
             if model is None:
                 self.compiled_model = compiled
         except Exception:  # the InferenceError being raised says what went wrong
+            import logging  # only on this failure path: ~4 ms at start-up otherwise
+
             logging.getLogger(__name__).exception("recompiling after a failed inference failed")
 
     def predict_probs(
@@ -268,6 +271,8 @@ class Classifier:
         """The frames of a video file or live stream classified in order, ``batch_size`` at a
         time on the calling thread (the overlapped form is ``AsyncClassifier.stream``; same
         options: :class:`lcnet_ov.runtime.stream.FrameStream`)."""
+        from .stream import FrameStream, SyncBackend
+
         self._check_open()
         return FrameStream(SyncBackend(self), source, **options)
 

@@ -17,6 +17,16 @@ With one Core whose CPU plugin is loaded once and lives until the process exits,
 work never frees a signal stack. Cores that user code creates itself stack on top of it and
 are safe as long as they are released in reverse order on the thread that made them;
 :func:`alternate_signal_stack` lets a test or a bug report check a thread's state.
+
+**OpenVINO is imported without its model-conversion API** (:func:`import_openvino`).
+``openvino/__init__.py`` ends with ``from openvino.tools.ovc import convert_model``, and that
+package pulls in ``importlib.metadata``, argparse-based option parsing, the TensorFlow frontend
+helpers and ``openvino_telemetry``, which starts a thread that sends an "import" event over
+HTTP (``concurrent.futures`` then joins that thread at exit). Measured on the 2-core AMD EPYC
+(AVX2): a bare ``import openvino`` process took 0.46-0.74 s with it and 0.25-0.38 s without, most
+of a one-image ``lcnet-ov infer``. The run side never converts, so the first import skips it
+and ``openvino.convert_model`` is resolved on first use instead (the export side's
+``ov.convert_model(...)`` still works, and then imports the package as before).
 """
 
 from __future__ import annotations
@@ -40,6 +50,52 @@ class _StackT(ctypes.Structure):
 
 _lock = threading.Lock()
 _core: Any = None
+#: the conversion API package that ``openvino/__init__.py`` imports (see the module doc)
+_OVC = "openvino.tools.ovc"
+
+
+class _SkipConversionAPI:
+    """A ``sys.meta_path`` finder that makes ``openvino.tools.ovc`` unimportable for the one
+    thread importing OpenVINO (``openvino/__init__.py`` catches that ImportError); other
+    threads import normally."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == _OVC and threading.get_ident() == self.thread:
+            raise ImportError(f"{_OVC} is imported on first use of openvino.convert_model")
+        return None
+
+
+def import_openvino() -> Any:
+    """``openvino``, imported without its conversion API when this is the first import (module
+    doc); ``openvino.convert_model`` then imports it on first access."""
+    if "openvino" in sys.modules:  # imported already (by us or not): as it is
+        import openvino
+
+        return openvino
+    skip = _SkipConversionAPI()
+    # new lists, not insert/remove: another thread's import may be iterating the old one
+    sys.meta_path = [skip, *sys.meta_path]
+    try:
+        import openvino
+    finally:
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not skip]
+    if not hasattr(openvino, "convert_model") and "__getattr__" not in vars(openvino):
+        openvino.__getattr__ = _conversion_api  # PEP 562: asked only for missing names
+    return openvino
+
+
+def _conversion_api(name: str) -> Any:
+    """``openvino.convert_model`` on first use: import it as ``openvino/__init__.py`` would."""
+    if name != "convert_model":
+        raise AttributeError(f"module 'openvino' has no attribute {name!r}")
+    import openvino
+    from openvino.tools.ovc import convert_model
+
+    openvino.convert_model = convert_model
+    return convert_model
 
 
 def shared_core() -> Any:
@@ -51,9 +107,7 @@ def shared_core() -> Any:
     global _core
     with _lock:  # two threads asking at once must not build two Cores
         if _core is None:
-            import openvino as ov
-
-            core = ov.Core()
+            core = import_openvino().Core()
             # Load the CPU plugin now, on this thread, so that its signal stack is the one
             # that stays (a first compile on a worker thread would put it there). No CPU
             # plugin (a broken install): the compile that follows says so, with context.
