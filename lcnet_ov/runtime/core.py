@@ -80,6 +80,9 @@ def import_openvino() -> Any:
     sys.meta_path = [skip, *sys.meta_path]
     try:
         import openvino
+    except ImportError:  # an OpenVINO whose __init__ no longer tolerates a missing ovc
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not skip]
+        import openvino
     finally:
         sys.meta_path = [finder for finder in sys.meta_path if finder is not skip]
     if not hasattr(openvino, "convert_model") and "__getattr__" not in vars(openvino):
