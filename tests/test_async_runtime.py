@@ -122,6 +122,22 @@ def test_a_lone_caller_is_not_held_back_for_a_full_batch(small_xml, distinct):
     assert elapsed < 5  # 5 round trips, never stuck waiting for 7 companions
 
 
+def test_the_batch_wait_is_only_for_items_already_submitted(small_xml, distinct):
+    """``max_wait_ms`` holds a batch open only while more submitted items are on their way:
+    a lone caller and a burst smaller than ``max_batch`` are answered without waiting it out
+    (a 3 s wait would show in every round trip)."""
+    images, expected = distinct
+    with AsyncClassifier(small_xml, max_batch=8, max_wait_ms=3000) as clf:
+        start = time.perf_counter()
+        for img, exp in zip(images[:3], expected, strict=False):
+            assert _same(clf.submit(img).result(), exp)
+        burst = [clf.submit(img) for img in images[:3]]
+        assert all(_same(f.result(), e) for f, e in zip(burst, expected, strict=False))
+        elapsed = time.perf_counter() - start
+        assert sum(clf.stats.sizes.values()) >= 4  # the three alone, then the burst
+    assert elapsed < 2.5, f"{elapsed:.2f} s: a batch waited for items nobody submitted"
+
+
 def test_one_bad_item_fails_only_its_own_future(small_xml, distinct):
     images, expected = distinct
     # float input (no folding) so a NaN tensor can reach the model

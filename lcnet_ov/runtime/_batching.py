@@ -279,7 +279,8 @@ class BatchEngine:
                 return
 
     def _next_batch(self) -> tuple[list[Job], bool]:
-        """Up to ``max_batch`` ready jobs; the first one waits at most ``max_wait`` for more."""
+        """Up to ``max_batch`` ready jobs; the first one waits at most ``max_wait`` for more,
+        and only while more have been submitted (:meth:`_company_coming`)."""
         batch: list[Job] = []
         job = self._ready.get()
         if job is _STOP:
@@ -287,6 +288,8 @@ class BatchEngine:
         _take(job, batch)
         deadline = time.monotonic() + self.max_wait
         while len(batch) < self.max_batch:
+            if not self._company_coming(batch):
+                break  # everything submitted is in: waiting would only add latency
             remaining = deadline - time.monotonic()
             try:
                 # past the deadline: only what is already queued joins this batch
@@ -297,6 +300,19 @@ class BatchEngine:
                 return batch, True
             _take(job, batch)
         return batch, False
+
+    def _company_coming(self, batch: list[Job]) -> bool:
+        """Whether any submitted item is still on its way to the ready queue (or in it).
+
+        Items submitted but not yet in a batch or an inference are the only company a batch
+        can get; with none of them, waiting out ``max_wait`` is pure latency. So a lone
+        caller (one client of the server, ``submit(...).result()`` in a loop) never waits,
+        where the wait was 2 ms of a 19 ms request at one client of ``serve``, and a burst
+        smaller than ``max_batch`` goes as soon as its last item is ready.
+        """
+        with self._lock:
+            running = sum(len(jobs) for jobs in self._inflight.values())
+            return len(self._pending) - running - len(batch) > 0
 
     def _infer(self, index: int, request: Any, generation: int, batch: list[Job]) -> None:
         with self._lock:
