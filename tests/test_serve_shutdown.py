@@ -47,8 +47,10 @@ def _refused(host: str, port: int) -> bool:
 
 
 #: images per request in the signal test: six requests of these keep the server busy for
-#: well over a second on 2 cores (480 decodes and inferences), so the signal finds them inside
-PER_REQUEST = 80
+#: seconds on 2 cores (960 decodes and inferences), so the signal, sent once they have surely
+#: arrived, still finds them inside; the limits below are raised to admit them
+PER_REQUEST = 160
+LIMITS = ("--max-body-mb", "16", "--max-pending-images", "1024", "--memory-budget-mb", "2048")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGQUIT], ids=["SIGTERM", "SIGQUIT"])
@@ -56,7 +58,7 @@ def test_signal_answers_requests_in_flight_and_exits_0(orientation_xml, tmp_path
     """SIGQUIT is kserve's own handler: it used to leave a live process answering 503."""
     with Classifier(orientation_xml) as clf:
         want = clf.predict_probs([str(PAGE)])[0]
-    srv = _server(orientation_xml, tmp_path, "--max-batch", "64")
+    srv = _server(orientation_xml, tmp_path, "--max-batch", "64", *LIMITS)
     srv.start()
     results: dict[str, object] = {}
     finished: dict[str, float] = {}
@@ -84,7 +86,7 @@ def test_signal_answers_requests_in_flight_and_exits_0(orientation_xml, tmp_path
     ]
     for t in threads:
         t.start()
-    time.sleep(0.5)  # all six are received (a few MB over loopback) and being worked through
+    time.sleep(1.0)  # all six are received (7 MB each over loopback) and being worked through
     signalled = time.monotonic()
     srv.signal(sig)
     time.sleep(0.2)
