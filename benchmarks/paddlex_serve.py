@@ -40,16 +40,15 @@ import os
 import re
 import signal
 import subprocess
-import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks import harness
+from benchmarks._closed_loop import closed_loop
 from benchmarks.harness import IMAGENET_SAMPLE, md_table, spread
 
 SECTION = "paddlex-serve"
@@ -108,6 +107,15 @@ class Route:
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(HOST, self.port, timeout=120)
 
+    @contextmanager
+    def client(self) -> Iterator[Callable[[int], tuple[int, float]]]:
+        """One closed-loop client: its own keep-alive connection, closed when it is done."""
+        conn = self.connect()
+        try:
+            yield lambda n: self.post(conn, n)
+        finally:
+            conn.close()
+
 
 def _pdx_top1(answer: dict) -> tuple[int, float]:
     cat = answer["result"]["categories"][0]
@@ -151,49 +159,6 @@ def lcnet_routes(port: int, name: str, images: list[bytes]) -> list[Route]:
         Route("classify", "lcnet-ov `/classify` (JPEG body)", port,
               f"/v2/models/{name}/classify?topk=1", images, octet, _classify_top1),
     ]  # fmt: skip
-
-
-def closed_loop(route: Route, clients: int, seconds: float) -> dict:
-    """``clients`` threads posting back to back on their own connection until the window ends."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors: list[BaseException] = []
-    gate = threading.Barrier(clients + 1)
-    stop_at = [0.0]
-
-    def worker(i: int) -> None:
-        conn = route.connect()
-        n = i
-        gate.wait()
-        try:
-            while True:
-                t = time.perf_counter()
-                if t >= stop_at[0]:
-                    return
-                route.post(conn, n)
-                latencies[i].append(time.perf_counter() - t)
-                n += clients
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
-    for t in threads:
-        t.start()
-    t0 = time.perf_counter()
-    stop_at[0] = t0 + seconds
-    gate.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    if errors:
-        raise RuntimeError(f"{route.label}: {len(errors)} client errors, first: {errors[0]!r}")
-    lat = np.concatenate([np.asarray(x) for x in latencies]) * 1e3
-    return {
-        "ips": lat.size / wall,
-        "p50": float(np.percentile(lat, 50)),
-        "p99": float(np.percentile(lat, 99)),
-    }
 
 
 # ---- PaddleX's server ----------------------------------------------------------------------------
@@ -357,9 +322,12 @@ def main(argv: list[str] | None = None) -> None:
                 routes.insert(0, paddlex_route(pdx.port, images))
             agreed = agreement(routes, min(args.agree, len(images)))
             for route in routes:  # warm every route (connections, first-shape costs)
-                closed_loop(route, 2, 0.5)
+                closed_loop(route.client, 2, 0.5, route.label)
             jobs = [
-                (f"{route.key}-{c}", lambda route=route, c=c: closed_loop(route, c, args.seconds))
+                (
+                    f"{route.key}-{c}",
+                    lambda r=route, c=c: closed_loop(r.client, c, args.seconds, r.label),
+                )
                 for c in CONCURRENCY
                 for route in routes
             ]

@@ -28,17 +28,20 @@ The server's memory (body inflation, bursts of maximum-size requests) is measure
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
-import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import harness
+from benchmarks._closed_loop import closed_loop
 from benchmarks.harness import IMAGENET_SAMPLE, md_table, spread
 
 SECTION = "serve-load"
@@ -60,58 +63,30 @@ def batch_counts(http_url: str) -> Counter:
     return Counter({int(k): int(float(v)) for k, v in pairs})
 
 
-def closed_loop(make_call, clients: int, seconds: float, images: list[bytes]) -> dict:
-    """``clients`` threads, each calling ``call(image)`` back to back until the window ends."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors: list[BaseException] = []
-    start_gate = threading.Barrier(clients + 1)
-    stop_at = [0.0]
+def clients_of(make_call: Callable[[], Callable[[bytes], object]], images: list[bytes]):
+    """``closed_loop``'s clients: each thread's own ``call(image)`` from ``make_call()`` (for
+    the server, its own tritonclient and so its own connection); item ``n`` is image
+    ``n % len(images)``."""
 
-    def worker(i: int) -> None:
+    @contextmanager
+    def open_client():
         call = make_call()
-        n = i
-        start_gate.wait()
-        while True:
-            t = time.perf_counter()
-            if t >= stop_at[0]:
-                return
-            try:
-                call(images[n % len(images)])
-            except BaseException as exc:
-                errors.append(exc)
-                return
-            latencies[i].append(time.perf_counter() - t)
-            n += clients
+        yield lambda n: call(images[n % len(images)])
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
-    for t in threads:
-        t.start()
-    t0 = time.perf_counter()
-    stop_at[0] = t0 + seconds
-    start_gate.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    if errors:
-        raise RuntimeError(f"{len(errors)} client errors, first: {errors[0]!r}")
-    lat = np.concatenate([np.asarray(x) for x in latencies]) * 1e3
-    return {
-        "ips": lat.size / wall,
-        "p50": float(np.percentile(lat, 50)),
-        "p99": float(np.percentile(lat, 99)),
-        "n": int(lat.size),
-    }
+    return open_client
 
 
-def http_call(url: str):
-    import tritonclient.http as httpclient
+def triton_call(protocol: str, url: str) -> Callable[[], Callable[[bytes], None]]:
+    """A new tritonclient (``protocol``: ``http`` or ``grpc``) sending one JPEG per request as
+    binary tensor data and reading the answer's class ids."""
+    tc = importlib.import_module(f"tritonclient.{protocol}")
 
-    def make():
-        client = httpclient.InferenceServerClient(url)
-        out = [httpclient.InferRequestedOutput("class_ids")]
+    def make() -> Callable[[bytes], None]:
+        client = tc.InferenceServerClient(url)
+        out = [tc.InferRequestedOutput("class_ids")]
 
         def call(blob: bytes) -> None:
-            inp = httpclient.InferInput("image", [1], "BYTES")
+            inp = tc.InferInput("image", [1], "BYTES")
             inp.set_data_from_numpy(np.array([blob], dtype=object))
             client.infer(MODEL, [inp], outputs=out).as_numpy("class_ids")
 
@@ -120,25 +95,8 @@ def http_call(url: str):
     return make
 
 
-def grpc_call(url: str):
-    import tritonclient.grpc as grpcclient
-
-    def make():
-        client = grpcclient.InferenceServerClient(url)
-        out = [grpcclient.InferRequestedOutput("class_ids")]
-
-        def call(blob: bytes) -> None:
-            inp = grpcclient.InferInput("image", [1], "BYTES")
-            inp.set_data_from_numpy(np.array([blob], dtype=object))
-            client.infer(MODEL, [inp], outputs=out).as_numpy("class_ids")
-
-        return call
-
-    return make
-
-
-def inproc_call(pool):
-    def make():
+def inproc_call(pool) -> Callable[[], Callable[[bytes], object]]:
+    def make() -> Callable[[bytes], object]:
         return lambda blob: pool.submit(blob).result()
 
     return make
@@ -215,11 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     ):
         makers = {
             "in-process": inproc_call(pool),
-            "http": http_call(srv.http_url),
-            "grpc": grpc_call(srv.grpc_url),
+            "http": triton_call("http", srv.http_url),
+            "grpc": triton_call("grpc", srv.grpc_url),
         }
+        clients = {mode: clients_of(make, images) for mode, make in makers.items()}
         for mode in MODES:  # warm every path once (connections, first-shape costs)
-            closed_loop(makers[mode], 2, 0.5, images)
+            closed_loop(clients[mode], 2, 0.5, mode)
         stream_rate: list[float] = []
         for r in range(args.rounds):
             run.sample_load()
@@ -232,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                         before = Counter(pool.stats.sizes)
                     else:
                         before = batch_counts(srv.http_url)
-                    res = closed_loop(makers[mode], c, args.seconds, images)
+                    res = closed_loop(clients[mode], c, args.seconds, mode)
                     after = (
                         Counter(pool.stats.sizes)
                         if mode == "in-process"
