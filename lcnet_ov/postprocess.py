@@ -42,9 +42,25 @@ def topk_ids(scores: np.ndarray, k: int) -> np.ndarray:
 
     Ties rank the lower class id first (stable sort on float64), so every caller (top-k
     predictions, evaluation, verification) orders classes the same way.
+
+    Why not one ``argsort``: a stable sort of all 1000 ImageNet classes was ~50 µs per image,
+    3/4 of the pipeline's post-processing, to keep 5 of them. Rows are cut first to the
+    candidates scoring at least the k-th best (found by ``np.partition``; every tie with it is
+    kept) and only those are sorted, stably and in class-id order, which selects exactly the
+    rows' first ``k`` of the full sort. Small class counts, large ``k`` and rows with NaN take
+    the full sort (NaN ranks last there, as before).
     """
     p = np.asarray(scores)
-    return np.argsort(-p.astype(np.float64), axis=1, kind="stable")[:, : min(k, p.shape[1])]
+    neg = -p.astype(np.float64)
+    k = min(k, p.shape[1])
+    if neg.ndim != 2 or k < 1 or 8 * k >= neg.shape[1] or not np.isfinite(neg).all():
+        return np.argsort(neg, axis=1, kind="stable")[:, :k]
+    kth = np.partition(neg, k - 1, axis=1)[:, k - 1]
+    out = np.empty((len(neg), k), dtype=np.intp)
+    for r, row in enumerate(neg):
+        candidates = np.flatnonzero(row <= kth[r])  # ascending ids: the stable sort's tie order
+        out[r] = candidates[np.argsort(row[candidates], kind="stable")[:k]]
+    return out
 
 
 def topk(

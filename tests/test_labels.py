@@ -190,6 +190,23 @@ def test_topk_ties_lower_id_first():
     assert topk(flat, k=5)[0].class_ids == (0, 1, 2, 3, 4)
 
 
+def test_topk_ids_equal_the_full_stable_sort():
+    """The partial selection picks exactly the full stable sort's first k, ties included."""
+    from lcnet_ov.postprocess import topk_ids
+
+    rng = np.random.default_rng(7)
+    for classes, k in [(1000, 5), (1000, 1), (1000, 100), (80, 5), (26, 5), (4, 5)]:
+        for levels in (None, 3, 20):  # continuous scores, and heavily tied ones
+            x = rng.random((16, classes)).astype(np.float32)
+            if levels:
+                x = np.round(x * levels) / levels
+            x[3] = 0.0
+            x[4, ::2] = -0.0  # signed zeros tie with zeros, as in the full sort
+            x[5, classes // 2] = np.nan  # a NaN row takes the full sort (NaN ranks last)
+            expect = np.argsort(-x.astype(np.float64), axis=1, kind="stable")[:, :k]
+            assert np.array_equal(topk_ids(x, k), expect), (classes, k, levels)
+
+
 def test_topk_clips_k_and_accepts_vector():
     (pred,) = topk(np.array([0.3, 0.7]), k=5)
     assert pred.class_ids == (1, 0)
