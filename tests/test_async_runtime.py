@@ -260,6 +260,26 @@ def test_ctrl_c_cancels_pending_without_hanging_or_leaking_threads(small_xml, di
     assert _new_threads(before) == []
 
 
+def test_map_fills_its_batches_while_images_are_still_decoding(small_xml, distinct):
+    """``map`` items wait for a full batch while more are being decoded (each new batch size
+    costs OpenVINO a shape setup), where a lone ``submit`` would go at once: with one decoder
+    handing out an image every ~5 ms, every batch is still a full 8 (before: 1, 2, 3... as
+    they trickled out). Correct answers across batches also prove that each worker's reused
+    input buffer is not overwritten while its inference reads it."""
+    images, expected = distinct
+    with AsyncClassifier(small_xml, max_batch=8, workers=1) as clf:
+        prepare = clf.model.prepare
+
+        def slow_prepare(*args, **kwargs):
+            time.sleep(0.005)  # a decoder slower than the model; a sleep, so load-independent
+            return prepare(*args, **kwargs)
+
+        clf.model.prepare = slow_prepare
+        got = list(clf.map(images))
+        assert clf.stats.sizes == {8: len(images) // 8}
+    assert all(_same(a, b) for a, b in zip(got, expected, strict=True))
+
+
 def test_static_batch_ir_fixes_the_batch_and_pads(small_xml, distinct, tmp_path):
     images, expected = distinct
     model = shared_core().read_model(small_xml)

@@ -61,6 +61,14 @@ from .loaded_model import LoadedModel
 
 LOGGER = logging.getLogger(__name__)
 _STOP = object()
+#: How long a batch of bulk items (:meth:`AsyncClassifier.map`) waits to fill, at most, while
+#: more of them are still being decoded. Every batch size a dynamic-batch model meets for the
+#: first time costs OpenVINO ~10-20 ms of shape inference and buffer setup (measured on the AMD
+#: EPYC: a first batch of 1-5 took 9-23 ms longer than the next one of that size); a folder
+#: pass that sent its first items off in batches of 1, 2, 3... as they trickled out of the
+#: decoders paid that for each, while batches that wait for a full ``max_batch`` (~10 ms of
+#: decoding on 2 cores) meet one size, plus the tail's.
+BULK_WAIT_S = 0.1
 
 #: The process's first ``start_async`` runs alone. It initializes function-local statics of
 #: OpenVINO's Python binding (the input data dispatcher) under the GIL, and two infer threads
@@ -138,6 +146,8 @@ class Job:
     topk: int | None = None
     #: every class ranked whatever the model's kind (smoothing a multi-label stream)
     rank_all: bool = False
+    #: one of many submitted together (``map``): its batch waits longer to fill (BULK_WAIT_S)
+    bulk: bool = False
 
 
 class BatchEngine:
@@ -170,6 +180,9 @@ class BatchEngine:
         self._model_lock = threading.Lock()
         self.recompiles = 0
         self.requests = [compiled_model.create_infer_request() for _ in range(num_requests)]
+        #: each worker's input batch, reused: a fresh multi-MB array per batch cost page
+        #: faults on every pass, and only that worker writes it, after its last inference ended
+        self._inputs: list[np.ndarray | None] = [None] * num_requests
         self._slots = threading.BoundedSemaphore(max_pending)
         self._lock = threading.Lock()  # guards _pending, _closed, _sizes, _inflight
         self._pending: set[Future] = set()
@@ -220,6 +233,7 @@ class BatchEngine:
         timeout: float | None = None,
         topk: int | None = None,
         rank_all: bool = False,
+        bulk: bool = False,
     ) -> Future:
         if self.closed:
             raise RuntimeError("AsyncClassifier is closed")
@@ -236,7 +250,7 @@ class BatchEngine:
                 self._slots.release()
                 raise RuntimeError("AsyncClassifier is closed")
             self._pending.add(future)
-            self._todo.put(Job(item, future, topk=topk, rank_all=rank_all))
+            self._todo.put(Job(item, future, topk=topk, rank_all=rank_all, bulk=bulk))
         return future
 
     def _release(self, future: Future) -> None:
@@ -279,14 +293,17 @@ class BatchEngine:
                 return
 
     def _next_batch(self) -> tuple[list[Job], bool]:
-        """Up to ``max_batch`` ready jobs; the first one waits at most ``max_wait`` for more,
-        and only while more have been submitted (:meth:`_company_coming`)."""
+        """Up to ``max_batch`` ready jobs; the first one waits at most ``max_wait`` for more
+        (``BULK_WAIT_S`` for a bulk job), and only while more have been submitted
+        (:meth:`_company_coming`)."""
         batch: list[Job] = []
         job = self._ready.get()
         if job is _STOP:
             return batch, True
         _take(job, batch)
-        deadline = time.monotonic() + self.max_wait
+        deadline = time.monotonic() + (
+            max(BULK_WAIT_S, self.max_wait) if job.bulk else self.max_wait
+        )
         while len(batch) < self.max_batch:
             if not self._company_coming(batch):
                 break  # everything submitted is in: waiting would only add latency
@@ -320,7 +337,7 @@ class BatchEngine:
             self._sizes[len(batch)] += 1
         try:
             try:
-                tensor = self.model.pad(np.stack([job.tensor for job in batch]))
+                tensor = self._batch_input(index, batch)
                 start_async(request, {0: tensor})
                 request.wait()  # raises this inference's own error, and only once per start
                 raw = request.get_output_tensor(0).data[: len(batch)].copy()
@@ -352,6 +369,18 @@ class BatchEngine:
                 self._inflight.pop(index, None)
         for job, result in zip(batch, results, strict=True):
             settle(job.future, result.error if isinstance(result, FailedPrediction) else result)
+
+    def _batch_input(self, index: int, batch: list[Job]) -> np.ndarray:
+        """The batch's tensors stacked into worker ``index``'s own buffer (zero rows padding a
+        static-batch IR), allocated once per worker and reused."""
+        first, rows = batch[0].tensor, self.model.static_batch or len(batch)
+        buffer = self._inputs[index]
+        if buffer is None or buffer.shape[1:] != first.shape or buffer.dtype != first.dtype:
+            buffer = np.empty((max(rows, self.max_batch), *first.shape), first.dtype)
+            self._inputs[index] = buffer
+        np.stack([job.tensor for job in batch], out=buffer[: len(batch)])
+        buffer[len(batch) : rows] = 0
+        return buffer[:rows]
 
     def _renew(self, generation: int, error: BaseException) -> None:
         """Replace the compiled model a failed inference ran on (see module doc)."""

@@ -239,7 +239,7 @@ class AsyncClassifier:
         window: deque[tuple[InputItem, Future | None]] = deque()
         try:
             for item in input_stream(inputs, recursive=recursive):
-                fut = None if item.error else self._engine.submit(item, True, None)
+                fut = None if item.error else self._engine.submit(item, True, None, bulk=True)
                 window.append((item, fut))
                 while window and (len(window) >= self.max_pending or _done(window[0][1])):
                     yield _outcome(*window.popleft())
