@@ -162,7 +162,12 @@ def test_import_contracts_hold():
     import shutil
     import subprocess
 
-    exe = shutil.which("lint-imports")
+    import sys
+
+    # the interpreter's own bin folder too: a venv's python run by path, not activated
+    exe = shutil.which("lint-imports") or shutil.which(
+        "lint-imports", path=str(Path(sys.executable).parent)
+    )
     if exe is None:
         pytest.skip("import-linter is not installed (pip install -e .[dev])")
     out = subprocess.run(
