@@ -161,7 +161,6 @@ def test_import_contracts_hold():
     this keeps a broken contract from reaching CI unnoticed."""
     import shutil
     import subprocess
-
     import sys
 
     # the interpreter's own bin folder too: a venv's python run by path, not activated
