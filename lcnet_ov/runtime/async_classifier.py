@@ -230,6 +230,10 @@ class AsyncClassifier:
 
         Broken inputs yield a :class:`FailedPrediction`. At most ``max_pending`` items are
         submitted ahead of the consumer; stopping early cancels the ones not yet yielded.
+        Their batches wait to fill (up to ``BULK_WAIT_S`` in :mod:`lcnet_ov.runtime._batching`)
+        while more of them are still decoding, where a lone ``submit`` waits only
+        ``max_wait_ms``: a pass meets one batch size, and each new one costs OpenVINO a shape
+        setup.
         """
         if self.closed:
             raise RuntimeError("AsyncClassifier is closed")
