@@ -245,8 +245,18 @@ def _check_paddlex_serve(out: str) -> None:
     assert len(agreed) == 2 and all(a == b for a, b in agreed), agreed
 
 
+def _check_serve_hint(out: str) -> None:
+    """Both hints at 1, 8 and 32 clients, every rate positive."""
+    rows = re.findall(r"^\| (\d+) \| `--hint (\w+)` \| ([\d.]+)", out, re.M)
+    assert sorted((int(c), h) for c, h, _ in rows) == sorted(
+        (c, h) for c in (1, 8, 32) for h in ("latency", "throughput")
+    ), rows
+    assert all(float(r[2]) > 0 for r in rows), rows
+
+
 CHECKS = {
     "e2e_throughput": _check_e2e,
+    "serve_hint": _check_serve_hint,
     "serve_memory": _check_serve_memory,
     "paddlex_peer": _check_paddlex,
     "paddlex_serve": _check_paddlex_serve,
@@ -265,6 +275,7 @@ SECTIONS = {
     "quantize_study": ["quantize-study"],
     "quantize_time": ["quantize"],
     "ray_throughput": ["ray"],
+    "serve_hint": ["serve-hint"],
     "serve_load": ["serve-load"],
     "serve_memory": ["serve-memory"],
     "startup": ["startup", "cli-startup"],

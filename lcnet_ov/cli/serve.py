@@ -39,6 +39,15 @@ _MB = 1024 * 1024
 @click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="How long a batch's first image waits for company.")  # fmt: skip
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
+@click.option(
+    "--hint",
+    type=click.Choice(["throughput", "latency"], case_sensitive=False),
+    default="throughput",
+    show_default=True,
+    help="OpenVINO's PERFORMANCE_HINT: throughput (a stream per core; most images/s under "
+    "many clients) or latency (one stream on every core; a lone request answered sooner). "
+    "Measured in docs/serving.md.",
+)
 @click.option("--device", default="CPU", show_default=True, help="OpenVINO device.")
 @infer_precision_option
 @fold_option
@@ -90,6 +99,7 @@ def serve(
     max_batch: int,
     max_wait_ms: float,
     threads: int | None,
+    hint: str,
     device: str,
     infer_precision: str,
     fold_preprocessing: bool | None,
@@ -139,6 +149,7 @@ def serve(
         max_wait_ms=max_wait_ms,
         threads=threads,
         device=device,
+        performance_hint=hint.upper(),
         inference_precision=infer_precision,
         fast_decode=fast_decode,
         fold_preprocessing=fold_preprocessing,

@@ -25,7 +25,11 @@ class ServeOptions:
 
     ``name`` defaults to the IR's metadata name. ``max_batch``/``max_wait_ms`` shape the
     cross-request micro-batches of :class:`~lcnet_ov.runtime.async_classifier.AsyncClassifier`;
-    ``threads`` is OpenVINO's ``INFERENCE_NUM_THREADS``. ``fast_decode`` and
+    ``threads`` is OpenVINO's ``INFERENCE_NUM_THREADS``. ``performance_hint``: ``THROUGHPUT``
+    (default) runs one inference stream per core, the most images/s under many clients;
+    ``LATENCY`` one stream on every core, so a lone request's inference uses all of them
+    (:data:`LATENCY_REQUESTS` requests keep a batch forming while another infers; measured in
+    docs/serving.md, section ``serve-hint``). ``fast_decode`` and
     ``fold_preprocessing`` are ``lcnet-ov infer``'s options of the same name, with the same
     defaults (:mod:`lcnet_ov.policy`), so a served answer is ``infer``'s answer.
 
@@ -53,6 +57,7 @@ class ServeOptions:
     max_wait_ms: float = 2.0
     threads: int | None = None
     device: str = "CPU"
+    performance_hint: str = "THROUGHPUT"
     inference_precision: str | None = "f32"
     fast_decode: bool = FAST_DECODE
     #: None: the policy (:func:`lcnet_ov.policy.fold_by_default`), as ``infer``
@@ -74,6 +79,14 @@ class ServeOptions:
     @property
     def tls(self) -> bool:
         return bool(self.ssl_certfile)
+
+
+#: the hints a server takes (OpenVINO's PERFORMANCE_HINT values)
+PERFORMANCE_HINTS = ("THROUGHPUT", "LATENCY")
+#: infer requests under the LATENCY hint, whose own optimum is 1: with one, the next batch
+#: would only start forming after the running one finished; a second request queues behind it
+#: on the single stream with its batch ready
+LATENCY_REQUESTS = 2
 
 
 def read_api_keys(path: str | os.PathLike) -> tuple[str, ...]:
@@ -129,11 +142,19 @@ def open_classifier(options: ServeOptions) -> Any:
 
     from ..runtime.async_classifier import AsyncClassifier
 
+    if options.performance_hint not in PERFORMANCE_HINTS:
+        raise ServeError(
+            f"performance_hint must be one of {', '.join(PERFORMANCE_HINTS)}, "
+            f"got {options.performance_hint!r}"
+        )
+
     clf = AsyncClassifier(
         options.model,
         precision=options.precision,
         device=options.device,
         threads=options.threads,
+        performance_hint=options.performance_hint,
+        num_requests=LATENCY_REQUESTS if options.performance_hint == "LATENCY" else None,
         inference_precision=options.inference_precision,
         topk=1 << 30,  # clipped to the class count by the ranking
         rank_all_classes=True,  # multi-label/attribute models too: the model applies its own

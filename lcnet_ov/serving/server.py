@@ -246,9 +246,11 @@ def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
         f"{len(options.api_keys)} API key(s)" if options.api_keys else "no API key",
         "model control on" if options.enable_model_control else "model control off",
     ]
+    streams = int(model.classifier.compiled_model.get_property("NUM_STREAMS"))
     message = (
         f"serving {model.name!r} ({model.classifier.metadata.precision}, "
-        f"{model.num_classes} classes) on {scheme}://{options.host}:{options.http_port} and "
+        f"{model.num_classes} classes, {options.performance_hint.lower()} hint: {streams} "
+        f"inference stream(s)) on {scheme}://{options.host}:{options.http_port} and "
         f"{rpc} {options.host}:{options.grpc_port} ({', '.join(guards)}); loaded and warmed "
         f"up in {time.perf_counter() - t0:.2f} s"
     )
