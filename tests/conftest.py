@@ -117,6 +117,29 @@ def _isolated_home(lcnet_home):
         yield
 
 
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray for a module, 2 CPUs as in CI, no dashboard, and its own temp dir under
+    /tmp: Ray's socket paths must stay short, which pytest's tmp paths are not."""
+    import tempfile
+
+    ray = pytest.importorskip("ray")
+    temp = tempfile.mkdtemp(prefix="lcnet-ray-", dir="/tmp")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=300 * 1024 * 1024,
+        _temp_dir=temp,
+        logging_level="WARNING",
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def imagenet_dir() -> Path:
     if not (IMAGENET_SAMPLE / "val_list.txt").is_file():

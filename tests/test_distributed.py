@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -28,25 +27,6 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "images"
 ACTOR_TITLE = "MapWorker(MapBatches(_ClassifyBatch))"  # Ray's process title for our actors
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    """One local Ray for the module, 2 CPUs as in CI, its own short temp dir (socket paths)."""
-    temp = tempfile.mkdtemp(prefix="lcnet-ray-", dir="/tmp")
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        object_store_memory=300 * 1024 * 1024,
-        _temp_dir=temp,
-        logging_level="WARNING",
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _huge_png_header() -> bytes:

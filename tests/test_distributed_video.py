@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ import pytest
 pytest.importorskip("ray.data")
 
 import pyarrow.parquet as pq
-import ray
 
 from lcnet_ov import AsyncClassifier, StreamOptionError, distributed
 from lcnet_ov.cli import main
@@ -26,25 +24,6 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "samples" / "images" / "page_90deg.jpg"
 FPS, PER_TURN, FRAMES = 10.0, 5, 20
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    """One local Ray for the module, 2 CPUs as in CI (as tests/test_distributed.py)."""
-    temp = tempfile.mkdtemp(prefix="lcnet-ray-", dir="/tmp")
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        object_store_memory=300 * 1024 * 1024,
-        _temp_dir=temp,
-        logging_level="WARNING",
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

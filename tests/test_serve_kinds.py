@@ -18,31 +18,9 @@ import pytest
 
 from lcnet_ov import Classifier
 from lcnet_ov.postprocess import PERSON_ATTRIBUTE_LABELS, Postprocess
-from lcnet_ov.runtime.metadata import ModelMetadata, write_metadata
-from lcnet_ov.zoo import Preprocess
+from lcnet_ov.testing.kind_models import kind_ir
 
-PP = Preprocess(resize_short=32, crop_size=32)
 TAGS = tuple(f"tag_{i}" for i in range(6))
-
-
-def _ir(tmp: Path, name: str, classes: int, post: Postprocess, labels: tuple[str, ...]) -> Path:
-    import openvino as ov
-    import openvino.opset13 as ops
-
-    rng = np.random.default_rng(1)
-    x = ops.parameter([-1, 3, 32, 32], np.float32, name="x")
-    w = rng.normal(0, 0.5, (8, 3, 3, 3)).astype(np.float32)
-    y = ops.relu(ops.convolution(x, ops.constant(w), [1, 1], [1, 1], [1, 1], [1, 1]))
-    y = ops.reduce_mean(y, ops.constant(np.array([2, 3], np.int64)), keep_dims=False)
-    y = ops.matmul(y, ops.constant(rng.normal(0, 3, (8, classes)).astype(np.float32)), False, False)
-    model = ov.Model([ops.sigmoid(y)], [x], name)
-    meta = ModelMetadata(
-        name=name, labels=labels, preprocess=PP, postprocess=post, outputs_probabilities=False
-    )
-    write_metadata(model, meta)
-    xml = tmp / f"{name}.xml"
-    ov.save_model(model, str(xml), compress_to_fp16=False)
-    return xml
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +47,7 @@ def test_multilabel_model_over_oip_and_classify(files, tmp_path) -> None:
 
     post = Postprocess(kind="multilabel", topk=None, threshold=0.5, labels=TAGS,
                        activation="sigmoid")  # fmt: skip
-    xml = _ir(tmp_path, "tags", 6, post, TAGS)
+    xml = kind_ir(tmp_path, "tags", 6, post, TAGS)
     want = _expected(xml, files)
     counts = {len(w["class_ids"]) for w in want}
     assert len(counts) > 1  # images answer different numbers of labels: padding is exercised
@@ -125,7 +103,7 @@ def test_attribute_model_adds_an_attributes_output(files, tmp_path) -> None:
     from lcnet_ov.testing.server import ServerProcess
 
     post = Postprocess(kind="person_attribute", topk=None, activation="sigmoid")
-    xml = _ir(tmp_path, "pa", 26, post, PERSON_ATTRIBUTE_LABELS)
+    xml = kind_ir(tmp_path, "pa", 26, post, PERSON_ATTRIBUTE_LABELS)
     want = _expected(xml, files)
     body = {
         "inputs": [

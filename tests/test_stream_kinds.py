@@ -17,32 +17,10 @@ from lcnet_ov import AsyncClassifier, Classifier
 from lcnet_ov.inputs.preprocess import preprocess
 from lcnet_ov.postprocess import PERSON_ATTRIBUTE_LABELS, Postprocess
 from lcnet_ov.runtime.core import shared_core
-from lcnet_ov.runtime.metadata import ModelMetadata, write_metadata
+from lcnet_ov.testing.kind_models import PREPROCESS, kind_ir
 from lcnet_ov.testing.streams import turning_page, write_video
-from lcnet_ov.zoo import Preprocess
 
-PP = Preprocess(resize_short=32, crop_size=32)
 FRAMES, K = 24, 4
-
-
-def _ir(tmp, name: str, classes: int, post: Postprocess, labels: tuple[str, ...]):
-    import openvino as ov
-    import openvino.opset13 as ops
-
-    rng = np.random.default_rng(1)
-    x = ops.parameter([-1, 3, 32, 32], np.float32, name="x")
-    w = rng.normal(0, 0.5, (8, 3, 3, 3)).astype(np.float32)
-    y = ops.relu(ops.convolution(x, ops.constant(w), [1, 1], [1, 1], [1, 1], [1, 1]))
-    y = ops.reduce_mean(y, ops.constant(np.array([2, 3], np.int64)), keep_dims=False)
-    y = ops.matmul(y, ops.constant(rng.normal(0, 3, (8, classes)).astype(np.float32)), False, False)
-    model = ov.Model([ops.sigmoid(y)], [x], name)
-    meta = ModelMetadata(
-        name=name, labels=labels, preprocess=PP, postprocess=post, outputs_probabilities=False
-    )
-    write_metadata(model, meta)
-    xml = tmp / f"{name}.xml"
-    ov.save_model(model, str(xml), compress_to_fp16=False)
-    return xml
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +37,7 @@ def _frame_probs(xml, video) -> np.ndarray:
         frames.append(got[1])
     cap.release()
     compiled = shared_core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    return np.concatenate([compiled(preprocess(f, PP)[None])[0] for f in frames])
+    return np.concatenate([compiled(preprocess(f, PREPROCESS)[None])[0] for f in frames])
 
 
 @pytest.mark.parametrize("runner", [Classifier, AsyncClassifier])
@@ -67,7 +45,7 @@ def test_multilabel_stream_thresholds_the_averaged_probabilities(runner, video, 
     labels = tuple(f"tag_{i}" for i in range(6))
     post = Postprocess(kind="multilabel", topk=None, threshold=0.5, labels=labels,
                        activation="sigmoid")  # fmt: skip
-    xml = _ir(tmp_path, "ml", 6, post, labels)
+    xml = kind_ir(tmp_path, "ml", 6, post, labels)
     probs = _frame_probs(xml, video)
     with runner(xml) as clf:
         smoothed = list(clf.stream(video, smooth=K))
@@ -87,7 +65,7 @@ def test_multilabel_stream_thresholds_the_averaged_probabilities(runner, video, 
 
 def test_attribute_stream_decodes_the_averaged_probabilities(video, tmp_path):
     post = Postprocess(kind="person_attribute", topk=None, activation="sigmoid")
-    xml = _ir(tmp_path, "pa", 26, post, PERSON_ATTRIBUTE_LABELS)
+    xml = kind_ir(tmp_path, "pa", 26, post, PERSON_ATTRIBUTE_LABELS)
     probs = _frame_probs(xml, video)
     with Classifier(xml) as clf:
         smoothed = list(clf.stream(video, smooth=K))
