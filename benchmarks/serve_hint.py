@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> None:
             "throughput": http_clients(wide.http_url, images),
             "latency": http_clients(lone.http_url, images),
         }
-        for hint in HINTS:  # connections, first shapes
-            closed_loop(clients[hint], 2, 0.5, hint)
+        for hint in HINTS:  # connections, and the batch sizes each concurrency forms
+            for c in CONCURRENCY:
+                closed_loop(clients[hint], c, 0.5, hint)
         for r in range(args.rounds):
             run.sample_load()
             for c in CONCURRENCY:

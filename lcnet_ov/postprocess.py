@@ -47,17 +47,21 @@ def topk_ids(scores: np.ndarray, k: int) -> np.ndarray:
     3/4 of the pipeline's post-processing, to keep 5 of them. Rows are cut first to the
     candidates scoring at least the k-th best (found by ``np.partition``; every tie with it is
     kept) and only those are sorted, stably and in class-id order, which selects exactly the
-    rows' first ``k`` of the full sort. Small class counts, large ``k`` and rows with NaN take
-    the full sort (NaN ranks last there, as before).
+    rows' first ``k`` of the full sort. Small class counts and large ``k`` take the full sort,
+    and so does each row holding NaN or inf (NaN ranks last there, as before).
     """
     p = np.asarray(scores)
     neg = -p.astype(np.float64)
     k = min(k, p.shape[1])
-    if neg.ndim != 2 or k < 1 or 8 * k >= neg.shape[1] or not np.isfinite(neg).all():
+    if neg.ndim != 2 or k < 1 or 8 * k >= neg.shape[1]:
         return np.argsort(neg, axis=1, kind="stable")[:, :k]
-    kth = np.partition(neg, k - 1, axis=1)[:, k - 1]
+    finite = np.isfinite(neg).all(axis=1)
+    kth = np.partition(np.where(finite[:, None], neg, 0.0), k - 1, axis=1)[:, k - 1]
     out = np.empty((len(neg), k), dtype=np.intp)
     for r, row in enumerate(neg):
+        if not finite[r]:
+            out[r] = np.argsort(row, kind="stable")[:k]
+            continue
         candidates = np.flatnonzero(row <= kth[r])  # ascending ids: the stable sort's tie order
         out[r] = candidates[np.argsort(row[candidates], kind="stable")[:k]]
     return out

@@ -282,6 +282,22 @@ def test_map_fills_its_batches_while_images_are_still_decoding(small_xml, distin
     assert all(_same(a, b) for a, b in zip(got, expected, strict=True))
 
 
+def test_map_with_max_wait_zero_sends_batches_as_items_come(small_xml, distinct):
+    """``max_wait_ms=0`` means no waiting for company, in ``map`` too (no bulk wait)."""
+    images, expected = distinct
+    with AsyncClassifier(small_xml, max_batch=8, workers=1, max_wait_ms=0) as clf:
+        prepare = clf.model.prepare
+
+        def slow_prepare(*args, **kwargs):
+            time.sleep(0.005)
+            return prepare(*args, **kwargs)
+
+        clf.model.prepare = slow_prepare
+        got = list(clf.map(images[:16]))
+        assert sum(clf.stats.sizes.values()) > 2  # not held back for two full batches
+    assert all(_same(a, b) for a, b in zip(got, expected, strict=False))
+
+
 def test_static_batch_ir_fixes_the_batch_and_pads(small_xml, distinct, tmp_path):
     images, expected = distinct
     model = shared_core().read_model(small_xml)

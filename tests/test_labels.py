@@ -190,10 +190,16 @@ def test_topk_ties_lower_id_first():
     assert topk(flat, k=5)[0].class_ids == (0, 1, 2, 3, 4)
 
 
-def test_topk_ids_equal_the_full_stable_sort():
-    """The partial selection picks exactly the full stable sort's first k, ties included."""
+def test_topk_ids_equal_the_full_stable_sort(monkeypatch):
+    """The partial selection picks exactly the full stable sort's first k, ties included, and
+    it is what runs (np.partition) on finite rows; a row with NaN/inf is sorted whole."""
     from lcnet_ov.postprocess import topk_ids
 
+    partitions = []
+    partition = np.partition
+    monkeypatch.setattr(
+        np, "partition", lambda *a, **kw: partitions.append(1) or partition(*a, **kw)
+    )
     rng = np.random.default_rng(7)
     for classes, k in [(1000, 5), (1000, 1), (1000, 100), (80, 5), (26, 5), (4, 5)]:
         for levels in (None, 3, 20):  # continuous scores, and heavily tied ones
@@ -202,9 +208,13 @@ def test_topk_ids_equal_the_full_stable_sort():
                 x = np.round(x * levels) / levels
             x[3] = 0.0
             x[4, ::2] = -0.0  # signed zeros tie with zeros, as in the full sort
-            x[5, classes // 2] = np.nan  # a NaN row takes the full sort (NaN ranks last)
-            expect = np.argsort(-x.astype(np.float64), axis=1, kind="stable")[:, :k]
-            assert np.array_equal(topk_ids(x, k), expect), (classes, k, levels)
+            with_nan = x.copy()
+            with_nan[5, classes // 2] = np.nan  # NaN ranks last, in its own row only
+            with_nan[6, 0] = np.inf
+            for scores in (x, with_nan):
+                expect = np.argsort(-scores.astype(np.float64), axis=1, kind="stable")[:, :k]
+                assert np.array_equal(topk_ids(scores, k), expect), (classes, k, levels)
+    assert len(partitions) == 4 * 3 * 2  # all but the 26- and 4-class cases, both matrices
 
 
 def test_topk_clips_k_and_accepts_vector():

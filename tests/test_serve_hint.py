@@ -25,7 +25,7 @@ def _scores(clf) -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
 
 
 def test_latency_hint_is_one_stream_with_two_requests_and_the_same_answers(orientation_xml):
-    latency = open_classifier(ServeOptions(model=orientation_xml, performance_hint="LATENCY"))
+    latency = open_classifier(ServeOptions(model=orientation_xml, performance_hint="latency"))
     throughput = open_classifier(ServeOptions(model=orientation_xml))
     try:
         assert int(latency.compiled_model.get_property("NUM_STREAMS")) == 1
@@ -45,6 +45,25 @@ def test_latency_hint_is_one_stream_with_two_requests_and_the_same_answers(orien
 def test_an_unknown_hint_is_a_serve_error(orientation_xml):
     with pytest.raises(ServeError, match="THROUGHPUT, LATENCY"):
         open_classifier(ServeOptions(model=orientation_xml, performance_hint="FAST"))
+
+
+def test_the_ready_line_names_streams_only_where_the_device_counts_them(orientation_xml):
+    """AUTO (like HETERO and MULTI) refuses NUM_STREAMS: the server still starts, and its
+    ready line names the hint alone."""
+    from lcnet_ov.serving.server import _hint_text
+
+    options = ServeOptions(model=orientation_xml, device="AUTO", performance_hint="LATENCY")
+    clf = open_classifier(options)
+    try:
+        assert _hint_text(clf, options) == "latency hint"
+    finally:
+        clf.close()
+    options = ServeOptions(model=orientation_xml, performance_hint="LATENCY")
+    clf = open_classifier(options)
+    try:
+        assert _hint_text(clf, options) == "latency hint: 1 inference stream(s)"
+    finally:
+        clf.close()
 
 
 @pytest.mark.slow  # fast tier under a minute: a server start costs ~3-5 s

@@ -61,13 +61,11 @@ from .loaded_model import LoadedModel
 
 LOGGER = logging.getLogger(__name__)
 _STOP = object()
-#: How long a batch of bulk items (:meth:`AsyncClassifier.map`) waits to fill, at most, while
-#: more of them are still being decoded. Every batch size a dynamic-batch model meets for the
-#: first time costs OpenVINO ~10-20 ms of shape inference and buffer setup (measured on the AMD
-#: EPYC: a first batch of 1-5 took 9-23 ms longer than the next one of that size); a folder
-#: pass that sent its first items off in batches of 1, 2, 3... as they trickled out of the
-#: decoders paid that for each, while batches that wait for a full ``max_batch`` (~10 ms of
-#: decoding on 2 cores) meet one size, plus the tail's.
+#: How long a batch of bulk items (``AsyncClassifier.map``) waits to fill while more of them
+#: are decoding. Each batch size a dynamic-batch model meets first costs OpenVINO a shape
+#: setup (on the AMD EPYC a first batch of 1-5 took 9-23 ms longer than the next of that
+#: size): a folder pass sending its first items off as 1, 2, 3... paid it for each, where
+#: full batches (~10 ms of decoding on 2 cores) meet one size, plus the tail's.
 BULK_WAIT_S = 0.1
 
 #: The process's first ``start_async`` runs alone. It initializes function-local statics of
@@ -186,6 +184,9 @@ class BatchEngine:
         self._slots = threading.BoundedSemaphore(max_pending)
         self._lock = threading.Lock()  # guards _pending, _closed, _sizes, _inflight
         self._pending: set[Future] = set()
+        #: items submitted and neither taken by a batch collector nor dropped before one
+        #: (cancelled in the queue, failed to decode): the company a forming batch can get
+        self._unclaimed = 0
         self._inflight: dict[int, list[Job]] = {}  # request index → the batch it is running
         self._sizes: Counter[int] = Counter()
         self._closed = False
@@ -250,6 +251,7 @@ class BatchEngine:
                 self._slots.release()
                 raise RuntimeError("AsyncClassifier is closed")
             self._pending.add(future)
+            self._unclaimed += 1
             self._todo.put(Job(item, future, topk=topk, rank_all=rank_all, bulk=bulk))
         return future
 
@@ -267,13 +269,19 @@ class BatchEngine:
             if job is _STOP:
                 return
             if job.future.done():  # cancelled while queued
+                self._unclaim()
                 continue
             try:
                 job.tensor = self.model.prepare(job.item.source, job.item.name)
             except Exception as exc:
                 settle(job.future, exc)
+                self._unclaim()
                 continue
             self._ready.put(job)
+
+    def _unclaim(self) -> None:
+        with self._lock:
+            self._unclaimed -= 1
 
     def _infer_loop(self, index: int) -> None:
         request, generation = self.requests[index], 0
@@ -294,18 +302,19 @@ class BatchEngine:
 
     def _next_batch(self) -> tuple[list[Job], bool]:
         """Up to ``max_batch`` ready jobs; the first one waits at most ``max_wait`` for more
-        (``BULK_WAIT_S`` for a bulk job), and only while more have been submitted
-        (:meth:`_company_coming`)."""
+        (``BULK_WAIT_S`` for a bulk job, unless ``max_wait`` is 0), and only while more have
+        been submitted (:meth:`_company_coming`). A non-bulk job joining a bulk batch brings
+        the deadline down to its own ``max_wait``."""
         batch: list[Job] = []
         job = self._ready.get()
         if job is _STOP:
             return batch, True
+        self._unclaim()
         _take(job, batch)
-        deadline = time.monotonic() + (
-            max(BULK_WAIT_S, self.max_wait) if job.bulk else self.max_wait
-        )
+        bulk = job.bulk and self.max_wait > 0
+        deadline = time.monotonic() + (max(BULK_WAIT_S, self.max_wait) if bulk else self.max_wait)
         while len(batch) < self.max_batch:
-            if not self._company_coming(batch):
+            if not self._company_coming():
                 break  # everything submitted is in: waiting would only add latency
             remaining = deadline - time.monotonic()
             try:
@@ -315,21 +324,25 @@ class BatchEngine:
                 break
             if job is _STOP:
                 return batch, True
+            self._unclaim()
             _take(job, batch)
+            if not job.bulk:
+                deadline = min(deadline, time.monotonic() + self.max_wait)
         return batch, False
 
-    def _company_coming(self, batch: list[Job]) -> bool:
+    def _company_coming(self) -> bool:
         """Whether any submitted item is still on its way to the ready queue (or in it).
 
         Items submitted but not yet in a batch or an inference are the only company a batch
         can get; with none of them, waiting out ``max_wait`` is pure latency. So a lone
         caller (one client of the server, ``submit(...).result()`` in a loop) never waits,
         where the wait was 2 ms of a 19 ms request at one client of ``serve``, and a burst
-        smaller than ``max_batch`` goes as soon as its last item is ready.
+        smaller than ``max_batch`` goes as soon as its last item is ready. Counted as items
+        are claimed (not as their Futures resolve), so a batch that has finished inferring but
+        not yet resolved its Futures is not taken for company.
         """
         with self._lock:
-            running = sum(len(jobs) for jobs in self._inflight.values())
-            return len(self._pending) - running - len(batch) > 0
+            return self._unclaimed > 0
 
     def _infer(self, index: int, request: Any, generation: int, batch: list[Job]) -> None:
         with self._lock:

@@ -142,7 +142,8 @@ def open_classifier(options: ServeOptions) -> Any:
 
     from ..runtime.async_classifier import AsyncClassifier
 
-    if options.performance_hint not in PERFORMANCE_HINTS:
+    hint = str(options.performance_hint).upper()
+    if hint not in PERFORMANCE_HINTS:
         raise ServeError(
             f"performance_hint must be one of {', '.join(PERFORMANCE_HINTS)}, "
             f"got {options.performance_hint!r}"
@@ -153,8 +154,8 @@ def open_classifier(options: ServeOptions) -> Any:
         precision=options.precision,
         device=options.device,
         threads=options.threads,
-        performance_hint=options.performance_hint,
-        num_requests=LATENCY_REQUESTS if options.performance_hint == "LATENCY" else None,
+        performance_hint=hint,
+        num_requests=LATENCY_REQUESTS if hint == "LATENCY" else None,
         inference_precision=options.inference_precision,
         topk=1 << 30,  # clipped to the class count by the ranking
         rank_all_classes=True,  # multi-label/attribute models too: the model applies its own

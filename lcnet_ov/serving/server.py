@@ -207,6 +207,17 @@ def _import_model_module(errors: list[BaseException]) -> None:
         errors.append(exc)
 
 
+def _hint_text(classifier: Any, options: ServeOptions) -> str:
+    """``latency hint: 1 inference stream(s)``; the streams only where the device reports a
+    count (AUTO, HETERO and MULTI raise for ``NUM_STREAMS``)."""
+    text = f"{options.performance_hint.lower()} hint"
+    try:
+        streams = int(classifier.compiled_model.get_property("NUM_STREAMS"))
+    except Exception:  # any device's refusal: the line just says less
+        return text
+    return f"{text}: {streams} inference stream(s)" if streams > 0 else text
+
+
 def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
     """Load, warm up, serve until SIGTERM/SIGINT/SIGQUIT, drain, close. Returns the exit code."""
     check_ports(options.host, options.http_port, options.grpc_port)
@@ -246,11 +257,10 @@ def serve(options: ServeOptions, *, on_ready: Any = None) -> int:
         f"{len(options.api_keys)} API key(s)" if options.api_keys else "no API key",
         "model control on" if options.enable_model_control else "model control off",
     ]
-    streams = int(model.classifier.compiled_model.get_property("NUM_STREAMS"))
     message = (
         f"serving {model.name!r} ({model.classifier.metadata.precision}, "
-        f"{model.num_classes} classes, {options.performance_hint.lower()} hint: {streams} "
-        f"inference stream(s)) on {scheme}://{options.host}:{options.http_port} and "
+        f"{model.num_classes} classes, {_hint_text(model.classifier, options)}) on "
+        f"{scheme}://{options.host}:{options.http_port} and "
         f"{rpc} {options.host}:{options.grpc_port} ({', '.join(guards)}); loaded and warmed "
         f"up in {time.perf_counter() - t0:.2f} s"
     )
