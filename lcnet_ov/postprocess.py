@@ -56,7 +56,8 @@ def topk_ids(scores: np.ndarray, k: int) -> np.ndarray:
     if neg.ndim != 2 or k < 1 or 8 * k >= neg.shape[1]:
         return np.argsort(neg, axis=1, kind="stable")[:, :k]
     finite = np.isfinite(neg).all(axis=1)
-    kth = np.partition(np.where(finite[:, None], neg, 0.0), k - 1, axis=1)[:, k - 1]
+    safe = neg if finite.all() else np.where(finite[:, None], neg, 0.0)  # no copy when finite
+    kth = np.partition(safe, k - 1, axis=1)[:, k - 1]
     out = np.empty((len(neg), k), dtype=np.intp)
     for r, row in enumerate(neg):
         if not finite[r]:

@@ -15,6 +15,7 @@ from ..serving import (
     DEFAULT_MAX_PENDING_IMAGES,
     DEFAULT_MEMORY_BUDGET_BYTES,
     MAX_IMAGES_PER_REQUEST,
+    PERFORMANCE_HINTS,
 )
 from ._options import (
     fold_option,
@@ -41,7 +42,7 @@ _MB = 1024 * 1024
 @click.option("--threads", type=click.IntRange(min=1), help="Inference threads (default: all).")
 @click.option(
     "--hint",
-    type=click.Choice(["throughput", "latency"], case_sensitive=False),
+    type=click.Choice([h.lower() for h in PERFORMANCE_HINTS], case_sensitive=False),
     default="throughput",
     show_default=True,
     help="OpenVINO's PERFORMANCE_HINT: throughput (a stream per core; most images/s under "

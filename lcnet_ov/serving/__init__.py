@@ -24,6 +24,8 @@ from __future__ import annotations
 INPUT_NAMES = ("image", "pixels", "x")
 #: the outputs it returns
 OUTPUT_NAMES = ("probabilities", "class_ids", "scores", "label_names")
+#: the OpenVINO performance hints a server takes (``serve --hint``, ``ServeOptions``)
+PERFORMANCE_HINTS = ("THROUGHPUT", "LATENCY")
 #: default ``topk`` request parameter
 DEFAULT_TOPK = 5
 #: an upper bound on images per request on every route (v2 infer, v1 :predict, classify):

@@ -16,6 +16,7 @@ from . import (
     DEFAULT_MAX_JSON_BYTES,
     DEFAULT_MAX_PENDING_IMAGES,
     DEFAULT_MEMORY_BUDGET_BYTES,
+    PERFORMANCE_HINTS,
 )
 
 
@@ -81,8 +82,6 @@ class ServeOptions:
         return bool(self.ssl_certfile)
 
 
-#: the hints a server takes (OpenVINO's PERFORMANCE_HINT values)
-PERFORMANCE_HINTS = ("THROUGHPUT", "LATENCY")
 #: infer requests under the LATENCY hint, whose own optimum is 1: with one, the next batch
 #: would only start forming after the running one finished; a second request queues behind it
 #: on the single stream with its batch ready
